@@ -1,0 +1,14 @@
+using Microsoft.Extensions.DependencyInjection;
+
+namespace InstaDeploy.Agent.Plugins.Compose;
+
+/// <summary>Registers what the compose handlers share: the compose command line and the project folders.</summary>
+public sealed class ComposePluginStartup : IPluginStartup
+{
+    /// <inheritdoc />
+    public void Configure(IServiceCollection services)
+    {
+        services.AddSingleton<ComposeCli>();
+        services.AddSingleton<ProjectFolders>();
+    }
+}

@@ -1,0 +1,39 @@
+using InstaDeploy.Contracts;
+
+namespace InstaDeploy.Agent.Plugins.Compose;
+
+/// <summary><c>DEPLOY_COMPOSE</c>: writes the compose file and runs <c>up -d --remove-orphans</c>.</summary>
+public sealed class DeployComposeHandler(ComposeCli compose, ProjectFolders folders) : ICommandHandler
+{
+    /// <inheritdoc />
+    public IReadOnlyCollection<string> CommandTypes { get; } = [Contracts.CommandTypes.DeployCompose];
+
+    /// <inheritdoc />
+    public async Task<CommandResult> HandleAsync(CommandContext context)
+    {
+        var projectName = context.GetProjectName();
+        var encoded = context.GetRequiredString("compose_file_base64");
+        byte[] content;
+        try
+        {
+            content = Convert.FromBase64String(encoded);
+        }
+        catch (FormatException)
+        {
+            return CommandResult.Failure("compose_file_base64 is not valid base64");
+        }
+        if (content.Length == 0) return CommandResult.Failure("compose_file_base64 decodes to an empty file");
+
+        var composeFile = await folders.WriteComposeFileAsync(projectName, content, context.CancellationToken);
+        await context.WriteOutputLineAsync($"Wrote {composeFile} ({content.Length} bytes)");
+
+        var (fileName, arguments) = await compose.CommandAsync(projectName, composeFile, context.CancellationToken);
+        arguments.AddRange(["up", "-d", "--remove-orphans"]);
+        var result = await ProcessRunner.RunAsync(fileName, arguments, context.WriteOutputLineAsync, context.CancellationToken,
+            workingDirectory: Path.GetDirectoryName(composeFile));
+
+        return result.ExitCode == 0
+            ? CommandResult.Success("Deployment successful")
+            : CommandResult.Failure($"compose up exited with code {result.ExitCode}: {string.Join('\n', result.StandardErrorTail)}");
+    }
+}

@@ -1,0 +1,119 @@
+using System.ComponentModel;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace InstaDeploy.Agent.Plugins.Health;
+
+/// <summary>
+/// <c>HEALTH_CHECK</c>: is the Docker engine reachable (and which version), which compose variant is installed,
+/// is the projects folder writable, how much disk is free, and what the agent runs (version, uptime, plugins).
+/// Completes when every check passes; fails naming the checks that did not, with the full report either way.
+/// </summary>
+public sealed class HealthCheckHandler(ComposeCli compose, IAgentInfo agent, TimeProvider time) : ICommandHandler
+{
+    /// <inheritdoc />
+    public IReadOnlyCollection<string> CommandTypes { get; } = [Contracts.CommandTypes.HealthCheck];
+
+    /// <inheritdoc />
+    public async Task<CommandResult> HandleAsync(CommandContext context)
+    {
+        var problems = new List<string>();
+        var report = new JsonObject
+        {
+            ["agent"] = new JsonObject
+            {
+                ["version"] = agent.Version,
+                ["hostname"] = agent.Hostname,
+                ["architecture"] = agent.Architecture,
+                ["uptime_seconds"] = Math.Round((time.GetUtcNow() - agent.StartedAt).TotalSeconds, 1),
+            },
+            ["docker"] = await DockerAsync(problems, context.CancellationToken),
+            ["compose"] = await ComposeAsync(problems, context.CancellationToken),
+            ["projects_dir"] = ProjectsFolder(problems),
+            ["plugins"] = new JsonArray([.. agent.LoadedPlugins.Select(p => (JsonNode)new JsonObject
+            {
+                ["name"] = p.Name,
+                ["version"] = p.Version,
+                ["command_types"] = new JsonArray([.. p.CommandTypes.Select(t => (JsonNode)JsonValue.Create(t))]),
+            })]),
+        };
+        report["healthy"] = problems.Count == 0;
+
+        foreach (var line in Summarize(report)) await context.WriteOutputLineAsync(line);
+        var data = JsonSerializer.SerializeToElement(report);
+        return problems.Count == 0
+            ? CommandResult.Success("Agent healthy", data)
+            : CommandResult.Failure("Agent unhealthy: " + string.Join("; ", problems), data);
+    }
+
+    private async Task<JsonObject> DockerAsync(List<string> problems, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var result = await ProcessRunner.RunAsync(compose.DockerPath, ["version", "--format", "{{.Server.Version}}"], null, cancellationToken);
+            if (result.ExitCode == 0)
+                return new JsonObject { ["reachable"] = true, ["version"] = result.StandardOutput.FirstOrDefault()?.Trim() };
+            var reason = string.Join(' ', result.StandardErrorTail);
+            problems.Add($"Docker engine not reachable: {reason}");
+            return new JsonObject { ["reachable"] = false, ["error"] = reason };
+        }
+        catch (Win32Exception)
+        {
+            problems.Add($"Docker CLI '{compose.DockerPath}' not found");
+            return new JsonObject { ["reachable"] = false, ["error"] = $"'{compose.DockerPath}' not found" };
+        }
+    }
+
+    private async Task<JsonObject> ComposeAsync(List<string> problems, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var variant = await compose.GetVariantAsync(cancellationToken);
+            return new JsonObject { ["available"] = true, ["variant"] = variant.Name, ["version"] = variant.Version };
+        }
+        catch (InvalidOperationException e)
+        {
+            problems.Add(e.Message);
+            return new JsonObject { ["available"] = false, ["error"] = e.Message };
+        }
+    }
+
+    private JsonObject ProjectsFolder(List<string> problems)
+    {
+        var folder = agent.ProjectsDirectory;
+        var node = new JsonObject { ["path"] = folder };
+        try
+        {
+            Directory.CreateDirectory(folder);
+            var probe = Path.Combine(folder, $".health-{Guid.NewGuid():N}");
+            File.WriteAllText(probe, "ok");
+            File.Delete(probe);
+            node["writable"] = true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            problems.Add($"projects folder {folder} is not writable: {e.Message}");
+            node["writable"] = false;
+        }
+        try
+        {
+            var drive = new DriveInfo(Path.GetFullPath(folder));
+            node["free_bytes"] = drive.AvailableFreeSpace;
+            node["total_bytes"] = drive.TotalSize;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
+        {
+            node["free_bytes"] = null;
+        }
+        return node;
+    }
+
+    private static IEnumerable<string> Summarize(JsonObject report)
+    {
+        yield return $"agent: {report["agent"]!["version"]} on {report["agent"]!["hostname"]} ({report["agent"]!["architecture"]}), up {report["agent"]!["uptime_seconds"]} s";
+        yield return $"docker: {(report["docker"]!["reachable"]!.GetValue<bool>() ? "engine " + report["docker"]!["version"] : "NOT reachable")}";
+        yield return $"compose: {(report["compose"]!["available"]!.GetValue<bool>() ? $"{report["compose"]!["variant"]} {report["compose"]!["version"]}" : "NOT installed")}";
+        yield return $"projects: {report["projects_dir"]!["path"]} writable={report["projects_dir"]!["writable"]} free_bytes={report["projects_dir"]!["free_bytes"]}";
+        yield return $"plugins: {string.Join(", ", report["plugins"]!.AsArray().Select(p => $"{p!["name"]} {p["version"]}"))}";
+    }
+}

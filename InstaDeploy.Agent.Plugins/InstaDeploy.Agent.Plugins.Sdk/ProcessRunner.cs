@@ -1,0 +1,98 @@
+using System.Diagnostics;
+
+namespace InstaDeploy.Agent.Plugins;
+
+/// <summary>
+/// Runs an external program with its arguments passed as a list (never through a shell), streaming each line
+/// it prints to a callback as it is printed.
+/// </summary>
+public static class ProcessRunner
+{
+    /// <summary>Activity source for the processes plugins run; the agent listens to it.</summary>
+    public static readonly ActivitySource ActivitySource = new("InstaDeploy.Agent.Process");
+
+    /// <summary>
+    /// Starts <paramref name="fileName"/> with <paramref name="arguments"/>, calls <paramref name="onLine"/> for every
+    /// line of stdout and stderr, and returns once the process has exited and its output is read.
+    /// On cancellation the process tree is killed and <see cref="OperationCanceledException"/> is thrown.
+    /// </summary>
+    /// <exception cref="System.ComponentModel.Win32Exception">The program could not be started (e.g. not installed).</exception>
+    public static async Task<ProcessResult> RunAsync(
+        string fileName,
+        IEnumerable<string> arguments,
+        Func<string, ValueTask>? onLine,
+        CancellationToken cancellationToken,
+        string? workingDirectory = null,
+        int stderrTailLines = 20)
+    {
+        var startInfo = new ProcessStartInfo(fileName)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+            CreateNoWindow = true,
+            WorkingDirectory = workingDirectory ?? "",
+        };
+        foreach (var argument in arguments) startInfo.ArgumentList.Add(argument);
+
+        using var activity = ActivitySource.StartActivity($"exec {Path.GetFileName(fileName)}", ActivityKind.Internal);
+        activity?.SetTag("process.executable.name", Path.GetFileName(fileName));
+        activity?.SetTag("process.command_args", string.Join(' ', startInfo.ArgumentList));
+
+        using var process = new Process { StartInfo = startInfo };
+        process.Start();
+        process.StandardInput.Close();
+
+        var stdout = new List<string>();
+        var stderrTail = new Queue<string>();
+        var gate = new SemaphoreSlim(1, 1);
+
+        async Task Pump(StreamReader reader, bool isError)
+        {
+            while (await reader.ReadLineAsync(cancellationToken) is { } line)
+            {
+                await gate.WaitAsync(cancellationToken);
+                try
+                {
+                    if (isError)
+                    {
+                        stderrTail.Enqueue(line);
+                        if (stderrTail.Count > stderrTailLines) stderrTail.Dequeue();
+                    }
+                    else
+                    {
+                        stdout.Add(line);
+                    }
+                    if (onLine is not null) await onLine(line);
+                }
+                finally
+                {
+                    gate.Release();
+                }
+            }
+        }
+
+        try
+        {
+            await Task.WhenAll(Pump(process.StandardOutput, false), Pump(process.StandardError, true));
+            await process.WaitForExitAsync(cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            try { process.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
+            activity?.SetStatus(ActivityStatusCode.Error, "cancelled");
+            throw;
+        }
+
+        activity?.SetTag("process.exit.code", process.ExitCode);
+        if (process.ExitCode != 0) activity?.SetStatus(ActivityStatusCode.Error, $"exit code {process.ExitCode}");
+        return new ProcessResult(process.ExitCode, stdout, [.. stderrTail]);
+    }
+}
+
+/// <summary>What a finished process left: exit code, its stdout lines, and the last lines of its stderr.</summary>
+/// <param name="ExitCode">The process exit code.</param>
+/// <param name="StandardOutput">Every stdout line.</param>
+/// <param name="StandardErrorTail">The last lines of stderr.</param>
+public sealed record ProcessResult(int ExitCode, IReadOnlyList<string> StandardOutput, IReadOnlyList<string> StandardErrorTail);

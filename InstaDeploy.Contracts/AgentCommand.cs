@@ -1,0 +1,25 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace InstaDeploy.Contracts;
+
+/// <summary>A command, control plane to agent: <c>{"id": "...", "type": "DEPLOY_COMPOSE", "payload": {...}}</c>.</summary>
+public sealed record AgentCommand
+{
+    /// <summary>The job id; the agent answers with it as <c>job_id</c>.</summary>
+    [JsonPropertyName("id")]
+    public required string Id { get; init; }
+
+    /// <summary>One of <see cref="CommandTypes"/>, or a type a plugin adds.</summary>
+    [JsonPropertyName("type")]
+    public required string Type { get; init; }
+
+    /// <summary>The command's arguments; a JSON object.</summary>
+    [JsonPropertyName("payload")]
+    public JsonElement Payload { get; init; }
+
+    /// <summary>W3C trace context of the job (an extra field a seed peer ignores).</summary>
+    [JsonPropertyName("traceparent")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? TraceParent { get; init; }
+}

@@ -1,0 +1,17 @@
+namespace InstaDeploy.Contracts;
+
+/// <summary>The command types of the seed protocol, spelled exactly as on the wire.</summary>
+public static class CommandTypes
+{
+    /// <summary>Deploy a docker-compose file: payload <c>{project_name, compose_file_base64}</c>.</summary>
+    public const string DeployCompose = "DEPLOY_COMPOSE";
+
+    /// <summary>Stop (compose down) a deployed project: payload <c>{project_name}</c>.</summary>
+    public const string StopCompose = "STOP_COMPOSE";
+
+    /// <summary>Report a project's containers: payload <c>{project_name}</c>.</summary>
+    public const string Status = "STATUS";
+
+    /// <summary>Report the agent's own health: payload <c>{}</c>.</summary>
+    public const string HealthCheck = "HEALTH_CHECK";
+}

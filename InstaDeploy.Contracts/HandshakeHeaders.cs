@@ -1,0 +1,17 @@
+namespace InstaDeploy.Contracts;
+
+/// <summary>HTTP headers an agent sends on the WebSocket upgrade request (seed protocol).</summary>
+public static class HandshakeHeaders
+{
+    /// <summary><c>Authorization: Bearer &lt;AGENT_SECRET_TOKEN&gt;</c>.</summary>
+    public const string Authorization = "Authorization";
+
+    /// <summary>The agent's version, e.g. <c>1.0.0</c>.</summary>
+    public const string AgentVersion = "X-Agent-Version";
+
+    /// <summary>The agent's OS and CPU architecture, e.g. <c>linux-amd64</c>.</summary>
+    public const string AgentArchitecture = "X-Agent-Architecture";
+
+    /// <summary>The agent's hostname; it is also the agent's id in the control plane.</summary>
+    public const string AgentHostname = "X-Agent-Hostname";
+}

@@ -1,0 +1,52 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace InstaDeploy.Contracts;
+
+/// <summary>Serialization of wire messages, shared by both sides so the JSON is spelled one way.</summary>
+public static class WireJson
+{
+    /// <summary>Serializes a command to UTF-8 JSON.</summary>
+    public static byte[] Serialize(AgentCommand command) => JsonSerializer.SerializeToUtf8Bytes(command, WireJsonContext.Default.AgentCommand);
+
+    /// <summary>Serializes a response to UTF-8 JSON.</summary>
+    public static byte[] Serialize(AgentResponse response) => JsonSerializer.SerializeToUtf8Bytes(response, WireJsonContext.Default.AgentResponse);
+
+    /// <summary>Parses a command; throws <see cref="WireFormatException"/> with a readable reason when it is not one.</summary>
+    public static AgentCommand ParseCommand(ReadOnlySpan<byte> utf8)
+    {
+        var command = Parse(utf8, WireJsonContext.Default.AgentCommand, "command");
+        if (string.IsNullOrEmpty(command.Id)) throw new WireFormatException("command has no \"id\"");
+        if (string.IsNullOrEmpty(command.Type)) throw new WireFormatException("command has no \"type\"");
+        return command;
+    }
+
+    /// <summary>Parses a response; throws <see cref="WireFormatException"/> with a readable reason when it is not one.</summary>
+    public static AgentResponse ParseResponse(ReadOnlySpan<byte> utf8)
+    {
+        var response = Parse(utf8, WireJsonContext.Default.AgentResponse, "response");
+        if (string.IsNullOrEmpty(response.JobId)) throw new WireFormatException("response has no \"job_id\"");
+        if (string.IsNullOrEmpty(response.Status)) throw new WireFormatException("response has no \"status\"");
+        return response;
+    }
+
+    private static T Parse<T>(ReadOnlySpan<byte> utf8, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> info, string what)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize(utf8, info) ?? throw new WireFormatException($"{what} is null");
+        }
+        catch (JsonException e)
+        {
+            throw new WireFormatException($"{what} is not valid JSON of the expected shape: {e.Message}", e);
+        }
+    }
+}
+
+/// <summary>A wire message that cannot be understood.</summary>
+public sealed class WireFormatException(string message, Exception? inner = null) : Exception(message, inner);
+
+[JsonSourceGenerationOptions(MaxDepth = 32)]
+[JsonSerializable(typeof(AgentCommand))]
+[JsonSerializable(typeof(AgentResponse))]
+internal sealed partial class WireJsonContext : JsonSerializerContext;

@@ -1,0 +1,52 @@
+using InstaDeploy.ControlPlane.Data;
+using Microsoft.EntityFrameworkCore;
+
+namespace InstaDeploy.ControlPlane.Agents;
+
+/// <summary>Persists agents' identity and online state.</summary>
+public sealed class AgentStore(IDbContextFactory<InstaDeployDbContext> databases, TimeProvider time)
+{
+    public async Task MarkConnectedAsync(string agentId, string version, string architecture, CancellationToken cancellationToken)
+    {
+        await using var db = await databases.CreateDbContextAsync(cancellationToken);
+        var now = time.GetUtcNow();
+        var agent = await db.Agents.FindAsync([agentId], cancellationToken);
+        if (agent is null)
+        {
+            agent = new AgentEntity { Id = agentId, Hostname = agentId, FirstSeen = now };
+            db.Agents.Add(agent);
+        }
+        agent.Version = version;
+        agent.Architecture = architecture;
+        agent.Online = true;
+        agent.ConnectedAt = now;
+        agent.LastSeen = now;
+        await db.SaveChangesAsync(cancellationToken);
+    }
+
+    public async Task MarkDisconnectedAsync(string agentId, CancellationToken cancellationToken)
+    {
+        await using var db = await databases.CreateDbContextAsync(cancellationToken);
+        var now = time.GetUtcNow();
+        await db.Agents.Where(a => a.Id == agentId)
+            .ExecuteUpdateAsync(s => s.SetProperty(a => a.Online, false).SetProperty(a => a.LastSeen, now), cancellationToken);
+    }
+
+    /// <summary>Agents connected through this process are online; at start that is none of them.</summary>
+    public async Task MarkAllOfflineAsync(CancellationToken cancellationToken)
+    {
+        await using var db = await databases.CreateDbContextAsync(cancellationToken);
+        await db.Agents.Where(a => a.Online).ExecuteUpdateAsync(s => s.SetProperty(a => a.Online, false), cancellationToken);
+    }
+
+    /// <summary>Sets last_seen to now for agents whose connection is alive (the socket answers pings).</summary>
+    public async Task TouchAsync(IReadOnlyCollection<string> agentIds, CancellationToken cancellationToken)
+    {
+        if (agentIds.Count == 0) return;
+        await using var db = await databases.CreateDbContextAsync(cancellationToken);
+        var now = time.GetUtcNow();
+        foreach (var chunk in agentIds.Chunk(500))
+            await db.Agents.Where(a => chunk.Contains(a.Id))
+                .ExecuteUpdateAsync(s => s.SetProperty(a => a.LastSeen, now), cancellationToken);
+    }
+}

@@ -1,0 +1,56 @@
+using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Options;
+
+namespace InstaDeploy.ControlPlane;
+
+/// <summary>Settings, read from environment variables (or any configuration source) with the seed's names.</summary>
+public sealed class ControlPlaneOptions
+{
+    /// <summary>The shared token agents present as <c>Authorization: Bearer</c>. Required.</summary>
+    [ConfigurationKeyName("AGENT_SECRET_TOKEN")]
+    public string AgentSecretToken { get; set; } = "";
+
+    /// <summary>Folder of the SQLite database.</summary>
+    [ConfigurationKeyName("INSTADEPLOY_DATA_DIR")]
+    public string DataDirectory { get; set; } = "./data";
+
+    /// <summary>How long a job may take before it ends <c>TIMED_OUT</c>, unless the request says otherwise.</summary>
+    [ConfigurationKeyName("INSTADEPLOY_JOB_TIMEOUT_SECONDS")]
+    [Range(1, 86_400)]
+    public int JobTimeoutSeconds { get; set; } = 600;
+
+    /// <summary>Largest compose file accepted, in bytes after base64 decoding.</summary>
+    [ConfigurationKeyName("INSTADEPLOY_MAX_COMPOSE_BYTES")]
+    [Range(1024, 64 * 1024 * 1024)]
+    public int MaxComposeBytes { get; set; } = 1024 * 1024;
+
+    /// <summary>Largest WebSocket message accepted from an agent; a bigger one closes the socket with 1009.</summary>
+    [ConfigurationKeyName("INSTADEPLOY_MAX_MESSAGE_BYTES")]
+    [Range(64 * 1024, 256 * 1024 * 1024)]
+    public int MaxMessageBytes { get; set; } = 16 * 1024 * 1024;
+
+    /// <summary>Most log text kept per job (the tail is kept).</summary>
+    [ConfigurationKeyName("INSTADEPLOY_MAX_JOB_LOG_BYTES")]
+    [Range(1024, 64 * 1024 * 1024)]
+    public int MaxJobLogBytes { get; set; } = 1024 * 1024;
+
+    /// <summary>How often the server pings each agent; an agent that does not answer within the same time is dropped.</summary>
+    [ConfigurationKeyName("INSTADEPLOY_AGENT_PING_SECONDS")]
+    [Range(1, 3600)]
+    public int AgentPingSeconds { get; set; } = 15;
+
+    public string DatabasePath => Path.Combine(Path.GetFullPath(DataDirectory), "instadeploy.db");
+}
+
+internal sealed class ControlPlaneOptionsValidator : IValidateOptions<ControlPlaneOptions>
+{
+    public ValidateOptionsResult Validate(string? name, ControlPlaneOptions options)
+    {
+        if (string.IsNullOrWhiteSpace(options.AgentSecretToken))
+            return ValidateOptionsResult.Fail(
+                "AGENT_SECRET_TOKEN is not set. Set it to the secret your agents present, e.g. export AGENT_SECRET_TOKEN=\"$(openssl rand -hex 32)\".");
+        if (options.AgentSecretToken.Length < 8)
+            return ValidateOptionsResult.Fail("AGENT_SECRET_TOKEN is shorter than 8 characters; use a long random value.");
+        return ValidateOptionsResult.Success;
+    }
+}

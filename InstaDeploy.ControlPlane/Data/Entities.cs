@@ -1,0 +1,54 @@
+namespace InstaDeploy.ControlPlane.Data;
+
+/// <summary>An agent that has connected at least once. Its id is the hostname it announced.</summary>
+public sealed class AgentEntity
+{
+    public required string Id { get; set; }
+    public required string Hostname { get; set; }
+    public string Version { get; set; } = "";
+    public string Architecture { get; set; } = "";
+    public bool Online { get; set; }
+    public DateTimeOffset FirstSeen { get; set; }
+    public DateTimeOffset LastSeen { get; set; }
+    public DateTimeOffset? ConnectedAt { get; set; }
+}
+
+/// <summary>One command sent (or to be sent) to one agent, and what came of it.</summary>
+public sealed class JobEntity
+{
+    public required string Id { get; set; }
+    public required string Type { get; set; }
+    public required string AgentId { get; set; }
+    public string? ProjectName { get; set; }
+    public required string Status { get; set; }
+    public required string PayloadJson { get; set; }
+    public string Logs { get; set; } = "";
+    public string Error { get; set; } = "";
+    public string? ResultJson { get; set; }
+    public DateTimeOffset CreatedAt { get; set; }
+    public DateTimeOffset UpdatedAt { get; set; }
+    public DateTimeOffset? CompletedAt { get; set; }
+    public DateTimeOffset TimeoutAt { get; set; }
+}
+
+/// <summary>A project as placed on one agent: the last deploy or stop job and the state it left.</summary>
+public sealed class DeploymentEntity
+{
+    public required string ProjectName { get; set; }
+    public required string AgentId { get; set; }
+    public required string State { get; set; }
+    public required string LastJobId { get; set; }
+    public DateTimeOffset CreatedAt { get; set; }
+    public DateTimeOffset UpdatedAt { get; set; }
+}
+
+/// <summary>The states a deployment goes through.</summary>
+public static class DeploymentStates
+{
+    public const string Deploying = "deploying";
+    public const string Running = "running";
+    public const string Failed = "failed";
+    public const string Stopping = "stopping";
+    public const string Stopped = "stopped";
+    public const string StopFailed = "stop_failed";
+}

@@ -1,0 +1,39 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
+
+namespace InstaDeploy.ControlPlane.Data;
+
+public sealed class InstaDeployDbContext(DbContextOptions<InstaDeployDbContext> options) : DbContext(options)
+{
+    public DbSet<AgentEntity> Agents => Set<AgentEntity>();
+    public DbSet<JobEntity> Jobs => Set<JobEntity>();
+    public DbSet<DeploymentEntity> Deployments => Set<DeploymentEntity>();
+
+    protected override void ConfigureConventions(ModelConfigurationBuilder configurationBuilder)
+    {
+        // SQLite cannot compare or sort DateTimeOffset text; as UTC ticks (all times here are UTC) it can.
+        configurationBuilder.Properties<DateTimeOffset>().HaveConversion<DateTimeOffsetToBinaryConverter>();
+    }
+
+    protected override void OnModelCreating(ModelBuilder modelBuilder)
+    {
+        modelBuilder.Entity<AgentEntity>(agent =>
+        {
+            agent.HasKey(a => a.Id);
+            agent.Property(a => a.Id).HasMaxLength(253);
+        });
+
+        modelBuilder.Entity<JobEntity>(job =>
+        {
+            job.HasKey(j => j.Id);
+            job.HasIndex(j => new { j.AgentId, j.CreatedAt });
+            job.HasIndex(j => new { j.ProjectName, j.CreatedAt });
+            job.HasIndex(j => new { j.Status, j.TimeoutAt });
+        });
+
+        modelBuilder.Entity<DeploymentEntity>(deployment =>
+        {
+            deployment.HasKey(d => new { d.ProjectName, d.AgentId });
+        });
+    }
+}

@@ -1,0 +1,28 @@
+namespace InstaDeploy.ControlPlane.Deployments;
+
+/// <summary>Deploy a docker-compose file to an agent.</summary>
+/// <param name="ProjectName">1-64 letters, digits, '_' or '-'; the folder and compose project on the agent.</param>
+/// <param name="ComposeFileBase64">The docker-compose.yml, base64 encoded.</param>
+/// <param name="AgentId">The agent to deploy to; may be left out when exactly one agent is online.</param>
+/// <param name="TimeoutSeconds">How long the deploy may take before it ends TIMED_OUT (default INSTADEPLOY_JOB_TIMEOUT_SECONDS).</param>
+public sealed record DeployRequest(string? ProjectName, string? ComposeFileBase64, string? AgentId = null, int? TimeoutSeconds = null);
+
+/// <summary>Stop a project, or ask for its status, on an agent.</summary>
+/// <param name="ProjectName">The project.</param>
+/// <param name="AgentId">The agent; may be left out when the project is deployed on exactly one agent, or exactly one agent is online.</param>
+/// <param name="TimeoutSeconds">How long the command may take before it ends TIMED_OUT.</param>
+public sealed record ProjectRequest(string? ProjectName, string? AgentId = null, int? TimeoutSeconds = null);
+
+/// <summary>A project as placed on one agent.</summary>
+/// <param name="ProjectName">The project.</param>
+/// <param name="AgentId">The agent it is placed on.</param>
+/// <param name="State">deploying, running, failed, stopping, stopped or stop_failed.</param>
+/// <param name="LastJobId">The last deploy or stop job.</param>
+/// <param name="CreatedAt">When it was first deployed there.</param>
+/// <param name="UpdatedAt">When its state last changed.</param>
+public sealed record DeploymentDto(string ProjectName, string AgentId, string State, string LastJobId, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt);
+
+/// <summary>A project and every agent it is placed on.</summary>
+/// <param name="ProjectName">The project.</param>
+/// <param name="Placements">One entry per agent.</param>
+public sealed record ProjectDeploymentsDto(string ProjectName, DeploymentDto[] Placements);

@@ -1,0 +1,162 @@
+using System.Text;
+using System.Text.Json;
+using InstaDeploy.Contracts;
+using InstaDeploy.ControlPlane.Agents;
+using InstaDeploy.ControlPlane.Data;
+using InstaDeploy.ControlPlane.Infrastructure;
+using InstaDeploy.ControlPlane.Jobs;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+
+namespace InstaDeploy.ControlPlane.Deployments;
+
+public static class DeploymentsApi
+{
+    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
+    public static IEndpointRouteBuilder MapDeploymentsApi(this IEndpointRouteBuilder app)
+    {
+        var commands = app.MapGroup("").WithTags("Deployments");
+
+        commands.MapPost("/deploy", Deploy)
+            .WithName("Deploy")
+            .WithSummary("Deploy a docker-compose file")
+            .WithDescription("Validates the compose file, then sends DEPLOY_COMPOSE to the agent, which writes it to <projects>/<project_name>/docker-compose.yml and runs `docker compose up -d --remove-orphans`. Answers 202 with the job; follow it at GET /jobs/{job_id}.")
+            .WithRequestExample(new { project_name = "test-app", compose_file_base64 = "c2VydmljZXM6CiAgd2ViOgogICAgaW1hZ2U6IGxvY2FsL2J1c3lib3g6MQo=", agent_id = "vps-1" })
+            .WithMetadata(new Microsoft.AspNetCore.Mvc.RequestSizeLimitAttribute(MaxRequestBytes(app)));
+
+        commands.MapPost("/stop", Stop)
+            .WithName("Stop")
+            .WithSummary("Stop a deployed project")
+            .WithDescription("Sends STOP_COMPOSE: the agent runs `docker compose down --remove-orphans` for the project. agent_id may be left out when the project is deployed on exactly one agent.")
+            .WithRequestExample(new { project_name = "test-app", agent_id = "vps-1" });
+
+        commands.MapPost("/status", Status)
+            .WithName("Status")
+            .WithSummary("Get a project's containers")
+            .WithDescription("Sends STATUS: the finished job's result lists the project's containers with name, service, state, health and ports.")
+            .WithRequestExample(new { project_name = "test-app" });
+
+        var deployments = app.MapGroup("/deployments").WithTags("Deployments");
+        deployments.MapGet("/", ListDeployments)
+            .WithName("ListDeployments")
+            .WithSummary("List deployments")
+            .WithDescription("Every project on every agent it was deployed to: state (deploying, running, failed, stopping, stopped, stop_failed) and last job.");
+        deployments.MapGet("/{projectName}", GetDeployment)
+            .WithName("GetDeployment")
+            .WithSummary("Get one project's deployments")
+            .WithDescription("Which agents the project is placed on, with each placement's state and last job.");
+
+        return app;
+    }
+
+    private static long MaxRequestBytes(IEndpointRouteBuilder app)
+    {
+        var options = app.ServiceProvider.GetRequiredService<IOptions<ControlPlaneOptions>>().Value;
+        return (long)options.MaxComposeBytes * 4 / 3 + 64 * 1024;
+    }
+
+    private static async Task<Results<Accepted<JobAccepted>, ValidationProblem, ProblemHttpResult>> Deploy(
+        DeployRequest request, AgentSelector selector, JobDispatcher dispatcher, IOptions<ControlPlaneOptions> options, CancellationToken cancellationToken)
+    {
+        if (ValidateProject(request.ProjectName) is { } invalidName) return invalidName;
+        if (ValidateTimeout(request.TimeoutSeconds) is { } invalidTimeout) return invalidTimeout;
+        if (string.IsNullOrEmpty(request.ComposeFileBase64))
+            return Problems.Invalid("compose_file_base64", "is required: the docker-compose.yml, base64 encoded");
+
+        var max = options.Value.MaxComposeBytes;
+        if ((long)request.ComposeFileBase64.Length * 3 / 4 > max + 3)
+            return Problems.TooLarge($"The compose file is larger than the limit of {max} bytes (INSTADEPLOY_MAX_COMPOSE_BYTES).");
+        byte[] compose;
+        try
+        {
+            compose = Convert.FromBase64String(request.ComposeFileBase64);
+        }
+        catch (FormatException)
+        {
+            return Problems.Invalid("compose_file_base64", "is not valid base64; encode the file with `base64 -w0 docker-compose.yml`");
+        }
+        if (compose.Length > max)
+            return Problems.TooLarge($"The compose file is {compose.Length} bytes, over the limit of {max} bytes (INSTADEPLOY_MAX_COMPOSE_BYTES).");
+
+        string yaml;
+        try
+        {
+            yaml = StrictUtf8.GetString(compose);
+        }
+        catch (DecoderFallbackException)
+        {
+            return Problems.Invalid("compose_file_base64", "does not decode to UTF-8 text");
+        }
+        if (ComposeValidator.Validate(yaml) is { } composeError)
+            return Problems.Invalid("compose_file_base64", composeError);
+
+        var (agentId, problem) = await selector.SelectAsync(request.AgentId, null, cancellationToken);
+        if (problem is not null) return problem;
+
+        var payload = JsonSerializer.SerializeToElement(new Dictionary<string, string>
+        {
+            ["project_name"] = request.ProjectName!,
+            ["compose_file_base64"] = request.ComposeFileBase64,
+        });
+        var job = await dispatcher.DispatchAsync(agentId!, CommandTypes.DeployCompose, request.ProjectName, payload, request.TimeoutSeconds, cancellationToken);
+        return TypedResults.Accepted($"/jobs/{job.Id}", job.ToAccepted());
+    }
+
+    private static Task<Results<Accepted<JobAccepted>, ValidationProblem, ProblemHttpResult>> Stop(
+        ProjectRequest request, AgentSelector selector, JobDispatcher dispatcher, CancellationToken cancellationToken) =>
+        SendProjectCommand(CommandTypes.StopCompose, request, selector, dispatcher, cancellationToken);
+
+    private static Task<Results<Accepted<JobAccepted>, ValidationProblem, ProblemHttpResult>> Status(
+        ProjectRequest request, AgentSelector selector, JobDispatcher dispatcher, CancellationToken cancellationToken) =>
+        SendProjectCommand(CommandTypes.Status, request, selector, dispatcher, cancellationToken);
+
+    private static async Task<Results<Accepted<JobAccepted>, ValidationProblem, ProblemHttpResult>> SendProjectCommand(
+        string type, ProjectRequest request, AgentSelector selector, JobDispatcher dispatcher, CancellationToken cancellationToken)
+    {
+        if (ValidateProject(request.ProjectName) is { } invalidName) return invalidName;
+        if (ValidateTimeout(request.TimeoutSeconds) is { } invalidTimeout) return invalidTimeout;
+
+        var (agentId, problem) = await selector.SelectAsync(request.AgentId, request.ProjectName, cancellationToken);
+        if (problem is not null) return problem;
+
+        var payload = JsonSerializer.SerializeToElement(new Dictionary<string, string> { ["project_name"] = request.ProjectName! });
+        var job = await dispatcher.DispatchAsync(agentId!, type, request.ProjectName, payload, request.TimeoutSeconds, cancellationToken);
+        return TypedResults.Accepted($"/jobs/{job.Id}", job.ToAccepted());
+    }
+
+    private static async Task<Ok<DeploymentDto[]>> ListDeployments(InstaDeployDbContext db, CancellationToken cancellationToken)
+    {
+        var deployments = await db.Deployments.AsNoTracking()
+            .OrderBy(d => d.ProjectName).ThenBy(d => d.AgentId).ToListAsync(cancellationToken);
+        return TypedResults.Ok(deployments.Select(ToDto).ToArray());
+    }
+
+    private static async Task<Results<Ok<ProjectDeploymentsDto>, ProblemHttpResult>> GetDeployment(string projectName, InstaDeployDbContext db, CancellationToken cancellationToken)
+    {
+        var placements = await db.Deployments.AsNoTracking().Where(d => d.ProjectName == projectName)
+            .OrderBy(d => d.AgentId).ToListAsync(cancellationToken);
+        return placements.Count == 0
+            ? Problems.NotFound("Unknown project", $"Project '{projectName}' has never been deployed. GET /deployments lists deployed projects.")
+            : TypedResults.Ok(new ProjectDeploymentsDto(projectName, placements.Select(ToDto).ToArray()));
+    }
+
+    private static DeploymentDto ToDto(DeploymentEntity d) => new(d.ProjectName, d.AgentId, d.State, d.LastJobId, d.CreatedAt, d.UpdatedAt);
+
+    private static ValidationProblem? ValidateProject(string? projectName) => projectName switch
+    {
+        null or "" => Problems.Invalid("project_name", "is required"),
+        _ when !ProjectNames.IsValid(projectName) => Problems.Invalid("project_name",
+            $"'{Printable(projectName)}' is not a valid project name: use 1-64 letters, digits, '_' or '-' ({ProjectNames.Pattern})"),
+        _ => null,
+    };
+
+    private static ValidationProblem? ValidateTimeout(int? timeoutSeconds) =>
+        timeoutSeconds is < 1 or > 86_400 ? Problems.Invalid("timeout_seconds", "must be between 1 and 86400") : null;
+
+    private static string Printable(string value)
+    {
+        var shown = value.Length > 80 ? value[..80] + "…" : value;
+        return new string([.. shown.Select(c => char.IsControl(c) ? '?' : c)]);
+    }
+}

@@ -1,0 +1,90 @@
+using System.Buffers;
+using System.Net.WebSockets;
+
+namespace InstaDeploy.ControlPlane.Hub;
+
+/// <summary>One agent's live WebSocket: serialized sends, and a receive loop that hands whole messages on.</summary>
+public sealed class AgentConnection(string agentId, WebSocket socket, int maxMessageBytes)
+{
+    private readonly SemaphoreSlim _sendLock = new(1, 1);
+
+    public string AgentId { get; } = agentId;
+
+    public Guid ConnectionId { get; } = Guid.NewGuid();
+
+    /// <summary>Sends one text message; concurrent callers take turns, as a WebSocket allows one sender at a time.</summary>
+    public async Task SendAsync(ReadOnlyMemory<byte> utf8Json, CancellationToken cancellationToken)
+    {
+        await _sendLock.WaitAsync(cancellationToken);
+        try
+        {
+            await socket.SendAsync(utf8Json, WebSocketMessageType.Text, endOfMessage: true, cancellationToken);
+        }
+        finally
+        {
+            _sendLock.Release();
+        }
+    }
+
+    /// <summary>
+    /// Reads messages until the agent closes, the socket fails or <paramref name="cancellationToken"/> fires.
+    /// Returns why it ended. A message over the size limit closes the socket with 1009 (message too big).
+    /// </summary>
+    public async Task<string> ReceiveAsync(Func<ReadOnlyMemory<byte>, Task> onMessage, CancellationToken cancellationToken)
+    {
+        var buffer = new ArrayBufferWriter<byte>(16 * 1024);
+        try
+        {
+            while (socket.State == WebSocketState.Open)
+            {
+                buffer.ResetWrittenCount();
+                ValueWebSocketReceiveResult result;
+                do
+                {
+                    result = await socket.ReceiveAsync(buffer.GetMemory(8 * 1024), cancellationToken);
+                    buffer.Advance(result.Count);
+                    if (buffer.WrittenCount > maxMessageBytes)
+                    {
+                        await CloseAsync(WebSocketCloseStatus.MessageTooBig, $"message larger than {maxMessageBytes} bytes");
+                        return "message too big";
+                    }
+                } while (!result.EndOfMessage);
+
+                if (result.MessageType == WebSocketMessageType.Close)
+                {
+                    await CloseAsync(WebSocketCloseStatus.NormalClosure, "bye");
+                    return "closed by agent";
+                }
+                if (result.MessageType == WebSocketMessageType.Text)
+                    await onMessage(buffer.WrittenMemory);
+            }
+            return $"socket {socket.State}";
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            await CloseAsync(WebSocketCloseStatus.EndpointUnavailable, "control plane shutting down");
+            return "control plane shutting down";
+        }
+        catch (WebSocketException e)
+        {
+            return $"connection lost ({e.WebSocketErrorCode})";
+        }
+    }
+
+    /// <summary>Closes the socket, ignoring a socket that is already gone.</summary>
+    public async Task CloseAsync(WebSocketCloseStatus status, string reason)
+    {
+        try
+        {
+            if (socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
+            {
+                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+                await socket.CloseOutputAsync(status, reason, timeout.Token);
+            }
+        }
+        catch (Exception e) when (e is WebSocketException or OperationCanceledException or ObjectDisposedException)
+        {
+            socket.Abort();
+        }
+    }
+}

@@ -1,0 +1,94 @@
+using System.Text.RegularExpressions;
+using InstaDeploy.Contracts;
+using InstaDeploy.ControlPlane.Agents;
+using InstaDeploy.ControlPlane.Infrastructure;
+using InstaDeploy.ControlPlane.Jobs;
+using Microsoft.Extensions.Options;
+
+namespace InstaDeploy.ControlPlane.Hub;
+
+/// <summary>The agents' WebSocket endpoint, <c>/ws</c>: authenticate, register, receive responses until the agent goes.</summary>
+public static partial class AgentHubEndpoint
+{
+    public static IEndpointRouteBuilder MapAgentHub(this IEndpointRouteBuilder app)
+    {
+        app.Map("/ws", HandleAsync).ExcludeFromDescription();
+        return app;
+    }
+
+    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$", RegexOptions.CultureInvariant)]
+    private static partial Regex ValidHostname();
+
+    private static async Task<IResult> HandleAsync(
+        HttpContext context,
+        AgentTokenValidator tokens,
+        AgentConnectionRegistry registry,
+        AgentStore agents,
+        JobStore jobs,
+        IOptions<ControlPlaneOptions> options,
+        IHostApplicationLifetime lifetime,
+        ILoggerFactory loggerFactory)
+    {
+        var logger = loggerFactory.CreateLogger("InstaDeploy.ControlPlane.Hub");
+        var remoteIp = context.Connection.RemoteIpAddress?.ToString();
+
+        // The token is checked before anything else, so an unauthenticated caller learns nothing but 401.
+        if (!tokens.IsValid(context.Request.Headers.Authorization))
+        {
+            logger.AgentRefused(remoteIp, "missing or wrong bearer token");
+            return TypedResults.Problem(statusCode: StatusCodes.Status401Unauthorized, title: "Unauthorized",
+                detail: "Send 'Authorization: Bearer <AGENT_SECRET_TOKEN>' with the token the control plane was started with.");
+        }
+        if (!context.WebSockets.IsWebSocketRequest)
+            return TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: "WebSocket upgrade required",
+                detail: "/ws is the agents' WebSocket endpoint; connect with a WebSocket client.");
+
+        var hostname = context.Request.Headers[HandshakeHeaders.AgentHostname].ToString();
+        if (!ValidHostname().IsMatch(hostname))
+            return TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Invalid X-Agent-Hostname",
+                detail: "X-Agent-Hostname must be 1-253 characters of letters, digits, '.', '_' or '-', starting with a letter or digit.");
+
+        var version = Truncate(context.Request.Headers[HandshakeHeaders.AgentVersion].ToString(), 64);
+        var architecture = Truncate(context.Request.Headers[HandshakeHeaders.AgentArchitecture].ToString(), 64);
+
+        var settings = options.Value;
+        using var socket = await context.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext
+        {
+            KeepAliveInterval = TimeSpan.FromSeconds(settings.AgentPingSeconds),
+            KeepAliveTimeout = TimeSpan.FromSeconds(settings.AgentPingSeconds),
+        });
+
+        var connection = new AgentConnection(hostname, socket, settings.MaxMessageBytes);
+        if (registry.Add(connection) is not null) logger.AgentReplaced(hostname);
+        await agents.MarkConnectedAsync(hostname, version, architecture, lifetime.ApplicationStopping);
+        logger.AgentConnected(hostname, version, architecture, remoteIp);
+
+        var reason = "unknown";
+        try
+        {
+            reason = await connection.ReceiveAsync(async message =>
+            {
+                AgentResponse response;
+                try
+                {
+                    response = WireJson.ParseResponse(message.Span);
+                }
+                catch (WireFormatException e)
+                {
+                    logger.BadAgentMessage(hostname, e.Message);
+                    return;
+                }
+                await jobs.ApplyResponseAsync(hostname, response, CancellationToken.None);
+            }, lifetime.ApplicationStopping);
+        }
+        finally
+        {
+            if (registry.Remove(connection))
+                await agents.MarkDisconnectedAsync(hostname, CancellationToken.None);
+            logger.AgentDisconnected(hostname, reason);
+        }
+        return TypedResults.Empty;
+    }
+
+    private static string Truncate(string value, int length) => value.Length <= length ? value : value[..length];
+}

@@ -1,0 +1,34 @@
+using Microsoft.AspNetCore.Diagnostics;
+
+namespace InstaDeploy.ControlPlane.Infrastructure;
+
+/// <summary>
+/// Turns a request the framework cannot read (malformed JSON, wrong types, a body over the size limit) into
+/// problem details that say what was wrong, instead of an empty 400.
+/// </summary>
+internal sealed class BadRequestExceptionHandler(IProblemDetailsService problemDetails) : IExceptionHandler
+{
+    public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
+    {
+        if (exception is not BadHttpRequestException badRequest) return false;
+
+        var detail = badRequest.InnerException is System.Text.Json.JsonException json
+            ? $"The request body is not valid JSON for this endpoint: {json.Message}"
+            : badRequest.StatusCode == StatusCodes.Status413PayloadTooLarge
+                ? "The request body is larger than this endpoint accepts."
+                : badRequest.Message;
+
+        httpContext.Response.StatusCode = badRequest.StatusCode;
+        return await problemDetails.TryWriteAsync(new ProblemDetailsContext
+        {
+            HttpContext = httpContext,
+            Exception = exception,
+            ProblemDetails =
+            {
+                Status = badRequest.StatusCode,
+                Title = badRequest.StatusCode == StatusCodes.Status413PayloadTooLarge ? "Payload too large" : "Bad request",
+                Detail = detail,
+            },
+        });
+    }
+}

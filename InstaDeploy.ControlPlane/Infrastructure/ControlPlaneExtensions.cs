@@ -1,0 +1,69 @@
+using System.Text.Json;
+using InstaDeploy.ControlPlane.Agents;
+using InstaDeploy.ControlPlane.Data;
+using InstaDeploy.ControlPlane.Hub;
+using InstaDeploy.ControlPlane.Jobs;
+using Microsoft.AspNetCore.Http.Json;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+
+namespace InstaDeploy.ControlPlane.Infrastructure;
+
+public static class ControlPlaneExtensions
+{
+    public static WebApplicationBuilder AddControlPlane(this WebApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        services.AddOptions<ControlPlaneOptions>()
+            .Bind(builder.Configuration)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        services.AddSingleton<IValidateOptions<ControlPlaneOptions>, ControlPlaneOptionsValidator>();
+        services.TryAddSingleton(TimeProvider.System);
+
+        services.AddDbContextFactory<InstaDeployDbContext>((sp, db) =>
+        {
+            var options = sp.GetRequiredService<IOptions<ControlPlaneOptions>>().Value;
+            db.UseSqlite($"Data Source={options.DatabasePath};Cache=Shared;Pooling=True;Default Timeout=30");
+        });
+
+        services.AddSingleton<AgentConnectionRegistry>();
+        services.AddSingleton<AgentTokenValidator>();
+        services.AddSingleton<AgentStore>();
+        services.AddScoped<AgentSelector>();
+        services.AddSingleton<JobStore>();
+        services.AddSingleton<JobDispatcher>();
+        services.AddHostedService<AgentLivenessService>();
+        services.AddHostedService<JobTimeoutService>();
+
+        services.Configure<JsonOptions>(json =>
+        {
+            json.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower;
+            json.SerializerOptions.MaxDepth = 32;
+        });
+        // Always throw on unreadable requests so BadRequestExceptionHandler can say what was wrong.
+        services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
+        services.AddProblemDetails();
+        services.AddExceptionHandler<BadRequestExceptionHandler>();
+        services.AddOpenApi(openApi => openApi.AddDocumentTransformer((document, _, _) =>
+        {
+            document.Info.Title = "InstaDeploy control plane";
+            document.Info.Description = "Deploy Docker Compose applications to a fleet of agents. Every command answers 202 with a job; follow it at GET /jobs/{job_id}.";
+            return Task.CompletedTask;
+        }));
+        return builder;
+    }
+
+    /// <summary>Creates the data folder and database, and applies pending migrations, before the app serves anything.</summary>
+    public static async Task MigrateDatabaseAsync(this WebApplication app)
+    {
+        var options = app.Services.GetRequiredService<IOptions<ControlPlaneOptions>>().Value;
+        Directory.CreateDirectory(Path.GetDirectoryName(options.DatabasePath)!);
+        await using var db = await app.Services.GetRequiredService<IDbContextFactory<InstaDeployDbContext>>().CreateDbContextAsync();
+        await db.Database.MigrateAsync();
+        // WAL lets the REST API read while the hub writes, and survives a crash without a torn database.
+        await db.Database.ExecuteSqlRawAsync("PRAGMA journal_mode=WAL;");
+        app.Logger.DatabaseReady(options.DatabasePath);
+    }
+}

@@ -1,0 +1,38 @@
+namespace InstaDeploy.ControlPlane.Infrastructure;
+
+/// <summary>Every log event of the control plane, with stable ids. None takes a token or secret.</summary>
+internal static partial class Log
+{
+    [LoggerMessage(1001, LogLevel.Information, "Agent {AgentId} connected (version {Version}, {Architecture}) from {RemoteIp}")]
+    public static partial void AgentConnected(this ILogger logger, string agentId, string version, string architecture, string? remoteIp);
+
+    [LoggerMessage(1002, LogLevel.Information, "Agent {AgentId} disconnected: {Reason}")]
+    public static partial void AgentDisconnected(this ILogger logger, string agentId, string reason);
+
+    [LoggerMessage(1003, LogLevel.Warning, "Agent connection refused from {RemoteIp}: {Reason}")]
+    public static partial void AgentRefused(this ILogger logger, string? remoteIp, string reason);
+
+    [LoggerMessage(1004, LogLevel.Warning, "Agent {AgentId} connected again; closing its older connection")]
+    public static partial void AgentReplaced(this ILogger logger, string agentId);
+
+    [LoggerMessage(1005, LogLevel.Warning, "Agent {AgentId} sent a message that is not a valid response: {Reason}")]
+    public static partial void BadAgentMessage(this ILogger logger, string agentId, string reason);
+
+    [LoggerMessage(1006, LogLevel.Warning, "Agent {AgentId} answered job {JobId}, which is not an open job of that agent; ignored")]
+    public static partial void UnknownJobResponse(this ILogger logger, string agentId, string jobId);
+
+    [LoggerMessage(2001, LogLevel.Information, "Job {JobId} ({Type}) for project {Project} sent to agent {AgentId}")]
+    public static partial void JobSent(this ILogger logger, string jobId, string type, string? project, string agentId);
+
+    [LoggerMessage(2002, LogLevel.Information, "Job {JobId} finished {Status}")]
+    public static partial void JobFinished(this ILogger logger, string jobId, string status);
+
+    [LoggerMessage(2003, LogLevel.Warning, "Job {JobId} could not be sent to agent {AgentId}: {Reason}")]
+    public static partial void JobSendFailed(this ILogger logger, string jobId, string agentId, string reason);
+
+    [LoggerMessage(2004, LogLevel.Warning, "{Count} job(s) timed out")]
+    public static partial void JobsTimedOut(this ILogger logger, int count);
+
+    [LoggerMessage(3001, LogLevel.Information, "Database {Path} ready")]
+    public static partial void DatabaseReady(this ILogger logger, string path);
+}

@@ -1,0 +1,169 @@
+using InstaDeploy.Contracts;
+using InstaDeploy.ControlPlane.Data;
+using InstaDeploy.ControlPlane.Infrastructure;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+
+namespace InstaDeploy.ControlPlane.Jobs;
+
+/// <summary>
+/// Every change of a job's state, persisted as it happens. Each change is a conditional update, so a late or
+/// duplicate message never moves a job out of a terminal state, and an agent can only answer its own jobs.
+/// Deploy and stop jobs also move their project's deployment state.
+/// </summary>
+public sealed class JobStore(
+    IDbContextFactory<InstaDeployDbContext> databases,
+    TimeProvider time,
+    IOptions<ControlPlaneOptions> options,
+    ILogger<JobStore> logger)
+{
+    private static readonly string[] OpenStates = [JobStatuses.Pending, JobStatuses.Sent, JobStatuses.Running];
+
+    public async Task<JobEntity> CreateAsync(string type, string agentId, string? projectName, string payloadJson, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        var job = new JobEntity
+        {
+            Id = "job-" + Guid.CreateVersion7(now).ToString("N"),
+            Type = type,
+            AgentId = agentId,
+            ProjectName = projectName,
+            Status = JobStatuses.Pending,
+            PayloadJson = payloadJson,
+            CreatedAt = now,
+            UpdatedAt = now,
+            TimeoutAt = now + timeout,
+        };
+        await using var db = await databases.CreateDbContextAsync(cancellationToken);
+        db.Jobs.Add(job);
+        if (projectName is not null && DeploymentStateOnStart(type) is { } state)
+            await UpsertDeploymentAsync(db, projectName, agentId, state, job.Id, now, cancellationToken);
+        await db.SaveChangesAsync(cancellationToken);
+        return job;
+    }
+
+    /// <summary>PENDING -> SENT; a no-op when the agent already answered (a fast agent can beat this update).</summary>
+    public async Task MarkSentAsync(string jobId, CancellationToken cancellationToken)
+    {
+        await using var db = await databases.CreateDbContextAsync(cancellationToken);
+        var now = time.GetUtcNow();
+        await db.Jobs.Where(j => j.Id == jobId && j.Status == JobStatuses.Pending)
+            .ExecuteUpdateAsync(s => s.SetProperty(j => j.Status, JobStatuses.Sent).SetProperty(j => j.UpdatedAt, now), cancellationToken);
+    }
+
+    /// <summary>Ends an open job as FAILED with a reason from the control plane (e.g. the agent went away before it was sent).</summary>
+    public Task FailAsync(string jobId, string error, CancellationToken cancellationToken) =>
+        FinishAsync(jobId, agentId: null, JobStatuses.Failed, logs: null, error, resultJson: null, cancellationToken);
+
+    /// <summary>Applies an agent's response: RUNNING appends its output lines; COMPLETED/FAILED end the job.</summary>
+    public async Task ApplyResponseAsync(string agentId, AgentResponse response, CancellationToken cancellationToken)
+    {
+        switch (response.Status)
+        {
+            case JobStatuses.Running:
+                await AppendRunningAsync(agentId, response, cancellationToken);
+                break;
+            case JobStatuses.Completed or JobStatuses.Failed:
+                var result = response.Result is { } r ? r.GetRawText() : null;
+                await FinishAsync(response.JobId, agentId, response.Status, response.Logs, response.Error, result, cancellationToken);
+                break;
+            default:
+                logger.BadAgentMessage(agentId, $"unknown status '{response.Status}' for job {response.JobId}");
+                break;
+        }
+    }
+
+    /// <summary>Ends every open job whose deadline has passed as TIMED_OUT; returns how many.</summary>
+    public async Task<int> TimeOutExpiredAsync(CancellationToken cancellationToken)
+    {
+        await using var db = await databases.CreateDbContextAsync(cancellationToken);
+        var now = time.GetUtcNow();
+        var expired = await db.Jobs
+            .Where(j => OpenStates.Contains(j.Status) && j.TimeoutAt <= now)
+            .Select(j => j.Id)
+            .ToListAsync(cancellationToken);
+        foreach (var jobId in expired)
+            await FinishAsync(jobId, null, JobStatuses.TimedOut, null, "no result from the agent before the job's timeout", null, cancellationToken);
+        return expired.Count;
+    }
+
+    private async Task AppendRunningAsync(string agentId, AgentResponse response, CancellationToken cancellationToken)
+    {
+        await using var db = await databases.CreateDbContextAsync(cancellationToken);
+        var now = time.GetUtcNow();
+        var chunk = response.Logs.Length == 0 || response.Logs.EndsWith('\n') ? response.Logs : response.Logs + "\n";
+        var cap = options.Value.MaxJobLogBytes;
+        var updated = await db.Jobs
+            .Where(j => j.Id == response.JobId && j.AgentId == agentId && OpenStates.Contains(j.Status))
+            .ExecuteUpdateAsync(s => s
+                .SetProperty(j => j.Status, JobStatuses.Running)
+                .SetProperty(j => j.Logs, j => j.Logs.Length < cap ? j.Logs + chunk : j.Logs)
+                .SetProperty(j => j.UpdatedAt, now), cancellationToken);
+        if (updated == 0) logger.UnknownJobResponse(agentId, response.JobId);
+    }
+
+    private async Task FinishAsync(string jobId, string? agentId, string status, string? logs, string error, string? resultJson, CancellationToken cancellationToken)
+    {
+        await using var db = await databases.CreateDbContextAsync(cancellationToken);
+        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+        var job = await db.Jobs.FirstOrDefaultAsync(j => j.Id == jobId, cancellationToken);
+        if (job is null || (agentId is not null && job.AgentId != agentId) || JobStatuses.IsTerminal(job.Status))
+        {
+            if (agentId is not null) logger.UnknownJobResponse(agentId, jobId);
+            return;
+        }
+
+        var now = time.GetUtcNow();
+        job.Status = status;
+        // A seed agent sends all output in its one final response; ours streams it first and repeats it all at the end.
+        if (!string.IsNullOrEmpty(logs)) job.Logs = Tail(logs, options.Value.MaxJobLogBytes);
+        job.Error = error;
+        job.ResultJson = resultJson;
+        job.UpdatedAt = now;
+        job.CompletedAt = now;
+
+        if (job.ProjectName is not null && DeploymentStateOnFinish(job.Type, status) is { } state)
+        {
+            await db.Deployments
+                .Where(d => d.ProjectName == job.ProjectName && d.AgentId == job.AgentId && d.LastJobId == job.Id)
+                .ExecuteUpdateAsync(s => s.SetProperty(d => d.State, state).SetProperty(d => d.UpdatedAt, now), cancellationToken);
+        }
+        await db.SaveChangesAsync(cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        logger.JobFinished(jobId, status);
+    }
+
+    private static async Task UpsertDeploymentAsync(InstaDeployDbContext db, string projectName, string agentId, string state, string jobId, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var deployment = await db.Deployments.FindAsync([projectName, agentId], cancellationToken);
+        if (deployment is null)
+        {
+            db.Deployments.Add(new DeploymentEntity
+            {
+                ProjectName = projectName, AgentId = agentId, State = state, LastJobId = jobId, CreatedAt = now, UpdatedAt = now,
+            });
+            return;
+        }
+        deployment.State = state;
+        deployment.LastJobId = jobId;
+        deployment.UpdatedAt = now;
+    }
+
+    private static string? DeploymentStateOnStart(string type) => type switch
+    {
+        CommandTypes.DeployCompose => DeploymentStates.Deploying,
+        CommandTypes.StopCompose => DeploymentStates.Stopping,
+        _ => null,
+    };
+
+    private static string? DeploymentStateOnFinish(string type, string status) => (type, status) switch
+    {
+        (CommandTypes.DeployCompose, JobStatuses.Completed) => DeploymentStates.Running,
+        (CommandTypes.DeployCompose, _) => DeploymentStates.Failed,
+        (CommandTypes.StopCompose, JobStatuses.Completed) => DeploymentStates.Stopped,
+        (CommandTypes.StopCompose, _) => DeploymentStates.StopFailed,
+        _ => null,
+    };
+
+    private static string Tail(string text, int maxChars) => text.Length <= maxChars ? text : text[^maxChars..];
+}

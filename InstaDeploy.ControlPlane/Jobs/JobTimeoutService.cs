@@ -1,0 +1,23 @@
+using InstaDeploy.ControlPlane.Infrastructure;
+
+namespace InstaDeploy.ControlPlane.Jobs;
+
+/// <summary>Ends jobs that passed their deadline as TIMED_OUT, checking once a second (on the injected clock).</summary>
+public sealed class JobTimeoutService(JobStore jobs, TimeProvider time, ILogger<JobTimeoutService> logger) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1), time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stoppingToken))
+            {
+                var count = await jobs.TimeOutExpiredAsync(stoppingToken);
+                if (count > 0) logger.JobsTimedOut(count);
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+}

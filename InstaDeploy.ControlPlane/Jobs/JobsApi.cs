@@ -1,0 +1,59 @@
+using InstaDeploy.Contracts;
+using InstaDeploy.ControlPlane.Data;
+using InstaDeploy.ControlPlane.Infrastructure;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.EntityFrameworkCore;
+
+namespace InstaDeploy.ControlPlane.Jobs;
+
+public static class JobsApi
+{
+    private static readonly string[] KnownStatuses =
+        [JobStatuses.Pending, JobStatuses.Sent, JobStatuses.Running, JobStatuses.Completed, JobStatuses.Failed, JobStatuses.TimedOut];
+
+    public static IEndpointRouteBuilder MapJobsApi(this IEndpointRouteBuilder app)
+    {
+        var jobs = app.MapGroup("/jobs").WithTags("Jobs");
+
+        jobs.MapGet("/", ListJobs)
+            .WithName("ListJobs")
+            .WithSummary("List jobs, newest first")
+            .WithDescription("Filter with agent_id, project_name and status (PENDING, SENT, RUNNING, COMPLETED, FAILED, TIMED_OUT); limit defaults to 100 (max 1000).");
+
+        jobs.MapGet("/{jobId}", GetJob)
+            .WithName("GetJob")
+            .WithSummary("Get one job")
+            .WithDescription("The job's type, agent, project, status, logs, error and result, and when it was created and last updated.");
+
+        return app;
+    }
+
+    private static async Task<Results<Ok<JobDto[]>, ValidationProblem>> ListJobs(
+        InstaDeployDbContext db,
+        [FromQuery(Name = "agent_id")] string? agentId,
+        [FromQuery(Name = "project_name")] string? projectName,
+        [FromQuery(Name = "status")] string? status,
+        [FromQuery(Name = "limit")] int? limit,
+        CancellationToken cancellationToken)
+    {
+        if (status is not null && !KnownStatuses.Contains(status))
+            return Problems.Invalid("status", $"'{status}' is not a job status; use one of {string.Join(", ", KnownStatuses)}");
+        if (limit is < 1 or > 1000)
+            return Problems.Invalid("limit", "must be between 1 and 1000");
+
+        var query = db.Jobs.AsNoTracking();
+        if (agentId is not null) query = query.Where(j => j.AgentId == agentId);
+        if (projectName is not null) query = query.Where(j => j.ProjectName == projectName);
+        if (status is not null) query = query.Where(j => j.Status == status);
+        var jobs = await query.OrderByDescending(j => j.CreatedAt).ThenByDescending(j => j.Id).Take(limit ?? 100).ToListAsync(cancellationToken);
+        return TypedResults.Ok(jobs.Select(j => j.ToDto()).ToArray());
+    }
+
+    private static async Task<Results<Ok<JobDto>, ProblemHttpResult>> GetJob(string jobId, InstaDeployDbContext db, CancellationToken cancellationToken)
+    {
+        var job = await db.Jobs.AsNoTracking().FirstOrDefaultAsync(j => j.Id == jobId, cancellationToken);
+        return job is null
+            ? Problems.NotFound("Unknown job", $"No job '{jobId}'. GET /jobs lists jobs.")
+            : TypedResults.Ok(job.ToDto());
+    }
+}

@@ -1,0 +1,42 @@
+using InstaDeploy.ControlPlane;
+using InstaDeploy.ControlPlane.Agents;
+using InstaDeploy.ControlPlane.Deployments;
+using InstaDeploy.ControlPlane.Hub;
+using InstaDeploy.ControlPlane.Infrastructure;
+using InstaDeploy.ControlPlane.Jobs;
+using Microsoft.Extensions.Options;
+using Scalar.AspNetCore;
+
+var builder = WebApplication.CreateBuilder(args);
+builder.AddServiceDefaults(Telemetry.Name);
+builder.AddControlPlane();
+
+var app = builder.Build();
+try
+{
+    // Reading the options validates them, so a missing AGENT_SECRET_TOKEN stops the start with a clear message.
+    _ = app.Services.GetRequiredService<IOptions<ControlPlaneOptions>>().Value;
+}
+catch (OptionsValidationException e)
+{
+    Console.Error.WriteLine($"InstaDeploy control plane cannot start: {string.Join(" ", e.Failures)}");
+    return 2;
+}
+await app.MigrateDatabaseAsync();
+
+app.UseExceptionHandler();
+app.UseStatusCodePages();
+app.UseWebSockets();
+
+app.MapOpenApi();
+app.MapScalarApiReference();
+app.MapDefaultEndpoints();
+app.MapAgentHub();
+app.MapAgentsApi();
+app.MapDeploymentsApi();
+app.MapJobsApi();
+
+await app.RunAsync();
+return 0;
+
+public partial class Program;
