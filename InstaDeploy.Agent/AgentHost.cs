@@ -1,0 +1,35 @@
+using InstaDeploy.Agent.Commands;
+using InstaDeploy.Agent.Connection;
+using InstaDeploy.Agent.PluginHost;
+
+namespace InstaDeploy.Agent;
+
+/// <summary>Builds the agent's host: settings, plugins, the command runner and the connection to the control plane.</summary>
+public static class AgentHost
+{
+    /// <summary>Returns the host, or null and the problems with the settings (each naming the variable to set).</summary>
+    public static (IHost? Host, IReadOnlyList<string> Problems) Create(string[] args, Action<HostApplicationBuilder>? configure = null)
+    {
+        var builder = Host.CreateApplicationBuilder(args);
+        configure?.Invoke(builder);
+        var (options, problems) = AgentOptions.Read(builder.Configuration);
+        if (options is null) return (null, problems);
+
+        builder.AddServiceDefaults("InstaDeploy.Agent", InstaDeploy.Agent.Plugins.ProcessRunner.ActivitySource.Name);
+        builder.Services.AddSingleton(options);
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<AgentInfo>();
+        builder.Services.AddSingleton(sp =>
+        {
+            var catalog = ActivatorUtilities.CreateInstance<PluginCatalog>(sp);
+            catalog.LoadAll();
+            return catalog;
+        });
+        builder.Services.AddSingleton<ProjectLocks>();
+        builder.Services.AddSingleton<CommandRunner>();
+        builder.Services.AddSingleton<AgentConnectionService>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<AgentConnectionService>());
+        Directory.CreateDirectory(options.ProjectsDirectory);
+        return (builder.Build(), []);
+    }
+}

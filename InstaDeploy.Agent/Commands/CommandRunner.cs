@@ -1,0 +1,155 @@
+using System.Diagnostics;
+using System.Text;
+using System.Text.Json;
+using System.Threading.Channels;
+using InstaDeploy.Agent.PluginHost;
+using InstaDeploy.Agent.Plugins;
+using InstaDeploy.Contracts;
+
+namespace InstaDeploy.Agent.Commands;
+
+/// <summary>
+/// Runs one command with the plugin handler for its type: one project at a time, output streamed back as
+/// <c>RUNNING</c> responses while it runs, then one final <c>COMPLETED</c>/<c>FAILED</c> response carrying all
+/// the output, as the seed protocol's single response does.
+/// </summary>
+internal sealed class CommandRunner(
+    PluginCatalog plugins,
+    ProjectLocks projectLocks,
+    AgentOptions options,
+    IConfiguration configuration,
+    ILoggerFactory loggerFactory,
+    ILogger<CommandRunner> logger)
+{
+    public static readonly ActivitySource ActivitySource = new("InstaDeploy.Agent");
+
+    /// <summary>Most output kept for the final response; the tail is kept.</summary>
+    private const int MaxLogChars = 1024 * 1024;
+
+    public async Task RunAsync(AgentCommand command, Func<AgentResponse, CancellationToken, Task> send, CancellationToken stoppingToken)
+    {
+        ActivityContext.TryParse(command.TraceParent, null, out var parent);
+        using var activity = ActivitySource.StartActivity($"handle {command.Type}", ActivityKind.Consumer, parent);
+        activity?.SetTag("instadeploy.job.id", command.Id);
+        activity?.SetTag("instadeploy.command.type", command.Type);
+        activity?.SetTag("instadeploy.agent.id", options.Hostname);
+
+        if (!plugins.TryGetHandler(command.Type, out var handler, out var pluginName))
+        {
+            var known = plugins.CommandTypes;
+            var error = $"unknown command type '{command.Type}'; this agent runs: {(known.Count == 0 ? "(none: no plugins loaded)" : string.Join(", ", known))}";
+            activity?.SetStatus(ActivityStatusCode.Error, error);
+            await SendFinalAsync(send, command.Id, JobStatuses.Failed, "", error, null, stoppingToken);
+            return;
+        }
+        activity?.SetTag("instadeploy.plugin", pluginName);
+
+        var project = ProjectOf(command.Payload);
+        if (project is not null) activity?.SetTag("instadeploy.project", project);
+        using var projectLock = project is null ? null : await projectLocks.AcquireAsync(project, stoppingToken);
+
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+        timeout.CancelAfter(options.JobTimeout);
+        var output = new OutputStream(command.Id, send, timeout.Token);
+        logger.JobStarted(command.Id, command.Type);
+
+        string status, error2 = "";
+        JsonElement? data = null;
+        string? summary = null;
+        try
+        {
+            var context = new CommandContext(
+                command.Id, command.Type, command.Payload, options.ProjectsDirectory, configuration,
+                loggerFactory.CreateLogger($"InstaDeploy.Agent.Plugin.{pluginName}"), output.WriteLineAsync, timeout.Token);
+            var result = await handler.HandleAsync(context);
+            status = result.Succeeded ? JobStatuses.Completed : JobStatuses.Failed;
+            error2 = result.Error;
+            data = result.Data;
+            summary = result.Summary;
+        }
+        catch (OperationCanceledException) when (timeout.IsCancellationRequested)
+        {
+            status = JobStatuses.Failed;
+            error2 = stoppingToken.IsCancellationRequested
+                ? "the agent is shutting down; the command was cancelled"
+                : $"the command ran longer than the agent's limit of {options.JobTimeout.TotalSeconds:0} s (AGENT_JOB_TIMEOUT_SECONDS) and was cancelled";
+        }
+        catch (CommandPayloadException e)
+        {
+            status = JobStatuses.Failed;
+            error2 = $"invalid payload for {command.Type}: {e.Message}";
+        }
+        catch (Exception e)
+        {
+            logger.HandlerThrew(e, command.Id, command.Type);
+            status = JobStatuses.Failed;
+            error2 = $"plugin {pluginName} failed: {e.GetType().Name}: {e.Message}";
+        }
+
+        var logs = await output.CompleteAsync(summary);
+        if (status == JobStatuses.Failed) activity?.SetStatus(ActivityStatusCode.Error, error2);
+        logger.JobFinished(command.Id, command.Type, status);
+        await SendFinalAsync(send, command.Id, status, logs, error2, data, stoppingToken);
+    }
+
+    private static string? ProjectOf(JsonElement payload) =>
+        payload.ValueKind == JsonValueKind.Object
+        && payload.TryGetProperty("project_name", out var name)
+        && name.ValueKind == JsonValueKind.String
+        && ProjectNames.IsValid(name.GetString())
+            ? name.GetString()
+            : null;
+
+    private static Task SendFinalAsync(Func<AgentResponse, CancellationToken, Task> send, string jobId, string status, string logs, string error, JsonElement? data, CancellationToken cancellationToken) =>
+        send(new AgentResponse { JobId = jobId, Status = status, Logs = logs, Error = error, Result = data }, cancellationToken);
+
+    /// <summary>
+    /// Collects a job's output. Lines are sent as soon as the previous send finished, batched while one is in flight,
+    /// so a chatty command never waits on the network and a quiet one is seen live.
+    /// </summary>
+    private sealed class OutputStream
+    {
+        private readonly string _jobId;
+        private readonly Func<AgentResponse, CancellationToken, Task> _send;
+        private readonly Channel<string> _lines = Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleReader = true });
+        private readonly StringBuilder _all = new();
+        private readonly Task _pump;
+
+        public OutputStream(string jobId, Func<AgentResponse, CancellationToken, Task> send, CancellationToken cancellationToken)
+        {
+            _jobId = jobId;
+            _send = send;
+            _pump = PumpAsync(cancellationToken);
+        }
+
+        public ValueTask WriteLineAsync(string line, CancellationToken cancellationToken)
+        {
+            lock (_all)
+            {
+                _all.Append(line).Append('\n');
+                if (_all.Length > MaxLogChars) _all.Remove(0, _all.Length - MaxLogChars);
+            }
+            return _lines.Writer.WriteAsync(line, cancellationToken);
+        }
+
+        public async Task<string> CompleteAsync(string? summary)
+        {
+            if (summary is not null) await WriteLineAsync(summary, CancellationToken.None);
+            _lines.Writer.TryComplete();
+            try { await _pump; } catch (OperationCanceledException) { }
+            lock (_all) return _all.ToString();
+        }
+
+        private async Task PumpAsync(CancellationToken cancellationToken)
+        {
+            var batch = new StringBuilder();
+            while (await _lines.Reader.WaitToReadAsync(CancellationToken.None))
+            {
+                batch.Clear();
+                while (_lines.Reader.TryRead(out var line)) batch.Append(line).Append('\n');
+                if (cancellationToken.IsCancellationRequested) continue;
+                await _send(new AgentResponse { JobId = _jobId, Status = JobStatuses.Running, Logs = batch.ToString() }, cancellationToken);
+            }
+        }
+    }
+}

@@ -1,0 +1,41 @@
+namespace InstaDeploy.Agent;
+
+/// <summary>Every log event of the agent, with stable ids. None takes the token.</summary>
+internal static partial class Log
+{
+    [LoggerMessage(1001, LogLevel.Information, "Connected to {ServerUrl} as {Hostname}")]
+    public static partial void Connected(this ILogger logger, Uri serverUrl, string hostname);
+
+    [LoggerMessage(1002, LogLevel.Warning, "Connection to {ServerUrl} failed: {Reason}. Retrying in {DelaySeconds:0.0} s")]
+    public static partial void ConnectFailed(this ILogger logger, Uri serverUrl, string reason, double delaySeconds);
+
+    [LoggerMessage(1003, LogLevel.Error, "The control plane at {ServerUrl} refused this agent's token (HTTP 401). Check AGENT_SECRET_TOKEN matches the control plane's. Retrying in {DelaySeconds:0.0} s")]
+    public static partial void Unauthorized(this ILogger logger, Uri serverUrl, double delaySeconds);
+
+    [LoggerMessage(1004, LogLevel.Warning, "Disconnected from {ServerUrl}: {Reason}")]
+    public static partial void Disconnected(this ILogger logger, Uri serverUrl, string reason);
+
+    [LoggerMessage(1005, LogLevel.Warning, "Received a message that is not a valid command: {Reason}")]
+    public static partial void BadCommand(this ILogger logger, string reason);
+
+    [LoggerMessage(1006, LogLevel.Warning, "Could not send the response for job {JobId}: {Reason}")]
+    public static partial void SendFailed(this ILogger logger, string jobId, string reason);
+
+    [LoggerMessage(2001, LogLevel.Information, "Job {JobId}: running {Type}")]
+    public static partial void JobStarted(this ILogger logger, string jobId, string type);
+
+    [LoggerMessage(2002, LogLevel.Information, "Job {JobId}: {Type} finished {Status}")]
+    public static partial void JobFinished(this ILogger logger, string jobId, string type, string status);
+
+    [LoggerMessage(2003, LogLevel.Error, "Job {JobId}: handler for {Type} threw")]
+    public static partial void HandlerThrew(this ILogger logger, Exception exception, string jobId, string type);
+
+    [LoggerMessage(3001, LogLevel.Information, "Loaded plugin {Plugin} {Version}: {CommandTypes}")]
+    public static partial void PluginLoaded(this ILogger logger, string plugin, string version, string commandTypes);
+
+    [LoggerMessage(3002, LogLevel.Error, "Plugin {Plugin} was not loaded: {Reason}")]
+    public static partial void PluginRefused(this ILogger logger, string plugin, string reason);
+
+    [LoggerMessage(3003, LogLevel.Warning, "No plugins found in {PluginsDirectory}: this agent can run no command. Put each plugin in plugins/<Name>/<Name>.dll")]
+    public static partial void NoPlugins(this ILogger logger, string pluginsDirectory);
+}
