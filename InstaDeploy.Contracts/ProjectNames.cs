@@ -11,6 +11,7 @@ public static partial class ProjectNames
     /// <summary>Whether <paramref name="name"/> is a valid project name: 1–64 ASCII letters, digits, '_' or '-'.</summary>
     public static bool IsValid(string? name) => name is not null && ValidName().IsMatch(name);
 
-    [GeneratedRegex(Pattern, RegexOptions.CultureInvariant, matchTimeoutMilliseconds: 100)]
+    // \z, not $: in .NET '$' also matches before a final newline, which would let "app\n" through.
+    [GeneratedRegex(@"^[a-zA-Z0-9_-]{1,64}\z", RegexOptions.CultureInvariant, matchTimeoutMilliseconds: 100)]
     private static partial Regex ValidName();
 }

@@ -16,7 +16,7 @@ public static partial class AgentHubEndpoint
         return app;
     }
 
-    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"^[A-Za-z0-9][A-Za-z0-9._-]{0,252}\z", RegexOptions.CultureInvariant)]
     private static partial Regex ValidHostname();
 
     private static async Task<IResult> HandleAsync(

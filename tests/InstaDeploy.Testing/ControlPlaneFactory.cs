@@ -1,0 +1,118 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace InstaDeploy.Testing;
+
+/// <summary>
+/// The real control plane on real Kestrel at 127.0.0.1 (a free port), with its SQLite database in a fresh temporary
+/// folder. Settings are passed the way an operator passes them (by their environment-variable names).
+/// </summary>
+public sealed class ControlPlaneFactory : WebApplicationFactory<Program>
+{
+    public const string DefaultAgentToken = "test-agent-token-0123456789";
+
+    private readonly Dictionary<string, string?> _settings;
+    private readonly TimeProvider? _time;
+    private readonly bool _ownsDataDirectory;
+
+    public ControlPlaneFactory(IDictionary<string, string?>? settings = null, TimeProvider? time = null)
+    {
+        _ownsDataDirectory = settings?.ContainsKey("INSTADEPLOY_DATA_DIR") != true;
+        DataDirectory = settings?.TryGetValue("INSTADEPLOY_DATA_DIR", out var given) == true && given is not null
+            ? given
+            : Directory.CreateTempSubdirectory("instadeploy-cp-").FullName;
+        _settings = new Dictionary<string, string?>
+        {
+            ["AGENT_SECRET_TOKEN"] = DefaultAgentToken,
+            ["INSTADEPLOY_DATA_DIR"] = DataDirectory,
+        };
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>()) _settings[key] = value;
+        _time = time;
+        UseKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0));
+    }
+
+    public string DataDirectory { get; }
+
+    public string AgentToken => _settings["AGENT_SECRET_TOKEN"]!;
+
+    /// <summary>The server's base address, e.g. http://127.0.0.1:40123.</summary>
+    public Uri BaseAddress
+    {
+        get
+        {
+            StartServer();
+            var address = Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+            return new Uri(address);
+        }
+    }
+
+    /// <summary>The agents' WebSocket URL, as an agent's SERVER_URL.</summary>
+    public Uri WebSocketUrl => new(BaseAddress.ToString().Replace("http://", "ws://") + "ws");
+
+    /// <summary>A plain HTTP client for the REST API, as curl or a CI pipeline would call it.</summary>
+    public HttpClient CreateApiClient() => new() { BaseAddress = BaseAddress };
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        foreach (var (key, value) in _settings) builder.UseSetting(key, value);
+        builder.UseEnvironment("Testing");
+        if (_time is not null)
+            builder.ConfigureTestServices(services => services.AddSingleton(_time));
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        base.Dispose(disposing);
+        if (disposing && _ownsDataDirectory)
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            try { Directory.Delete(DataDirectory, recursive: true); } catch (IOException) { }
+        }
+    }
+}
+
+/// <summary>Reading the REST API's snake_case JSON in tests.</summary>
+public static class Api
+{
+    public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+
+    public static async Task<JsonElement> ReadJsonAsync(this HttpResponseMessage response) =>
+        await response.Content.ReadFromJsonAsync<JsonElement>(Json);
+
+    public static Task<HttpResponseMessage> PostJsonAsync(this HttpClient client, string path, object body) =>
+        client.PostAsJsonAsync(path, body, Json);
+
+    public static async Task<JsonElement> GetJsonAsync(this HttpClient client, string path)
+    {
+        using var response = await client.GetAsync(path);
+        response.EnsureSuccessStatusCode();
+        return await response.ReadJsonAsync();
+    }
+
+    /// <summary>Polls GET /jobs/{id} until the job is in a terminal state, and returns it.</summary>
+    public static async Task<JsonElement> WaitForJobAsync(this HttpClient client, string jobId, TimeSpan? timeout = null)
+    {
+        JsonElement job = default;
+        await Eventually.TrueAsync(async () =>
+        {
+            job = await client.GetJsonAsync($"/jobs/{jobId}");
+            return job.GetProperty("status").GetString() is "COMPLETED" or "FAILED" or "TIMED_OUT";
+        }, timeout ?? TimeSpan.FromSeconds(60), $"job {jobId} to finish");
+        return job;
+    }
+
+    /// <summary>Waits until GET /agents/{id} shows the agent online.</summary>
+    public static Task WaitForAgentOnlineAsync(this HttpClient client, string agentId, TimeSpan? timeout = null) =>
+        Eventually.TrueAsync(async () =>
+        {
+            using var response = await client.GetAsync($"/agents/{agentId}");
+            return response.IsSuccessStatusCode && (await response.ReadJsonAsync()).GetProperty("online").GetBoolean();
+        }, timeout ?? TimeSpan.FromSeconds(30), $"agent {agentId} to be online");
+}

@@ -1,0 +1,52 @@
+using InstaDeploy.Agent;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Hosting;
+
+namespace InstaDeploy.Testing;
+
+/// <summary>The real agent (its host, plugins and connection) running in the test process against a control plane.</summary>
+public sealed class TestAgent : IAsyncDisposable
+{
+    private readonly IHost _host;
+
+    private TestAgent(IHost host, string hostname, string projectsDirectory)
+    {
+        _host = host;
+        Hostname = hostname;
+        ProjectsDirectory = projectsDirectory;
+    }
+
+    public string Hostname { get; }
+
+    public string ProjectsDirectory { get; }
+
+    public IServiceProvider Services => _host.Services;
+
+    /// <summary>Starts an agent with the built-in plugins (copied beside the test assembly) and its own projects folder.</summary>
+    public static async Task<TestAgent> StartAsync(Uri serverUrl, string token, string hostname, IDictionary<string, string?>? settings = null)
+    {
+        var projects = Directory.CreateTempSubdirectory("instadeploy-projects-").FullName;
+        var all = new Dictionary<string, string?>
+        {
+            ["SERVER_URL"] = serverUrl.ToString(),
+            ["AGENT_SECRET_TOKEN"] = token,
+            ["AGENT_HOSTNAME"] = hostname,
+            ["AGENT_PROJECTS_DIR"] = projects,
+            ["AGENT_PLUGINS_DIR"] = Path.Combine(AppContext.BaseDirectory, "plugins"),
+        };
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>()) all[key] = value;
+
+        var (host, problems) = AgentHost.Create([], builder => builder.Configuration.AddInMemoryCollection(all));
+        if (host is null) throw new InvalidOperationException(string.Join("; ", problems));
+        await host.StartAsync();
+        return new TestAgent(host, hostname, projects);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(15));
+        await _host.StopAsync(timeout.Token);
+        _host.Dispose();
+        try { Directory.Delete(ProjectsDirectory, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+    }
+}
