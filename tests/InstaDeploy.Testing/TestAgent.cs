@@ -1,6 +1,7 @@
 using InstaDeploy.Agent;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 
 namespace InstaDeploy.Testing;
 
@@ -9,8 +10,9 @@ public sealed class TestAgent : IAsyncDisposable
 {
     private readonly IHost _host;
 
-    private TestAgent(IHost host, string hostname, string projectsDirectory)
+    private TestAgent(IHost host, string hostname, string projectsDirectory, CapturingLoggerProvider logs)
     {
+        Logs = logs;
         _host = host;
         Hostname = hostname;
         ProjectsDirectory = projectsDirectory;
@@ -21,6 +23,9 @@ public sealed class TestAgent : IAsyncDisposable
     public string ProjectsDirectory { get; }
 
     public IServiceProvider Services => _host.Services;
+
+    /// <summary>Everything the agent logged.</summary>
+    public CapturingLoggerProvider Logs { get; }
 
     /// <summary>Starts an agent with the built-in plugins (copied beside the test assembly) and its own projects folder.</summary>
     public static async Task<TestAgent> StartAsync(Uri serverUrl, string token, string hostname, IDictionary<string, string?>? settings = null)
@@ -36,10 +41,15 @@ public sealed class TestAgent : IAsyncDisposable
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>()) all[key] = value;
 
-        var (host, problems) = AgentHost.Create([], builder => builder.Configuration.AddInMemoryCollection(all));
+        var logs = new CapturingLoggerProvider();
+        var (host, problems) = AgentHost.Create([], builder =>
+        {
+            builder.Configuration.AddInMemoryCollection(all);
+            builder.Logging.AddProvider(logs);
+        });
         if (host is null) throw new InvalidOperationException(string.Join("; ", problems));
         await host.StartAsync();
-        return new TestAgent(host, hostname, projects);
+        return new TestAgent(host, hostname, projects, logs);
     }
 
     public async ValueTask DisposeAsync()

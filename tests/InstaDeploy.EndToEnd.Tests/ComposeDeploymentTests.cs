@@ -1,0 +1,131 @@
+using System.Net;
+using System.Text;
+using System.Text.Json;
+
+namespace InstaDeploy.EndToEnd.Tests;
+
+/// <summary>Deployments over REST that really start, report and stop containers on the Docker engine.</summary>
+public sealed class ComposeDeploymentTests(FleetFixture fleet) : IClassFixture<FleetFixture>
+{
+    private static string ExampleCompose(int port, string service = "web") =>
+        File.ReadAllText(Path.Combine(DockerCli.RepositoryRoot(), "examples", "docker-compose-test.yml"))
+            .Replace("127.0.0.1:18080:8080", $"127.0.0.1:{port}:8080")
+            .Replace("  web:", $"  {service}:");
+
+    private async Task<JsonElement> RunAsync(string path, object body)
+    {
+        using var response = await fleet.Api.PostJsonAsync(path, body);
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        var jobId = (await response.ReadJsonAsync()).GetProperty("job_id").GetString()!;
+        return await fleet.Api.WaitForJobAsync(jobId, TimeSpan.FromMinutes(2));
+    }
+
+    [Fact]
+    public async Task TheExampleDeploysRunsReportsItsContainersAndStops()
+    {
+        const string project = "e2e-example";
+        var port = FleetFixture.FreePort();
+        try
+        {
+            var deploy = await RunAsync("/deploy", new { project_name = project, compose_file_base64 = Convert.ToBase64String(Encoding.UTF8.GetBytes(ExampleCompose(port))) });
+            Assert.True(deploy.GetProperty("status").GetString() == "COMPLETED", deploy.GetRawText());
+            Assert.Contains("Deployment successful", deploy.GetProperty("logs").GetString());
+            Assert.True(File.Exists(Path.Combine(fleet.Agent.ProjectsDirectory, project, "docker-compose.yml")));
+
+            var running = await DockerCli.ContainersOfProjectAsync(project, runningOnly: true);
+            Assert.Single(running);
+            using (var http = new HttpClient())
+            {
+                string page = "";
+                await Eventually.TrueAsync(async () =>
+                {
+                    try { page = await http.GetStringAsync($"http://127.0.0.1:{port}/"); return true; }
+                    catch (HttpRequestException) { return false; }
+                }, TimeSpan.FromSeconds(20), "the deployed web server to answer");
+                Assert.Contains("Deployed by InstaDeploy", page);
+            }
+            var placement = (await fleet.Api.GetJsonAsync($"/deployments/{project}")).GetProperty("placements")[0];
+            Assert.Equal(("running", FleetFixture.AgentId), (placement.GetProperty("state").GetString(), placement.GetProperty("agent_id").GetString()));
+
+            var status = await RunAsync("/status", new { project_name = project });
+            Assert.Equal("COMPLETED", status.GetProperty("status").GetString());
+            var container = Assert.Single(status.GetProperty("result").GetProperty("containers").EnumerateArray());
+            Assert.Equal(running[0], container.GetProperty("name").GetString());
+            Assert.Equal("web", container.GetProperty("service").GetString());
+            Assert.Equal("running", container.GetProperty("state").GetString());
+            Assert.Contains($"127.0.0.1:{port}->8080/tcp", container.GetProperty("ports").EnumerateArray().Select(p => p.GetString()));
+
+            var stop = await RunAsync("/stop", new { project_name = project });
+            Assert.True(stop.GetProperty("status").GetString() == "COMPLETED", stop.GetRawText());
+            Assert.Empty(await DockerCli.ContainersOfProjectAsync(project));
+            Assert.Equal("stopped", (await fleet.Api.GetJsonAsync($"/deployments/{project}")).GetProperty("placements")[0].GetProperty("state").GetString());
+
+            var statusAfter = await RunAsync("/status", new { project_name = project });
+            Assert.Equal(0, statusAfter.GetProperty("result").GetProperty("containers").GetArrayLength());
+        }
+        finally
+        {
+            await FleetFixture.RemoveProjectContainersAsync(project);
+        }
+    }
+
+    [Fact]
+    public async Task ARedeployReplacesTheProjectAndRemovesServicesNoLongerInIt()
+    {
+        const string project = "e2e-redeploy";
+        try
+        {
+            var first = await RunAsync("/deploy", new { project_name = project, compose_file_base64 = Base64(ExampleCompose(FleetFixture.FreePort(), "web")) });
+            Assert.True(first.GetProperty("status").GetString() == "COMPLETED", first.GetRawText());
+            var second = await RunAsync("/deploy", new { project_name = project, compose_file_base64 = Base64(ExampleCompose(FleetFixture.FreePort(), "api")), agent_id = FleetFixture.AgentId });
+            Assert.True(second.GetProperty("status").GetString() == "COMPLETED", second.GetRawText());
+
+            var containers = await DockerCli.ContainersOfProjectAsync(project);
+            var only = Assert.Single(containers);
+            Assert.Contains("api", only);
+        }
+        finally
+        {
+            await FleetFixture.RemoveProjectContainersAsync(project);
+        }
+    }
+
+    [Fact]
+    public async Task AComposeFileTheEngineRejectsFailsTheJobWithComposesOwnError()
+    {
+        const string project = "e2e-broken";
+        try
+        {
+            var compose = "services:\n  web:\n    image: local/busybox:1\n    ports:\n      - \"not-a-port\"\n";
+            var job = await RunAsync("/deploy", new { project_name = project, compose_file_base64 = Base64(compose) });
+            Assert.Equal("FAILED", job.GetProperty("status").GetString());
+            var error = job.GetProperty("error").GetString()!;
+            Assert.Contains("compose up exited with code", error);
+            Assert.Contains("ports", error); // compose names what is wrong in the file
+            Assert.Equal("failed", (await fleet.Api.GetJsonAsync($"/deployments/{project}")).GetProperty("placements")[0].GetProperty("state").GetString());
+            Assert.Empty(await DockerCli.ContainersOfProjectAsync(project));
+        }
+        finally
+        {
+            await FleetFixture.RemoveProjectContainersAsync(project);
+        }
+    }
+
+    [Fact]
+    public async Task AHealthCheckReportsTheRealEngineAndComposeAndThePlugins()
+    {
+        using var response = await fleet.Api.PostAsync($"/agents/{FleetFixture.AgentId}/health", null);
+        var job = await fleet.Api.WaitForJobAsync((await response.ReadJsonAsync()).GetProperty("job_id").GetString()!);
+        Assert.True(job.GetProperty("status").GetString() == "COMPLETED", job.GetRawText());
+        var report = job.GetProperty("result");
+        Assert.True(report.GetProperty("healthy").GetBoolean());
+        var (_, engineVersion) = await DockerCli.RunAsync("version", "--format", "{{.Server.Version}}");
+        Assert.Equal(engineVersion.Trim(), report.GetProperty("docker").GetProperty("version").GetString());
+        Assert.True(report.GetProperty("compose").GetProperty("available").GetBoolean());
+        Assert.True(report.GetProperty("projects_dir").GetProperty("writable").GetBoolean());
+        Assert.True(report.GetProperty("projects_dir").GetProperty("free_bytes").GetInt64() > 0);
+        Assert.Equal(2, report.GetProperty("plugins").GetArrayLength());
+    }
+
+    private static string Base64(string text) => Convert.ToBase64String(Encoding.UTF8.GetBytes(text));
+}
