@@ -6,7 +6,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 tag="${1:-local/busybox:1}"
 
 busybox="$(command -v busybox || true)"
-if [ -z "$busybox" ] || ! file -L "$busybox" 2>/dev/null | grep -q 'statically linked'; then
+if [ -z "$busybox" ] || ! { LC_ALL=C ldd "$busybox" 2>&1 || true; } | grep -q 'not a dynamic executable'; then
   busybox=/bin/busybox
 fi
 if [ ! -x "$busybox" ]; then
@@ -18,5 +18,9 @@ context="$(mktemp -d)"
 trap 'rm -rf "$context"' EXIT
 cp "$here/image/Dockerfile" "$here/image/index.html" "$context/"
 cp "$busybox" "$context/busybox"
-docker build -q -t "$tag" "$context" >/dev/null
+# The legacy builder's deprecation notice is noise here; show the build's output only when it fails.
+if ! docker build -q -t "$tag" "$context" > "$context/build.log" 2>&1; then
+  cat "$context/build.log" >&2
+  exit 1
+fi
 echo "built $tag"

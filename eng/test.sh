@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The test command: sets up what the tests need (Docker engine, compose, example image), then runs every test.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+
+bash eng/setup-docker.sh
+
+log="$(mktemp)"
+set +e
+dotnet test InstaDeploy.sln -c Release --nologo "$@" 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+
+# One closing line over all test assemblies, from dotnet test's per-assembly summaries.
+passed=$(grep -oE 'Passed: +[0-9]+' "$log" | awk '{s+=$2} END {print s+0}')
+failed=$(grep -oE 'Failed: +[0-9]+' "$log" | awk '{s+=$2} END {print s+0}')
+rm -f "$log"
+echo
+echo "tests: $passed passed, $failed failed"
+exit "$status"
