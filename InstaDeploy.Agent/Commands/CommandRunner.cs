@@ -26,6 +26,10 @@ internal sealed class CommandRunner(
     /// <summary>Most output kept for the final response; the tail is kept.</summary>
     private const int MaxLogChars = 1024 * 1024;
 
+    /// <summary>
+    /// Runs the command. Call it in the order commands arrive: a command takes its place in its project's queue
+    /// before this method first awaits, so two commands for one project run in the order they were received.
+    /// </summary>
     public async Task RunAsync(AgentCommand command, Func<AgentResponse, CancellationToken, Task> send, CancellationToken stoppingToken)
     {
         ActivityContext.TryParse(command.TraceParent, null, out var parent);
@@ -47,6 +51,7 @@ internal sealed class CommandRunner(
         var project = ProjectOf(command.Payload);
         if (project is not null) activity?.SetTag("instadeploy.project", project);
         using var projectLock = project is null ? null : await projectLocks.AcquireAsync(project, stoppingToken);
+        await Task.Yield(); // the handler never runs on the caller's (the receive loop's) thread
 
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
         timeout.CancelAfter(options.JobTimeout);

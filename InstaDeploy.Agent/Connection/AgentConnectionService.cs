@@ -142,7 +142,8 @@ internal sealed class AgentConnectionService(
 
     private void Start(AgentCommand command, CancellationToken stoppingToken)
     {
-        var task = Task.Run(() => runner.RunAsync(command, SendAsync, stoppingToken), CancellationToken.None);
+        // Called directly (not through Task.Run) so the command is queued behind earlier ones for its project now.
+        var task = runner.RunAsync(command, SendAsync, stoppingToken);
         lock (_running) _running.Add(task);
         task.ContinueWith(t => { lock (_running) _running.Remove(t); }, TaskScheduler.Default);
     }

@@ -91,6 +91,38 @@ public sealed class ComposeDeploymentTests(FleetFixture fleet) : IClassFixture<F
     }
 
     [Fact]
+    public async Task DeploysOfOneProjectSentBackToBackRunInOrderAndTheLastOneWins()
+    {
+        const string project = "e2e-ordered";
+        try
+        {
+            var jobIds = new List<string>();
+            foreach (var service in new[] { "one", "two", "three" })
+            {
+                using var response = await fleet.Api.PostJsonAsync("/deploy", new { project_name = project, compose_file_base64 = Base64(ExampleCompose(FleetFixture.FreePort(), service)) });
+                jobIds.Add((await response.ReadJsonAsync()).GetProperty("job_id").GetString()!);
+            }
+            foreach (var jobId in jobIds)
+            {
+                var job = await fleet.Api.WaitForJobAsync(jobId, TimeSpan.FromMinutes(2));
+                Assert.True(job.GetProperty("status").GetString() == "COMPLETED", job.GetRawText());
+            }
+
+            var only = Assert.Single(await DockerCli.ContainersOfProjectAsync(project));
+            Assert.Contains("three", only);
+
+            // The agent started each job only after the one before it had finished.
+            var events = fleet.Agent.Logs.Lines.Where(l => jobIds.Any(l.Contains) && (l.Contains(": running ") || l.Contains(" finished "))).ToList();
+            var expected = jobIds.SelectMany(id => new[] { $"{id}: running", $"{id}: DEPLOY_COMPOSE finished" }).ToList();
+            Assert.Equal(expected, events.Select(e => expected.First(x => e.Contains(x))).ToList());
+        }
+        finally
+        {
+            await FleetFixture.RemoveProjectContainersAsync(project);
+        }
+    }
+
+    [Fact]
     public async Task AComposeFileTheEngineRejectsFailsTheJobWithComposesOwnError()
     {
         const string project = "e2e-broken";

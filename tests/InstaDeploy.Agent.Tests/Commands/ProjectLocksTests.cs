@@ -32,16 +32,17 @@ public sealed class ProjectLocksTests
         var locks = new ProjectLocks();
         var order = new List<int>();
         var first = await locks.AcquireAsync("app", CancellationToken.None);
-        var waiters = Enumerable.Range(1, 5).Select(async i =>
+        // Each AcquireAsync call takes its place in the queue when it is made, as the agent's receive loop makes them.
+        var pending = Enumerable.Range(1, 5).Select(i => (Index: i, Task: locks.AcquireAsync("app", CancellationToken.None))).ToList();
+        var waiters = pending.Select(async p =>
         {
-            await Task.Delay(i * 20);
-            using (await locks.AcquireAsync("app", CancellationToken.None))
+            using (await p.Task)
             {
-                lock (order) order.Add(i);
+                lock (order) order.Add(p.Index);
                 await Task.Delay(5);
             }
         }).ToList();
-        await Task.Delay(200);
+        Assert.All(pending, p => Assert.False(p.Task.IsCompleted));
         first.Dispose();
         await Task.WhenAll(waiters).WaitAsync(TimeSpan.FromSeconds(5));
         Assert.Equal([1, 2, 3, 4, 5], order);
