@@ -1,6 +1,7 @@
 using System.Text.Json;
 using InstaDeploy.Contracts;
 using InstaDeploy.ControlPlane.Data;
+using InstaDeploy.ControlPlane.Infrastructure;
 using InstaDeploy.ControlPlane.Jobs;
 using Microsoft.EntityFrameworkCore;
 
@@ -14,16 +15,19 @@ public static class AgentsApi
 
         agents.MapGet("/", ListAgents)
             .WithName("ListAgents")
+            .WithResponseExample(200, new[] { OpenApiExamples.Agent })
             .WithSummary("List agents")
             .WithDescription("Every agent that has connected at least once, with whether it is online now and when it was last seen.");
 
         agents.MapGet("/{agentId}", GetAgent)
             .WithName("GetAgent")
+            .WithResponseExample(200, OpenApiExamples.Agent)
             .WithSummary("Get one agent")
             .WithDescription("An agent's hostname, version, architecture, online state and last_seen.");
 
         agents.MapPost("/{agentId}/health", CheckHealth)
             .WithName("CheckAgentHealth")
+            .WithResponseExample(202, OpenApiExamples.Accepted)
             .WithSummary("Run a health check on an agent")
             .WithDescription("Sends HEALTH_CHECK: the agent reports its Docker engine, compose variant, projects folder, free disk, version, uptime and plugins. Follow the job at GET /jobs/{job_id}; its result holds the report.");
 

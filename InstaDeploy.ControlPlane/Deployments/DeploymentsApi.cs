@@ -20,6 +20,7 @@ public static class DeploymentsApi
 
         commands.MapPost("/deploy", Deploy)
             .WithName("Deploy")
+            .WithResponseExample(202, OpenApiExamples.Accepted)
             .WithSummary("Deploy a docker-compose file")
             .WithDescription("Validates the compose file, then sends DEPLOY_COMPOSE to the agent, which writes it to <projects>/<project_name>/docker-compose.yml and runs `docker compose up -d --remove-orphans`. Answers 202 with the job; follow it at GET /jobs/{job_id}.")
             .WithRequestExample(new { project_name = "test-app", compose_file_base64 = "c2VydmljZXM6CiAgd2ViOgogICAgaW1hZ2U6IGxvY2FsL2J1c3lib3g6MQo=", agent_id = "vps-1" })
@@ -27,12 +28,14 @@ public static class DeploymentsApi
 
         commands.MapPost("/stop", Stop)
             .WithName("Stop")
+            .WithResponseExample(202, OpenApiExamples.Accepted)
             .WithSummary("Stop a deployed project")
             .WithDescription("Sends STOP_COMPOSE: the agent runs `docker compose down --remove-orphans` for the project. agent_id may be left out when the project is deployed on exactly one agent.")
             .WithRequestExample(new { project_name = "test-app", agent_id = "vps-1" });
 
         commands.MapPost("/status", Status)
             .WithName("Status")
+            .WithResponseExample(202, OpenApiExamples.Accepted)
             .WithSummary("Get a project's containers")
             .WithDescription("Sends STATUS: the finished job's result lists the project's containers with name, service, state, health and ports.")
             .WithRequestExample(new { project_name = "test-app" });
@@ -40,10 +43,12 @@ public static class DeploymentsApi
         var deployments = app.MapGroup("/deployments").WithTags("Deployments");
         deployments.MapGet("/", ListDeployments)
             .WithName("ListDeployments")
+            .WithResponseExample(200, new[] { OpenApiExamples.Deployment })
             .WithSummary("List deployments")
             .WithDescription("Every project on every agent it was deployed to: state (deploying, running, failed, stopping, stopped, stop_failed) and last job.");
         deployments.MapGet("/{projectName}", GetDeployment)
             .WithName("GetDeployment")
+            .WithResponseExample(200, new { project_name = "test-app", placements = new[] { OpenApiExamples.Deployment } })
             .WithSummary("Get one project's deployments")
             .WithDescription("Which agents the project is placed on, with each placement's state and last job.");
 

@@ -17,11 +17,13 @@ public static class JobsApi
 
         jobs.MapGet("/", ListJobs)
             .WithName("ListJobs")
+            .WithResponseExample(200, new[] { OpenApiExamples.Job })
             .WithSummary("List jobs, newest first")
             .WithDescription("Filter with agent_id, project_name and status (PENDING, SENT, RUNNING, COMPLETED, FAILED, TIMED_OUT); limit defaults to 100 (max 1000).");
 
         jobs.MapGet("/{jobId}", GetJob)
             .WithName("GetJob")
+            .WithResponseExample(200, OpenApiExamples.Job)
             .WithSummary("Get one job")
             .WithDescription("The job's type, agent, project, status, logs, error and result, and when it was created and last updated.");
 

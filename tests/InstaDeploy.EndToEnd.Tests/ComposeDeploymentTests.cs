@@ -159,5 +159,47 @@ public sealed class ComposeDeploymentTests(FleetFixture fleet) : IClassFixture<F
         Assert.Equal(2, report.GetProperty("plugins").GetArrayLength());
     }
 
+    [Fact]
+    public async Task WhereTheComposeV2PluginExistsTheAgentUsesDockerCompose()
+    {
+        // This machine has compose v1 only. A `docker` shim that answers `docker compose ...` by running docker-compose
+        // stands in for the v2 plugin, so the v2 command line the agent builds runs against the real engine.
+        var shimFolder = Directory.CreateTempSubdirectory("instadeploy-compose-v2-").FullName;
+        var calls = Path.Combine(shimFolder, "calls.log");
+        var shim = Path.Combine(shimFolder, "docker");
+        await File.WriteAllTextAsync(shim, $"""
+            #!/bin/sh
+            printf '%s\n' "$*" >> '{calls}'
+            if [ "$1" = compose ]; then shift; exec docker-compose "$@"; fi
+            exec docker "$@"
+            """);
+        if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(shim, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        const string project = "e2e-v2";
+        await using var agent = await TestAgent.StartAsync(fleet.ControlPlane.WebSocketUrl, fleet.ControlPlane.AgentToken, "e2e-agent-v2",
+            new Dictionary<string, string?> { ["DOCKER_PATH"] = shim });
+        try
+        {
+            await fleet.Api.WaitForAgentOnlineAsync(agent.Hostname);
+            using var health = await fleet.Api.PostAsync($"/agents/{agent.Hostname}/health", null);
+            var report = (await fleet.Api.WaitForJobAsync((await health.ReadJsonAsync()).GetProperty("job_id").GetString()!)).GetProperty("result");
+            Assert.Equal("docker compose (v2)", report.GetProperty("compose").GetProperty("variant").GetString());
+
+            var deploy = await RunAsync("/deploy", new { project_name = project, agent_id = agent.Hostname, compose_file_base64 = Base64(ExampleCompose(FleetFixture.FreePort())) });
+            Assert.True(deploy.GetProperty("status").GetString() == "COMPLETED", deploy.GetRawText());
+            Assert.Single(await DockerCli.ContainersOfProjectAsync(project, runningOnly: true));
+            var composeFile = Path.Combine(agent.ProjectsDirectory, project, "docker-compose.yml");
+            Assert.Contains($"compose -p {project} -f {composeFile} up -d --remove-orphans", await File.ReadAllLinesAsync(calls));
+
+            var stop = await RunAsync("/stop", new { project_name = project, agent_id = agent.Hostname });
+            Assert.True(stop.GetProperty("status").GetString() == "COMPLETED", stop.GetRawText());
+            Assert.Empty(await DockerCli.ContainersOfProjectAsync(project));
+        }
+        finally
+        {
+            await FleetFixture.RemoveProjectContainersAsync(project);
+            Directory.Delete(shimFolder, recursive: true);
+        }
+    }
+
     private static string Base64(string text) => Convert.ToBase64String(Encoding.UTF8.GetBytes(text));
 }

@@ -133,6 +133,8 @@ public sealed class RestApiValidationTests : IAsyncLifetime
             var operation = paths.GetProperty(path).GetProperty(method);
             Assert.False(string.IsNullOrWhiteSpace(operation.GetProperty("summary").GetString()), $"{method} {path} has no summary");
             Assert.False(string.IsNullOrWhiteSpace(operation.GetProperty("description").GetString()), $"{method} {path} has no description");
+            var success = operation.GetProperty("responses").EnumerateObject().First(r => r.Name is "200" or "202");
+            Assert.True(success.Value.GetProperty("content").GetProperty("application/json").TryGetProperty("example", out _), $"{method} {path} has no example answer");
         }
         var deployExample = paths.GetProperty("/deploy").GetProperty("post").GetProperty("requestBody")
             .GetProperty("content").GetProperty("application/json").GetProperty("example");
