@@ -15,7 +15,8 @@ public static class AgentHost
         var (options, problems) = AgentOptions.Read(builder.Configuration);
         if (options is null) return (null, problems);
 
-        builder.AddServiceDefaults("InstaDeploy.Agent", InstaDeploy.Agent.Plugins.ProcessRunner.ActivitySource.Name);
+        builder.AddServiceDefaults(AgentTelemetry.Name, InstaDeploy.Agent.Plugins.ProcessRunner.ActivitySource.Name);
+        builder.Services.AddSingleton<AgentTelemetry>();
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<AgentInfo>();

@@ -19,10 +19,10 @@ internal sealed class CommandRunner(
     AgentOptions options,
     IConfiguration configuration,
     ILoggerFactory loggerFactory,
+    AgentTelemetry telemetry,
+    TimeProvider time,
     ILogger<CommandRunner> logger)
 {
-    public static readonly ActivitySource ActivitySource = new("InstaDeploy.Agent");
-
     /// <summary>Most output kept for the final response; the tail is kept.</summary>
     private const int MaxLogChars = 1024 * 1024;
 
@@ -33,7 +33,7 @@ internal sealed class CommandRunner(
     public async Task RunAsync(AgentCommand command, Func<AgentResponse, CancellationToken, Task> send, CancellationToken stoppingToken)
     {
         ActivityContext.TryParse(command.TraceParent, null, out var parent);
-        using var activity = ActivitySource.StartActivity($"handle {command.Type}", ActivityKind.Consumer, parent);
+        using var activity = AgentTelemetry.ActivitySource.StartActivity($"handle {command.Type}", ActivityKind.Consumer, parent);
         activity?.SetTag("instadeploy.job.id", command.Id);
         activity?.SetTag("instadeploy.command.type", command.Type);
         activity?.SetTag("instadeploy.agent.id", options.Hostname);
@@ -56,6 +56,7 @@ internal sealed class CommandRunner(
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
         timeout.CancelAfter(options.JobTimeout);
         var output = new OutputStream(command.Id, send, timeout.Token);
+        var started = time.GetTimestamp();
         logger.JobStarted(command.Id, command.Type);
 
         string status, error2 = "";
@@ -94,6 +95,7 @@ internal sealed class CommandRunner(
         var logs = await output.CompleteAsync(summary);
         if (status == JobStatuses.Failed) activity?.SetStatus(ActivityStatusCode.Error, error2);
         logger.JobFinished(command.Id, command.Type, status);
+        telemetry.CommandFinished(command.Type, status, time.GetElapsedTime(started));
         await SendFinalAsync(send, command.Id, status, logs, error2, data, stoppingToken);
     }
 

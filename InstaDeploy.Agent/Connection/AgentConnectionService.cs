@@ -13,6 +13,7 @@ namespace InstaDeploy.Agent.Connection;
 internal sealed class AgentConnectionService(
     AgentOptions options,
     CommandRunner runner,
+    AgentTelemetry telemetry,
     TimeProvider time,
     ILogger<AgentConnectionService> logger) : BackgroundService
 {
@@ -21,6 +22,7 @@ internal sealed class AgentConnectionService(
     private readonly SemaphoreSlim _sendLock = new(1, 1);
     private readonly HashSet<Task> _running = [];
     private volatile ClientWebSocket? _socket;
+    private bool _everConnected;
 
     /// <summary>Whether the agent is connected right now.</summary>
     public bool IsConnected => _socket?.State == WebSocketState.Open;
@@ -43,6 +45,8 @@ internal sealed class AgentConnectionService(
                     }
                     connectedAt = time.GetUtcNow();
                     _socket = socket;
+                    if (_everConnected) telemetry.Reconnected();
+                    _everConnected = true;
                     logger.Connected(options.ServerUrl, options.Hostname);
                     reason = await ReceiveCommandsAsync(socket, stoppingToken);
                 }
@@ -125,6 +129,7 @@ internal sealed class AgentConnectionService(
             }
             if (result.MessageType != WebSocketMessageType.Text) continue;
 
+            telemetry.MessageIn(buffer.WrittenCount);
             AgentCommand command;
             try
             {
@@ -164,6 +169,7 @@ internal sealed class AgentConnectionService(
             }
             using var sendTimeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
             await socket.SendAsync(bytes, WebSocketMessageType.Text, endOfMessage: true, sendTimeout.Token);
+            telemetry.MessageOut(bytes.Length);
         }
         catch (Exception e) when (e is WebSocketException or OperationCanceledException or ObjectDisposedException)
         {

@@ -6,11 +6,13 @@ namespace InstaDeploy.ControlPlane.Agents;
 /// <summary>Persists agents' identity and online state.</summary>
 public sealed class AgentStore(IDbContextFactory<InstaDeployDbContext> databases, TimeProvider time)
 {
-    public async Task MarkConnectedAsync(string agentId, string version, string architecture, CancellationToken cancellationToken)
+    /// <summary>Records a connection; returns whether the agent had connected before.</summary>
+    public async Task<bool> MarkConnectedAsync(string agentId, string version, string architecture, CancellationToken cancellationToken)
     {
         await using var db = await databases.CreateDbContextAsync(cancellationToken);
         var now = time.GetUtcNow();
         var agent = await db.Agents.FindAsync([agentId], cancellationToken);
+        var known = agent is not null;
         if (agent is null)
         {
             agent = new AgentEntity { Id = agentId, Hostname = agentId, FirstSeen = now };
@@ -22,6 +24,7 @@ public sealed class AgentStore(IDbContextFactory<InstaDeployDbContext> databases
         agent.ConnectedAt = now;
         agent.LastSeen = now;
         await db.SaveChangesAsync(cancellationToken);
+        return known;
     }
 
     public async Task MarkDisconnectedAsync(string agentId, CancellationToken cancellationToken)

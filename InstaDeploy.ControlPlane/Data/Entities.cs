@@ -29,6 +29,9 @@ public sealed class JobEntity
     public DateTimeOffset UpdatedAt { get; set; }
     public DateTimeOffset? CompletedAt { get; set; }
     public DateTimeOffset TimeoutAt { get; set; }
+
+    /// <summary>W3C trace context of the request that created the job, so its result joins the same trace.</summary>
+    public string? TraceParent { get; set; }
 }
 
 /// <summary>A project as placed on one agent: the last deploy or stop job and the state it left.</summary>

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Text.RegularExpressions;
 using InstaDeploy.Contracts;
 using InstaDeploy.ControlPlane.Agents;
@@ -27,6 +28,7 @@ public static partial class AgentHubEndpoint
         JobStore jobs,
         IOptions<ControlPlaneOptions> options,
         IHostApplicationLifetime lifetime,
+        ControlPlaneMetrics metrics,
         ILoggerFactory loggerFactory)
     {
         var logger = loggerFactory.CreateLogger("InstaDeploy.ControlPlane.Hub");
@@ -58,9 +60,14 @@ public static partial class AgentHubEndpoint
             KeepAliveTimeout = TimeSpan.FromSeconds(settings.AgentPingSeconds),
         });
 
+        // The GET /ws span covers the handshake only; the connection's lifetime is not one operation. Each job's
+        // result joins the trace of the request that created the job instead (see JobStore).
+        Activity.Current?.Stop();
+        Activity.Current = null;
+
         var connection = new AgentConnection(hostname, socket, settings.MaxMessageBytes);
         if (registry.Add(connection) is not null) logger.AgentReplaced(hostname);
-        await agents.MarkConnectedAsync(hostname, version, architecture, lifetime.ApplicationStopping);
+        if (await agents.MarkConnectedAsync(hostname, version, architecture, lifetime.ApplicationStopping)) metrics.AgentReconnected();
         logger.AgentConnected(hostname, version, architecture, remoteIp);
 
         var reason = "unknown";
@@ -68,6 +75,7 @@ public static partial class AgentHubEndpoint
         {
             reason = await connection.ReceiveAsync(async message =>
             {
+                metrics.MessageIn(message.Length);
                 AgentResponse response;
                 try
                 {

@@ -29,6 +29,7 @@ public static class ControlPlaneExtensions
         });
 
         services.AddSingleton<AgentConnectionRegistry>();
+        services.AddSingleton<ControlPlaneMetrics>();
         services.AddSingleton<AgentTokenValidator>();
         services.AddSingleton<AgentStore>();
         services.AddScoped<AgentSelector>();

@@ -13,19 +13,21 @@ public sealed class JobDispatcher(
     JobStore jobs,
     AgentConnectionRegistry registry,
     IOptions<ControlPlaneOptions> options,
+    ControlPlaneMetrics metrics,
     ILogger<JobDispatcher> logger)
 {
     public async Task<JobEntity> DispatchAsync(string agentId, string type, string? projectName, JsonElement payload, int? timeoutSeconds, CancellationToken cancellationToken)
     {
         using var activity = Telemetry.ActivitySource.StartActivity($"dispatch {type}", ActivityKind.Producer);
         var timeout = TimeSpan.FromSeconds(timeoutSeconds ?? options.Value.JobTimeoutSeconds);
-        var job = await jobs.CreateAsync(type, agentId, projectName, payload.GetRawText(), timeout, cancellationToken);
-        activity?.SetTag("instadeploy.job.id", job.Id);
-        activity?.SetTag("instadeploy.command.type", type);
-        activity?.SetTag("instadeploy.agent.id", agentId);
-        if (projectName is not null) activity?.SetTag("instadeploy.project", projectName);
+        var traceParent = activity?.Id ?? Activity.Current?.Id;
+        var job = await jobs.CreateAsync(type, agentId, projectName, payload.GetRawText(), timeout, traceParent, cancellationToken);
+        activity?.SetTag(Telemetry.Tags.JobId, job.Id);
+        activity?.SetTag(Telemetry.Tags.CommandType, type);
+        activity?.SetTag(Telemetry.Tags.AgentId, agentId);
+        if (projectName is not null) activity?.SetTag(Telemetry.Tags.Project, projectName);
 
-        var command = new AgentCommand { Id = job.Id, Type = type, Payload = payload, TraceParent = activity?.Id ?? Activity.Current?.Id };
+        var command = new AgentCommand { Id = job.Id, Type = type, Payload = payload, TraceParent = traceParent };
         if (!registry.TryGet(agentId, out var connection))
         {
             const string reason = "the agent disconnected before the command could be sent";
@@ -38,7 +40,10 @@ public sealed class JobDispatcher(
 
         try
         {
-            await connection.SendAsync(WireJson.Serialize(command), cancellationToken);
+            var bytes = WireJson.Serialize(command);
+            await connection.SendAsync(bytes, cancellationToken);
+            metrics.MessageOut(bytes.Length);
+            metrics.JobDispatched(type);
         }
         catch (Exception e) when (e is System.Net.WebSockets.WebSocketException or ObjectDisposedException or InvalidOperationException)
         {

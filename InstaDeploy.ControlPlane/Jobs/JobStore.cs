@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using InstaDeploy.Contracts;
 using InstaDeploy.ControlPlane.Data;
 using InstaDeploy.ControlPlane.Infrastructure;
@@ -15,12 +16,14 @@ public sealed class JobStore(
     IDbContextFactory<InstaDeployDbContext> databases,
     TimeProvider time,
     IOptions<ControlPlaneOptions> options,
+    ControlPlaneMetrics metrics,
     ILogger<JobStore> logger)
 {
     private static readonly string[] OpenStates = [JobStatuses.Pending, JobStatuses.Sent, JobStatuses.Running];
 
-    public async Task<JobEntity> CreateAsync(string type, string agentId, string? projectName, string payloadJson, TimeSpan timeout, CancellationToken cancellationToken)
+    public async Task<JobEntity> CreateAsync(string type, string agentId, string? projectName, string payloadJson, TimeSpan timeout, string? traceParent, CancellationToken cancellationToken)
     {
+        using var activity = Telemetry.ActivitySource.StartActivity("job create");
         var now = time.GetUtcNow();
         var job = new JobEntity
         {
@@ -33,7 +36,9 @@ public sealed class JobStore(
             CreatedAt = now,
             UpdatedAt = now,
             TimeoutAt = now + timeout,
+            TraceParent = traceParent,
         };
+        activity?.SetTag(Telemetry.Tags.JobId, job.Id);
         await using var db = await databases.CreateDbContextAsync(cancellationToken);
         db.Jobs.Add(job);
         if (projectName is not null && DeploymentStateOnStart(type) is { } state)
@@ -113,6 +118,15 @@ public sealed class JobStore(
             return;
         }
 
+        ActivityContext.TryParse(job.TraceParent, null, out var parent);
+        using var activity = Telemetry.ActivitySource.StartActivity("job result", ActivityKind.Internal, parent);
+        activity?.SetTag(Telemetry.Tags.JobId, job.Id);
+        activity?.SetTag(Telemetry.Tags.CommandType, job.Type);
+        activity?.SetTag(Telemetry.Tags.AgentId, job.AgentId);
+        activity?.SetTag(Telemetry.Tags.Outcome, status);
+        if (job.ProjectName is not null) activity?.SetTag(Telemetry.Tags.Project, job.ProjectName);
+        if (status != JobStatuses.Completed) activity?.SetStatus(ActivityStatusCode.Error, error);
+
         var now = time.GetUtcNow();
         job.Status = status;
         // A seed agent sends all output in its one final response; ours streams it first and repeats it all at the end.
@@ -130,6 +144,7 @@ public sealed class JobStore(
         }
         await db.SaveChangesAsync(cancellationToken);
         await transaction.CommitAsync(cancellationToken);
+        metrics.JobFinished(job.Type, status, now - job.CreatedAt);
         logger.JobFinished(jobId, status);
     }
 

@@ -3,7 +3,7 @@ using Microsoft.Extensions.Logging;
 
 namespace InstaDeploy.Testing;
 
-/// <summary>Keeps every formatted log line (with its exception), so tests can check what an operator would read.</summary>
+/// <summary>Keeps every formatted log line (with its exception and trace id), so tests can check what an operator would read.</summary>
 public sealed class CapturingLoggerProvider : ILoggerProvider
 {
     public ConcurrentQueue<string> Lines { get; } = new();
@@ -21,6 +21,7 @@ public sealed class CapturingLoggerProvider : ILoggerProvider
         public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Debug;
 
         public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-            provider.Lines.Enqueue($"{logLevel} {category}: {formatter(state, exception)}{(exception is null ? "" : " " + exception)}");
+            provider.Lines.Enqueue($"{logLevel} {category}: {formatter(state, exception)}{(exception is null ? "" : " " + exception)}"
+                + (System.Diagnostics.Activity.Current is { } activity ? $" [trace_id={activity.TraceId}]" : ""));
     }
 }

@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace InstaDeploy.Testing;
 
@@ -40,6 +41,9 @@ public sealed class ControlPlaneFactory : WebApplicationFactory<Program>
 
     public string DataDirectory { get; }
 
+    /// <summary>Everything the control plane logged.</summary>
+    public CapturingLoggerProvider Logs { get; } = new();
+
     public string AgentToken => _settings["AGENT_SECRET_TOKEN"]!;
 
     /// <summary>The server's base address, e.g. http://127.0.0.1:40123.</summary>
@@ -63,6 +67,7 @@ public sealed class ControlPlaneFactory : WebApplicationFactory<Program>
     {
         foreach (var (key, value) in _settings) builder.UseSetting(key, value);
         builder.UseEnvironment("Testing");
+        builder.ConfigureLogging(logging => logging.AddProvider(Logs));
         if (_time is not null)
             builder.ConfigureTestServices(services => services.AddSingleton(_time));
     }

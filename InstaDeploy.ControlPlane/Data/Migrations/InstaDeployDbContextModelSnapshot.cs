@@ -118,6 +118,9 @@ namespace InstaDeploy.ControlPlane.Data.Migrations
                     b.Property<long>("TimeoutAt")
                         .HasColumnType("INTEGER");
 
+                    b.Property<string>("TraceParent")
+                        .HasColumnType("TEXT");
+
                     b.Property<string>("Type")
                         .IsRequired()
                         .HasColumnType("TEXT");
