@@ -13,8 +13,13 @@ var dataRoot = builder.Configuration["InstaDeploy:DataDirectory"] is { Length: >
     : Path.Combine(builder.AppHostDirectory, ".fleet");
 
 var controlPlane = builder.AddProject<Projects.InstaDeploy_ControlPlane>("control-plane")
-    // Not proxied: the control plane itself listens on 8000, so the README's curl examples work unchanged.
-    .WithEndpoint("http", endpoint => endpoint.IsProxied = false)
+    // Not proxied: the control plane itself listens on 8000 (InstaDeploy:ControlPlanePort), so the README's curl
+    // examples work unchanged.
+    .WithEndpoint("http", endpoint =>
+    {
+        endpoint.IsProxied = false;
+        endpoint.Port = builder.Configuration.GetValue("InstaDeploy:ControlPlanePort", 8000);
+    })
     .WithEnvironment("AGENT_SECRET_TOKEN", agentToken)
     .WithEnvironment("INSTADEPLOY_DATA_DIR", Path.Combine(dataRoot, "control-plane"))
     .WithHttpHealthCheck("/health");
