@@ -20,17 +20,24 @@ public static class AgentHost
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<AgentInfo>();
-        builder.Services.AddSingleton(sp =>
-        {
-            var catalog = ActivatorUtilities.CreateInstance<PluginCatalog>(sp);
-            catalog.LoadAll();
-            return catalog;
-        });
+        builder.Services.AddSingleton<InstaDeploy.Agent.Plugins.IAgentInfo>(sp => sp.GetRequiredService<AgentInfo>());
+        builder.Services.AddSingleton<PluginFactory>();
+        builder.Services.AddSingleton<PluginCatalog>();
+        builder.Services.AddSingleton<PluginFolderWatcher>();
+        // Registered first: the plugins are loaded before the agent connects.
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<PluginFolderWatcher>());
         builder.Services.AddSingleton<ProjectLocks>();
         builder.Services.AddSingleton<CommandRunner>();
         builder.Services.AddSingleton<AgentConnectionService>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<AgentConnectionService>());
-        Directory.CreateDirectory(options.ProjectsDirectory);
+        try
+        {
+            Directory.CreateDirectory(options.ProjectsDirectory);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return (null, [$"AGENT_PROJECTS_DIR '{options.ProjectsDirectory}' cannot be created: {e.Message}"]);
+        }
         return (builder.Build(), []);
     }
 }

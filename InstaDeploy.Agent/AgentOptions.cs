@@ -3,7 +3,7 @@ using System.Runtime.InteropServices;
 namespace InstaDeploy.Agent;
 
 /// <summary>The agent's settings, from the seed's environment variables.</summary>
-public sealed class AgentOptions
+public sealed partial class AgentOptions
 {
     public required Uri ServerUrl { get; init; }
     public required string Token { get; init; }
@@ -15,6 +15,9 @@ public sealed class AgentOptions
 
     /// <summary>Longest a command may run on the agent before it is cancelled and reported FAILED.</summary>
     public TimeSpan JobTimeout { get; init; } = TimeSpan.FromHours(1);
+
+    /// <summary>How long a handler may go on after its job was cancelled before the job is reported failed without it.</summary>
+    public TimeSpan HandlerGracePeriod { get; init; } = TimeSpan.FromSeconds(10);
 
     /// <summary>
     /// Reads and checks the settings. Returns the problems (each naming the variable to set) instead of throwing,
@@ -40,19 +43,34 @@ public sealed class AgentOptions
         if (configuration["AGENT_JOB_TIMEOUT_SECONDS"] is { Length: > 0 } t && (!int.TryParse(t, out timeoutSeconds) || timeoutSeconds < 1))
             problems.Add($"AGENT_JOB_TIMEOUT_SECONDS '{t}' is not a positive number of seconds");
 
+        var graceSeconds = 10;
+        if (configuration["AGENT_JOB_GRACE_SECONDS"] is { Length: > 0 } g && (!int.TryParse(g, out graceSeconds) || graceSeconds < 0))
+            problems.Add($"AGENT_JOB_GRACE_SECONDS '{g}' is not a number of seconds");
+
+        var version = configuration["AGENT_VERSION"] is { Length: > 0 } v ? v : "1.0.0";
+        var architecture = configuration["AGENT_ARCHITECTURE"] is { Length: > 0 } a ? a : DefaultArchitecture();
+        if (!ValidHostname().IsMatch(hostname))
+            problems.Add($"AGENT_HOSTNAME '{hostname}' is not a valid agent id: use 1-253 letters, digits, '.', '_' or '-', starting with a letter or digit");
+        foreach (var (name, value) in new[] { ("AGENT_SECRET_TOKEN", token ?? ""), ("AGENT_VERSION", version), ("AGENT_ARCHITECTURE", architecture) })
+            if (value.Any(char.IsControl)) problems.Add($"{name} contains a control character (a newline?); remove it");
+
         if (problems.Count > 0) return (null, problems);
         return (new AgentOptions
         {
             ServerUrl = server!,
             Token = token!,
-            Version = configuration["AGENT_VERSION"] is { Length: > 0 } v ? v : "1.0.0",
-            Architecture = configuration["AGENT_ARCHITECTURE"] is { Length: > 0 } a ? a : DefaultArchitecture(),
+            Version = version,
+            Architecture = architecture,
             Hostname = hostname,
             ProjectsDirectory = Path.GetFullPath(configuration["AGENT_PROJECTS_DIR"] is { Length: > 0 } p ? p : "./projects"),
             PluginsDirectory = Path.GetFullPath(configuration["AGENT_PLUGINS_DIR"] is { Length: > 0 } d ? d : Path.Combine(AppContext.BaseDirectory, "plugins")),
             JobTimeout = TimeSpan.FromSeconds(timeoutSeconds),
+            HandlerGracePeriod = TimeSpan.FromSeconds(graceSeconds),
         }, problems);
     }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^[A-Za-z0-9][A-Za-z0-9._-]{0,252}\z")]
+    private static partial System.Text.RegularExpressions.Regex ValidHostname();
 
     /// <summary>This runtime's platform in the seed's spelling, e.g. linux-amd64.</summary>
     public static string DefaultArchitecture()

@@ -18,8 +18,8 @@ internal static partial class Log
     [LoggerMessage(1005, LogLevel.Warning, "Received a message that is not a valid command: {Reason}")]
     public static partial void BadCommand(this ILogger logger, string reason);
 
-    [LoggerMessage(1006, LogLevel.Warning, "Could not send the response for job {JobId}: {Reason}")]
-    public static partial void SendFailed(this ILogger logger, string jobId, string reason);
+    [LoggerMessage(1006, LogLevel.Warning, "Could not send the message for {What}: {Reason}")]
+    public static partial void SendFailed(this ILogger logger, string what, string reason);
 
     [LoggerMessage(2001, LogLevel.Information, "Job {JobId}: running {Type}")]
     public static partial void JobStarted(this ILogger logger, string jobId, string type);
@@ -35,6 +35,18 @@ internal static partial class Log
 
     [LoggerMessage(3002, LogLevel.Error, "Plugin {Plugin} was not loaded: {Reason}")]
     public static partial void PluginRefused(this ILogger logger, string plugin, string reason);
+
+    [LoggerMessage(3004, LogLevel.Information, "Reloaded plugin {Plugin} {Version}: {CommandTypes}; jobs already running finish on the previous version")]
+    public static partial void PluginReloaded(this ILogger logger, string plugin, string version, string commandTypes);
+
+    [LoggerMessage(3005, LogLevel.Information, "Unloaded plugin {Plugin} (its folder was removed); jobs already running finish first")]
+    public static partial void PluginUnloaded(this ILogger logger, string plugin);
+
+    [LoggerMessage(3006, LogLevel.Error, "Plugin {Plugin} also provides {CommandType}, which plugin {Owner} provides: {Owner} keeps it (plugins are ranked by folder name); remove or rename one of them")]
+    public static partial void PluginConflict(this ILogger logger, string plugin, string commandType, string owner);
+
+    [LoggerMessage(3007, LogLevel.Warning, "Could not scan the plugins folder {PluginsDirectory}: {Reason}")]
+    public static partial void PluginScanFailed(this ILogger logger, string pluginsDirectory, string reason);
 
     [LoggerMessage(3003, LogLevel.Warning, "No plugins found in {PluginsDirectory}: this agent can run no command. Put each plugin in plugins/<Name>/<Name>.dll")]
     public static partial void NoPlugins(this ILogger logger, string pluginsDirectory);

@@ -22,4 +22,10 @@ public sealed record AgentCommand
     [JsonPropertyName("traceparent")]
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public string? TraceParent { get; init; }
+
+    /// <summary>How long the job may take, counted from when the agent receives it; the agent cancels it after that
+    /// (an extra field a seed peer ignores).</summary>
+    [JsonPropertyName("timeout_seconds")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public int? TimeoutSeconds { get; init; }
 }

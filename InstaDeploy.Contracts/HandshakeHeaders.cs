@@ -14,4 +14,13 @@ public static class HandshakeHeaders
 
     /// <summary>The agent's hostname; it is also the agent's id in the control plane.</summary>
     public const string AgentHostname = "X-Agent-Hostname";
+
+    /// <summary>
+    /// Response header of the upgrade: the extensions this control plane understands, comma separated. A seed server
+    /// sends none, so an agent uses none.
+    /// </summary>
+    public const string Features = "X-InstaDeploy-Features";
+
+    /// <summary>Feature: the control plane accepts <see cref="AgentPluginsMessage"/>.</summary>
+    public const string FeatureAgentPlugins = "agent-plugins";
 }

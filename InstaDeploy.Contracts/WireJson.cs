@@ -12,6 +12,40 @@ public static class WireJson
     /// <summary>Serializes a response to UTF-8 JSON.</summary>
     public static byte[] Serialize(AgentResponse response) => JsonSerializer.SerializeToUtf8Bytes(response, WireJsonContext.Default.AgentResponse);
 
+    /// <summary>Serializes an agent's plugin list to UTF-8 JSON.</summary>
+    public static byte[] Serialize(AgentPluginsMessage message) => JsonSerializer.SerializeToUtf8Bytes(message, WireJsonContext.Default.AgentPluginsMessage);
+
+    /// <summary>
+    /// Parses a message from an agent: an <see cref="AgentResponse"/> (it has a <c>job_id</c>) or an
+    /// <see cref="AgentPluginsMessage"/>; throws <see cref="WireFormatException"/> for anything else.
+    /// </summary>
+    public static object ParseAgentMessage(ReadOnlySpan<byte> utf8)
+    {
+        var reader = new Utf8JsonReader(utf8, new JsonReaderOptions { MaxDepth = 32 });
+        string? type = null;
+        try
+        {
+            if (reader.Read() && reader.TokenType == JsonTokenType.StartObject)
+            {
+                while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+                {
+                    if (reader.ValueTextEquals("job_id"u8)) return ParseResponse(utf8);
+                    var isType = reader.ValueTextEquals("type"u8);
+                    reader.Read();
+                    if (isType && reader.TokenType == JsonTokenType.String) type = reader.GetString();
+                    reader.Skip();
+                }
+            }
+        }
+        catch (JsonException e)
+        {
+            throw new WireFormatException($"message is not valid JSON: {e.Message}", e);
+        }
+        if (type == AgentPluginsMessage.MessageType)
+            return Parse(utf8, WireJsonContext.Default.AgentPluginsMessage, "plugins message");
+        return ParseResponse(utf8); // reports what a response is missing
+    }
+
     /// <summary>Parses a command; throws <see cref="WireFormatException"/> with a readable reason when it is not one.</summary>
     public static AgentCommand ParseCommand(ReadOnlySpan<byte> utf8)
     {
@@ -49,4 +83,5 @@ public sealed class WireFormatException(string message, Exception? inner = null)
 [JsonSourceGenerationOptions(MaxDepth = 32)]
 [JsonSerializable(typeof(AgentCommand))]
 [JsonSerializable(typeof(AgentResponse))]
+[JsonSerializable(typeof(AgentPluginsMessage))]
 internal sealed partial class WireJsonContext : JsonSerializerContext;

@@ -23,6 +23,9 @@ public sealed class DeployComposeHandler(ComposeCli compose, ProjectFolders fold
             return CommandResult.Failure("compose_file_base64 is not valid base64");
         }
         if (content.Length == 0) return CommandResult.Failure("compose_file_base64 decodes to an empty file");
+        if (folders.ProjectSharingComposeName(projectName) is { } other)
+            return CommandResult.Failure(
+                $"project '{projectName}' would be the same compose project ('{ComposeCli.ComposeProjectName(projectName)}') as project '{other}', which is deployed on this agent; use a name that differs from it in more than letter case or a leading '-'/'_'");
 
         var composeFile = await folders.WriteComposeFileAsync(projectName, content, context.CancellationToken);
         await context.WriteOutputLineAsync($"Wrote {composeFile} ({content.Length} bytes)");

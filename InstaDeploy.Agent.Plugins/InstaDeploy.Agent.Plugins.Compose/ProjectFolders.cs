@@ -20,6 +20,23 @@ public sealed class ProjectFolders(IAgentInfo agent)
         return folder;
     }
 
+    /// <summary>
+    /// Another project on this agent that maps to the same compose project name (e.g. "App" and "app"), or null.
+    /// Compose would treat the two as one project, so deploying the second would take over the first's containers.
+    /// </summary>
+    public string? ProjectSharingComposeName(string projectName)
+    {
+        var root = Path.GetFullPath(agent.ProjectsDirectory);
+        if (!Directory.Exists(root)) return null;
+        var composeName = ComposeCli.ComposeProjectName(projectName);
+        return Directory.GetDirectories(root)
+            .Select(Path.GetFileName)
+            .FirstOrDefault(other => other != projectName
+                && Contracts.ProjectNames.IsValid(other)
+                && File.Exists(Path.Combine(root, other!, ComposeFileName))
+                && ComposeCli.ComposeProjectName(other!) == composeName);
+    }
+
     /// <summary>The path of the project's compose file.</summary>
     public string ComposeFileOf(string projectName) => Path.Combine(FolderOf(projectName), ComposeFileName);
 

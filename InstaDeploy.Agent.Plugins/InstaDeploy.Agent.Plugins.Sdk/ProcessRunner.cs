@@ -11,6 +11,14 @@ public static class ProcessRunner
     /// <summary>Activity source for the processes plugins run; the agent listens to it.</summary>
     public static readonly ActivitySource ActivitySource = new("InstaDeploy.Agent.Process");
 
+    /// <summary>Whether an environment variable's name says it holds a secret (token, secret, password, key).</summary>
+    public static bool IsSecretName(string name) =>
+        name.Contains("TOKEN", StringComparison.OrdinalIgnoreCase)
+        || name.Contains("SECRET", StringComparison.OrdinalIgnoreCase)
+        || name.Contains("PASSWORD", StringComparison.OrdinalIgnoreCase)
+        || name.Contains("API_KEY", StringComparison.OrdinalIgnoreCase)
+        || name.Contains("APIKEY", StringComparison.OrdinalIgnoreCase);
+
     /// <summary>
     /// Starts <paramref name="fileName"/> with <paramref name="arguments"/>, calls <paramref name="onLine"/> for every
     /// line of stdout and stderr, and returns once the process has exited and its output is read.
@@ -35,6 +43,9 @@ public static class ProcessRunner
             WorkingDirectory = workingDirectory ?? "",
         };
         foreach (var argument in arguments) startInfo.ArgumentList.Add(argument);
+        // The agent's own secrets never reach a child process: compose would substitute ${AGENT_SECRET_TOKEN} in a
+        // compose file, and its error message would then carry the token into the job's output.
+        foreach (var name in startInfo.Environment.Keys.Where(IsSecretName).ToList()) startInfo.Environment.Remove(name);
 
         using var activity = ActivitySource.StartActivity($"exec {Path.GetFileName(fileName)}", ActivityKind.Internal);
         activity?.SetTag("process.executable.name", Path.GetFileName(fileName));

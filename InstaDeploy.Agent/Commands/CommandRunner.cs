@@ -38,7 +38,7 @@ internal sealed class CommandRunner(
         activity?.SetTag("instadeploy.command.type", command.Type);
         activity?.SetTag("instadeploy.agent.id", options.Hostname);
 
-        if (!plugins.TryGetHandler(command.Type, out var handler, out var pluginName))
+        if (!plugins.TryAcquire(command.Type, out var lease))
         {
             var known = plugins.CommandTypes;
             var error = $"unknown command type '{command.Type}'; this agent runs: {(known.Count == 0 ? "(none: no plugins loaded)" : string.Join(", ", known))}";
@@ -46,28 +46,38 @@ internal sealed class CommandRunner(
             await SendFinalAsync(send, command.Id, JobStatuses.Failed, "", error, null, stoppingToken);
             return;
         }
+        using var leased = lease;
+        var pluginName = lease.PluginName;
         activity?.SetTag("instadeploy.plugin", pluginName);
+
+        // The job's time runs from now, queueing behind earlier jobs of its project included, as the control plane counts it.
+        var limit = command.TimeoutSeconds is > 0 and var seconds && TimeSpan.FromSeconds(seconds) < options.JobTimeout
+            ? TimeSpan.FromSeconds(seconds)
+            : options.JobTimeout;
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+        timeout.CancelAfter(limit);
 
         var project = ProjectOf(command.Payload);
         if (project is not null) activity?.SetTag("instadeploy.project", project);
-        using var projectLock = project is null ? null : await projectLocks.AcquireAsync(project, stoppingToken);
-        await Task.Yield(); // the handler never runs on the caller's (the receive loop's) thread
-
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
-        timeout.CancelAfter(options.JobTimeout);
+        // Locked by compose project name: "App" and "app" are one compose project, so they never run at once.
+        // The call queues this job now, before the first await, so jobs of one project keep their arrival order.
+        var projectLockTask = project is null ? null : projectLocks.AcquireAsync(ComposeCli.ComposeProjectName(project), timeout.Token);
+        IDisposable? projectLock = null;
         var output = new OutputStream(command.Id, send, timeout.Token);
         var started = time.GetTimestamp();
-        logger.JobStarted(command.Id, command.Type);
 
         string status, error2 = "";
         JsonElement? data = null;
         string? summary = null;
         try
         {
+            if (projectLockTask is not null) projectLock = await projectLockTask;
+            await Task.Yield(); // the handler never runs on the caller's (the receive loop's) thread
+            logger.JobStarted(command.Id, command.Type);
             var context = new CommandContext(
                 command.Id, command.Type, command.Payload, options.ProjectsDirectory, configuration,
                 loggerFactory.CreateLogger($"InstaDeploy.Agent.Plugin.{pluginName}"), output.WriteLineAsync, timeout.Token);
-            var result = await handler.HandleAsync(context);
+            var result = await RunHandlerAsync(lease.Handler, context, timeout.Token);
             status = result.Succeeded ? JobStatuses.Completed : JobStatuses.Failed;
             error2 = result.Error;
             data = result.Data;
@@ -78,7 +88,9 @@ internal sealed class CommandRunner(
             status = JobStatuses.Failed;
             error2 = stoppingToken.IsCancellationRequested
                 ? "the agent is shutting down; the command was cancelled"
-                : $"the command ran longer than the agent's limit of {options.JobTimeout.TotalSeconds:0} s (AGENT_JOB_TIMEOUT_SECONDS) and was cancelled";
+                : projectLock is null && projectLockTask is not null
+                    ? $"earlier jobs of project '{project}' were still running when this job's time limit of {limit.TotalSeconds:0} s ran out; it did not run"
+                    : $"the command did not finish within its time limit of {limit.TotalSeconds:0} s and was cancelled";
         }
         catch (CommandPayloadException e)
         {
@@ -92,11 +104,34 @@ internal sealed class CommandRunner(
             error2 = $"plugin {pluginName} failed: {e.GetType().Name}: {e.Message}";
         }
 
-        var logs = await output.CompleteAsync(summary);
-        if (status == JobStatuses.Failed) activity?.SetStatus(ActivityStatusCode.Error, error2);
-        logger.JobFinished(command.Id, command.Type, status);
-        telemetry.CommandFinished(command.Type, status, time.GetElapsedTime(started));
-        await SendFinalAsync(send, command.Id, status, logs, error2, data, stoppingToken);
+        try
+        {
+            var logs = await output.CompleteAsync(summary);
+            if (status == JobStatuses.Failed) activity?.SetStatus(ActivityStatusCode.Error, error2);
+            logger.JobFinished(command.Id, command.Type, status);
+            telemetry.CommandFinished(command.Type, status, time.GetElapsedTime(started));
+            await SendFinalAsync(send, command.Id, status, logs, error2, data, stoppingToken);
+        }
+        finally
+        {
+            // Held until the result is on its way, so the project's next job starts after this one is reported.
+            projectLock?.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Runs the handler; if it ignores cancellation and is still running a grace period after its deadline, the job
+    /// is reported as failed and the handler abandoned, so one hung plugin cannot hold a job (or its project) forever.
+    /// </summary>
+    private async Task<CommandResult> RunHandlerAsync(ICommandHandler handler, CommandContext context, CancellationToken deadline)
+    {
+        var run = Task.Run(() => handler.HandleAsync(context), CancellationToken.None);
+        var abandon = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var registration = deadline.Register(() =>
+            _ = Task.Delay(options.HandlerGracePeriod, time).ContinueWith(_ => abandon.TrySetResult(), TaskScheduler.Default));
+        if (await Task.WhenAny(run, abandon.Task) == run) return await run;
+        _ = run.ContinueWith(t => _ = t.Exception, TaskContinuationOptions.OnlyOnFaulted); // observe a late failure
+        throw new OperationCanceledException("the handler did not stop after cancellation", deadline);
     }
 
     private static string? ProjectOf(JsonElement payload) =>

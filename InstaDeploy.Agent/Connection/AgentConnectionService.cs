@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Net;
 using System.Net.WebSockets;
 using InstaDeploy.Agent.Commands;
+using InstaDeploy.Agent.PluginHost;
 using InstaDeploy.Contracts;
 
 namespace InstaDeploy.Agent.Connection;
@@ -13,6 +14,7 @@ namespace InstaDeploy.Agent.Connection;
 internal sealed class AgentConnectionService(
     AgentOptions options,
     CommandRunner runner,
+    PluginCatalog plugins,
     AgentTelemetry telemetry,
     TimeProvider time,
     ILogger<AgentConnectionService> logger) : BackgroundService
@@ -23,21 +25,28 @@ internal sealed class AgentConnectionService(
     private readonly HashSet<Task> _running = [];
     private volatile ClientWebSocket? _socket;
     private bool _everConnected;
+    private volatile bool _serverTakesPlugins;
+
+    /// <summary>Final responses produced while disconnected, sent in order after the next connect.</summary>
+    private readonly Queue<(byte[] Bytes, string What)> _unsent = new();
+    private const int MaxUnsent = 1000;
 
     /// <summary>Whether the agent is connected right now.</summary>
     public bool IsConnected => _socket?.State == WebSocketState.Open;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        plugins.Changed += OnPluginsChanged;
         while (!stoppingToken.IsCancellationRequested)
         {
             var connectedAt = (DateTimeOffset?)null;
             string reason;
             var unauthorized = false;
-            using (var socket = CreateSocket())
+            using (var socket = new ClientWebSocket())
             {
                 try
                 {
+                    Configure(socket);
                     using (var connectTimeout = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken))
                     {
                         connectTimeout.CancelAfter(TimeSpan.FromSeconds(15));
@@ -47,6 +56,10 @@ internal sealed class AgentConnectionService(
                     _socket = socket;
                     if (_everConnected) telemetry.Reconnected();
                     _everConnected = true;
+                    _serverTakesPlugins = socket.HttpResponseHeaders?.TryGetValue(HandshakeHeaders.Features, out var features) == true
+                        && features.Any(f => f.Split(',', StringSplitOptions.TrimEntries).Contains(HandshakeHeaders.FeatureAgentPlugins));
+                    await SendPluginsAsync();
+                    await FlushUnsentAsync();
                     logger.Connected(options.ServerUrl, options.Hostname);
                     reason = await ReceiveCommandsAsync(socket, stoppingToken);
                 }
@@ -86,14 +99,14 @@ internal sealed class AgentConnectionService(
             }
         }
 
+        plugins.Changed -= OnPluginsChanged;
         Task[] running;
         lock (_running) running = [.. _running];
         await Task.WhenAll(running);
     }
 
-    private ClientWebSocket CreateSocket()
+    private void Configure(ClientWebSocket socket)
     {
-        var socket = new ClientWebSocket();
         socket.Options.CollectHttpResponseDetails = true;
         socket.Options.KeepAliveInterval = TimeSpan.FromSeconds(20);
         socket.Options.KeepAliveTimeout = TimeSpan.FromSeconds(20);
@@ -101,7 +114,6 @@ internal sealed class AgentConnectionService(
         socket.Options.SetRequestHeader(HandshakeHeaders.AgentVersion, options.Version);
         socket.Options.SetRequestHeader(HandshakeHeaders.AgentArchitecture, options.Architecture);
         socket.Options.SetRequestHeader(HandshakeHeaders.AgentHostname, options.Hostname);
-        return socket;
     }
 
     private async Task<string> ReceiveCommandsAsync(ClientWebSocket socket, CancellationToken stoppingToken)
@@ -153,27 +165,74 @@ internal sealed class AgentConnectionService(
         task.ContinueWith(t => { lock (_running) _running.Remove(t); }, TaskScheduler.Default);
     }
 
-    /// <summary>Sends a response on the current connection. When there is none the response is dropped and logged;
-    /// the control plane then ends the job by its timeout.</summary>
-    private async Task SendAsync(AgentResponse response, CancellationToken cancellationToken)
+    private void OnPluginsChanged() => _ = SendPluginsAsync();
+
+    /// <summary>Tells a control plane that takes it (never a seed server) which plugins are loaded now.</summary>
+    private async Task SendPluginsAsync()
     {
-        var bytes = WireJson.Serialize(response);
+        if (!_serverTakesPlugins) return;
+        var message = new AgentPluginsMessage
+        {
+            Plugins = [.. plugins.Plugins.Select(p => new PluginInfo { Name = p.Name, Version = p.Version, CommandTypes = p.CommandTypes })],
+        };
+        await SendBytesAsync(WireJson.Serialize(message), "plugins");
+    }
+
+    /// <summary>Sends a response on the current connection. A final response that cannot be sent now is kept and
+    /// sent after the next connect (the control plane accepts a late answer to a job that is still open).</summary>
+    private Task SendAsync(AgentResponse response, CancellationToken cancellationToken) =>
+        SendBytesAsync(WireJson.Serialize(response), response.JobId, keepIfDisconnected: response.Status != JobStatuses.Running);
+
+    private async Task FlushUnsentAsync()
+    {
+        while (true)
+        {
+            (byte[] Bytes, string What) next;
+            lock (_unsent)
+            {
+                if (!_unsent.TryDequeue(out next)) return;
+            }
+            if (!await SendBytesAsync(next.Bytes, next.What, keepIfDisconnected: false))
+            {
+                Keep(next.Bytes, next.What);
+                return;
+            }
+        }
+    }
+
+    /// <summary>Keeps a final response for the next connection. Progress (RUNNING) is not kept: the final response
+    /// repeats all of the output.</summary>
+    private void Keep(byte[] bytes, string what)
+    {
+        lock (_unsent)
+        {
+            if (_unsent.Count >= MaxUnsent) logger.SendFailed(_unsent.Dequeue().What, $"more than {MaxUnsent} responses waiting for a connection; dropped the oldest");
+            _unsent.Enqueue((bytes, what));
+        }
+    }
+
+    private async Task<bool> SendBytesAsync(byte[] bytes, string what, bool keepIfDisconnected = false)
+    {
         await _sendLock.WaitAsync(CancellationToken.None);
         try
         {
             var socket = _socket;
             if (socket is null || socket.State != WebSocketState.Open)
             {
-                logger.SendFailed(response.JobId, "not connected");
-                return;
+                if (keepIfDisconnected) Keep(bytes, what);
+                else logger.SendFailed(what, "not connected");
+                return false;
             }
             using var sendTimeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
             await socket.SendAsync(bytes, WebSocketMessageType.Text, endOfMessage: true, sendTimeout.Token);
             telemetry.MessageOut(bytes.Length);
+            return true;
         }
         catch (Exception e) when (e is WebSocketException or OperationCanceledException or ObjectDisposedException)
         {
-            logger.SendFailed(response.JobId, e.Message);
+            if (keepIfDisconnected) Keep(bytes, what);
+            else logger.SendFailed(what, e.Message);
+            return false;
         }
         finally
         {

@@ -1,150 +1,137 @@
-using System.Reflection;
 using InstaDeploy.Agent.Plugins;
-using InstaDeploy.Contracts;
-using McMaster.NETCore.Plugins;
-using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace InstaDeploy.Agent.PluginHost;
 
 /// <summary>
-/// Loads every plugin in the plugins folder (<c>plugins/&lt;Name&gt;/&lt;Name&gt;.dll</c>), each in its own load context
-/// that shares only the SDK, the wire contract and the logging/DI/configuration abstractions with the agent, and
-/// maps each command type to the handler that runs it. Plugins load in ordinal order of their folder names, so when
-/// two claim one command type the outcome is always the same: the first keeps it and the other's claim is refused.
+/// The plugins loaded now and which handler runs each command type. The mapping is rebuilt from all plugins in
+/// ordinal order of their folder names after every change, so when two plugins claim one command type the first
+/// keeps it, the same way whether they were loaded at start or dropped in later, and the other's claim is logged.
 /// </summary>
-internal sealed class PluginCatalog(
-    AgentOptions options,
-    AgentInfo agentInfo,
-    IConfiguration configuration,
-    ILoggerFactory loggerFactory,
-    TimeProvider time,
-    ILogger<PluginCatalog> logger) : IDisposable
+internal sealed class PluginCatalog(AgentInfo agentInfo, ILogger<PluginCatalog> logger) : IDisposable
 {
-    /// <summary>Types whose assemblies every plugin shares with the agent, so handlers and contexts cross the boundary.</summary>
-    private static readonly Type[] SharedTypes =
-    [
-        typeof(ICommandHandler), typeof(AgentCommand), typeof(ILogger), typeof(ILoggerFactory),
-        typeof(IServiceCollection), typeof(IConfiguration),
-    ];
+    private readonly object _gate = new();
+    private readonly SortedDictionary<string, LoadedPlugin> _plugins = new(StringComparer.Ordinal);
+    private volatile Snapshot _current = Snapshot.Empty;
 
-    private readonly List<LoadedPlugin> _plugins = [];
-    private readonly Dictionary<string, (ICommandHandler Handler, string Plugin)> _handlers = new(StringComparer.Ordinal);
+    /// <summary>Raised after the set of plugins or command types changed.</summary>
+    public event Action? Changed;
 
-    public IReadOnlyCollection<string> CommandTypes => [.. _handlers.Keys.Order(StringComparer.Ordinal)];
+    public IReadOnlyCollection<string> CommandTypes => _current.CommandTypes;
 
-    public IReadOnlyList<PluginDescription> Plugins => [.. _plugins.Select(p => p.Description)];
+    public IReadOnlyList<PluginDescription> Plugins => _current.Descriptions;
 
-    public bool TryGetHandler(string commandType, out ICommandHandler handler, out string plugin)
+    public LoadedPlugin? Find(string name)
     {
-        var found = _handlers.TryGetValue(commandType, out var entry);
-        (handler, plugin) = found ? entry : (null!, "");
-        return found;
+        lock (_gate) return _plugins.GetValueOrDefault(name);
     }
 
-    public void LoadAll()
+    public IReadOnlyCollection<string> Names
     {
-        if (!Directory.Exists(options.PluginsDirectory))
-        {
-            logger.NoPlugins(options.PluginsDirectory);
-            return;
-        }
-        foreach (var folder in Directory.GetDirectories(options.PluginsDirectory).Order(StringComparer.Ordinal))
-        {
-            var name = Path.GetFileName(folder);
-            var assemblyPath = Path.Combine(folder, name + ".dll");
-            if (!File.Exists(assemblyPath))
-            {
-                logger.PluginRefused(name, $"{assemblyPath} not found (a plugin folder holds <Name>.dll named after the folder)");
-                continue;
-            }
-            try
-            {
-                Load(name, assemblyPath);
-            }
-            catch (Exception e) when (e is not OutOfMemoryException)
-            {
-                logger.PluginRefused(name, e is ReflectionTypeLoadException r
-                    ? string.Join("; ", r.LoaderExceptions.Select(x => x?.Message).Distinct())
-                    : e.Message);
-            }
-        }
-        if (_plugins.Count == 0) logger.NoPlugins(options.PluginsDirectory);
-        agentInfo.LoadedPlugins = Plugins;
+        get { lock (_gate) return [.. _plugins.Keys]; }
     }
 
-    private void Load(string name, string assemblyPath)
+    /// <summary>Finds the handler for a command type and leases its plugin for the job's duration.</summary>
+    public bool TryAcquire(string commandType, out HandlerLease lease)
     {
-        var loader = PluginLoader.CreateFromAssemblyFile(assemblyPath, isUnloadable: true, sharedTypes: SharedTypes);
-        try
+        for (var attempt = 0; attempt < 3; attempt++)
         {
-            var assembly = loader.LoadDefaultAssembly();
-            CheckContractVersion(assembly);
+            if (!_current.Handlers.TryGetValue(commandType, out var entry)) break;
+            if (entry.Plugin.TryLease())
+            {
+                lease = new HandlerLease(entry.Handler, entry.Plugin);
+                return true;
+            }
+            // Retired between the lookup and the lease: a newer snapshot has the replacement.
+        }
+        lease = null!;
+        return false;
+    }
 
-            var types = assembly.GetExportedTypes().Where(t => t is { IsClass: true, IsAbstract: false }).ToList();
-            var services = new ServiceCollection();
-            services.AddSingleton(loggerFactory);
-            services.TryAdd(ServiceDescriptor.Singleton(typeof(ILogger<>), typeof(Logger<>)));
-            services.AddSingleton(configuration);
-            services.AddSingleton<IAgentInfo>(agentInfo);
-            services.AddSingleton(time);
-            foreach (var startup in types.Where(typeof(IPluginStartup).IsAssignableFrom))
-                ((IPluginStartup)Activator.CreateInstance(startup)!).Configure(services);
-            var provider = services.BuildServiceProvider();
+    /// <summary>Adds a plugin, or replaces the one with its name (which finishes its running jobs, then unloads).</summary>
+    public void Set(LoadedPlugin plugin)
+    {
+        LoadedPlugin? old;
+        lock (_gate)
+        {
+            _plugins.TryGetValue(plugin.Name, out old);
+            _plugins[plugin.Name] = plugin;
+            Rebuild();
+        }
+        old?.Retire();
+        Changed?.Invoke();
+    }
 
+    /// <summary>Removes a plugin: it takes no new jobs and unloads once its running jobs end.</summary>
+    public void Remove(string name)
+    {
+        LoadedPlugin? old;
+        lock (_gate)
+        {
+            if (!_plugins.Remove(name, out old)) return;
+            Rebuild();
+        }
+        old.Retire();
+        Changed?.Invoke();
+    }
+
+    private void Rebuild()
+    {
+        var handlers = new Dictionary<string, (ICommandHandler Handler, LoadedPlugin Plugin)>(StringComparer.Ordinal);
+        var descriptions = new List<PluginDescription>();
+        foreach (var plugin in _plugins.Values)
+        {
             var claimed = new List<string>();
-            foreach (var type in types.Where(typeof(ICommandHandler).IsAssignableFrom))
+            foreach (var handler in plugin.Handlers)
+            foreach (var type in handler.CommandTypes)
             {
-                var handler = (ICommandHandler)ActivatorUtilities.CreateInstance(provider, type);
-                foreach (var commandType in handler.CommandTypes)
+                if (handlers.TryGetValue(type, out var owner))
                 {
-                    if (_handlers.TryGetValue(commandType, out var owner))
-                    {
-                        logger.PluginRefused(name, $"command type {commandType} is already provided by plugin {owner.Plugin} (plugins load in folder-name order; remove one of them)");
-                        continue;
-                    }
-                    _handlers[commandType] = (handler, name);
-                    claimed.Add(commandType);
+                    if (owner.Plugin != plugin)
+                        logger.PluginConflict(plugin.Name, type, owner.Plugin.Name);
+                    continue;
                 }
+                handlers[type] = (handler, plugin);
+                claimed.Add(type);
             }
-            if (claimed.Count == 0)
-            {
-                provider.Dispose();
-                throw new InvalidOperationException("it provides no command type (no public ICommandHandler, or all its types are taken)");
-            }
-
-            var version = assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0]
-                ?? assembly.GetName().Version?.ToString() ?? "0.0.0";
-            _plugins.Add(new LoadedPlugin(new PluginDescription(name, version, claimed), loader, provider));
-            logger.PluginLoaded(name, version, string.Join(", ", claimed));
+            claimed.Sort(StringComparer.Ordinal);
+            descriptions.Add(new PluginDescription(plugin.Name, plugin.Version, claimed));
         }
-        catch
-        {
-            loader.Dispose();
-            throw;
-        }
-    }
-
-    /// <summary>A plugin built against another major version of the SDK would misbehave at run time; refuse it now.</summary>
-    private static void CheckContractVersion(Assembly plugin)
-    {
-        var host = typeof(ICommandHandler).Assembly.GetName();
-        var reference = plugin.GetReferencedAssemblies().FirstOrDefault(a => a.Name == host.Name)
-            ?? throw new InvalidOperationException($"it does not reference {host.Name}, so it cannot provide command handlers");
-        if (reference.Version?.Major != host.Version?.Major)
-            throw new InvalidOperationException(
-                $"it was built against plugin SDK {reference.Version}, but this agent runs SDK {host.Version}: rebuild the plugin against SDK {host.Version?.Major}.x");
+        _current = new Snapshot(handlers, [.. handlers.Keys.Order(StringComparer.Ordinal)], descriptions);
+        agentInfo.LoadedPlugins = descriptions;
     }
 
     public void Dispose()
     {
-        foreach (var plugin in _plugins)
+        List<LoadedPlugin> all;
+        lock (_gate)
         {
-            plugin.Services.Dispose();
-            plugin.Loader.Dispose();
+            all = [.. _plugins.Values];
+            _plugins.Clear();
+            _current = Snapshot.Empty;
         }
-        _plugins.Clear();
-        _handlers.Clear();
+        foreach (var plugin in all) plugin.Retire();
     }
 
-    private sealed record LoadedPlugin(PluginDescription Description, PluginLoader Loader, ServiceProvider Services);
+    private sealed record Snapshot(
+        IReadOnlyDictionary<string, (ICommandHandler Handler, LoadedPlugin Plugin)> Handlers,
+        IReadOnlyCollection<string> CommandTypes,
+        IReadOnlyList<PluginDescription> Descriptions)
+    {
+        public static readonly Snapshot Empty = new(new Dictionary<string, (ICommandHandler, LoadedPlugin)>(), [], []);
+    }
+}
+
+/// <summary>A handler leased for one job; disposing it lets a retired plugin unload.</summary>
+internal sealed class HandlerLease(ICommandHandler handler, LoadedPlugin plugin) : IDisposable
+{
+    private int _released;
+
+    public ICommandHandler Handler { get; } = handler;
+
+    public string PluginName => plugin.Name;
+
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _released, 1) == 0) plugin.ReleaseLease();
+    }
 }

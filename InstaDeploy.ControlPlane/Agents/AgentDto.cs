@@ -1,3 +1,5 @@
+using System.Text.Json;
+using InstaDeploy.Contracts;
 using InstaDeploy.ControlPlane.Data;
 
 namespace InstaDeploy.ControlPlane.Agents;
@@ -11,12 +13,28 @@ namespace InstaDeploy.ControlPlane.Agents;
 /// <param name="LastSeen">When the agent was last known to be connected.</param>
 /// <param name="FirstSeen">When the agent first connected.</param>
 /// <param name="ConnectedAt">When its current (or last) connection began.</param>
+/// <param name="Plugins">The plugins the agent reported (name, version, command types); null for an agent that does not report them.</param>
+/// <param name="CommandTypes">Every command type the agent's plugins run; null when unknown.</param>
 public sealed record AgentDto(
     string Id, string Hostname, string Version, string Architecture, bool Online,
-    DateTimeOffset LastSeen, DateTimeOffset FirstSeen, DateTimeOffset? ConnectedAt);
+    DateTimeOffset LastSeen, DateTimeOffset FirstSeen, DateTimeOffset? ConnectedAt,
+    IReadOnlyList<PluginInfo>? Plugins, IReadOnlyList<string>? CommandTypes);
 
 internal static class AgentMapping
 {
-    public static AgentDto ToDto(this AgentEntity agent) => new(
-        agent.Id, agent.Hostname, agent.Version, agent.Architecture, agent.Online, agent.LastSeen, agent.FirstSeen, agent.ConnectedAt);
+    public static AgentDto ToDto(this AgentEntity agent)
+    {
+        var plugins = agent.Plugins();
+        return new(agent.Id, agent.Hostname, agent.Version, agent.Architecture, agent.Online, agent.LastSeen, agent.FirstSeen, agent.ConnectedAt,
+            plugins, plugins?.SelectMany(p => p.CommandTypes).Distinct().Order(StringComparer.Ordinal).ToList());
+    }
+
+    public static IReadOnlyList<PluginInfo>? Plugins(this AgentEntity agent) =>
+        agent.PluginsJson is null ? null : JsonSerializer.Deserialize<List<PluginInfo>>(agent.PluginsJson);
 }
+
+/// <summary>Run a command type on an agent.</summary>
+/// <param name="Type">The command type, e.g. RESTART_COMPOSE.</param>
+/// <param name="Payload">The command's payload, a JSON object (default {}).</param>
+/// <param name="TimeoutSeconds">How long the command may take before it ends TIMED_OUT.</param>
+public sealed record CommandRequest(string? Type, JsonElement? Payload = null, int? TimeoutSeconds = null);

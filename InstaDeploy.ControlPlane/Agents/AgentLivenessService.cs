@@ -1,4 +1,5 @@
 using InstaDeploy.ControlPlane.Hub;
+using InstaDeploy.ControlPlane.Infrastructure;
 using Microsoft.Extensions.Options;
 
 namespace InstaDeploy.ControlPlane.Agents;
@@ -8,7 +9,8 @@ namespace InstaDeploy.ControlPlane.Agents;
 /// current. A dead connection is found by the WebSocket keep-alive (ping with a pong timeout), which ends it.
 /// </summary>
 public sealed class AgentLivenessService(
-    AgentStore agents, AgentConnectionRegistry registry, IOptions<ControlPlaneOptions> options, TimeProvider time) : BackgroundService
+    AgentStore agents, AgentConnectionRegistry registry, IOptions<ControlPlaneOptions> options, TimeProvider time,
+    ILogger<AgentLivenessService> logger) : BackgroundService
 {
     public override async Task StartAsync(CancellationToken cancellationToken)
     {
@@ -22,7 +24,16 @@ public sealed class AgentLivenessService(
         try
         {
             while (await timer.WaitForNextTickAsync(stoppingToken))
-                await agents.TouchAsync(registry.ConnectedAgentIds, stoppingToken);
+            {
+                try
+                {
+                    await agents.TouchAsync(registry.ConnectedAgentIds, stoppingToken);
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    logger.BackgroundTickFailed(e, nameof(AgentLivenessService));
+                }
+            }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {

@@ -1,3 +1,5 @@
+using System.Text.Json;
+using InstaDeploy.Contracts;
 using InstaDeploy.ControlPlane.Data;
 using Microsoft.EntityFrameworkCore;
 
@@ -40,6 +42,15 @@ public sealed class AgentStore(IDbContextFactory<InstaDeployDbContext> databases
     {
         await using var db = await databases.CreateDbContextAsync(cancellationToken);
         await db.Agents.Where(a => a.Online).ExecuteUpdateAsync(s => s.SetProperty(a => a.Online, false), cancellationToken);
+    }
+
+    /// <summary>Stores the plugins an agent reported.</summary>
+    public async Task SetPluginsAsync(string agentId, IReadOnlyList<PluginInfo> plugins, CancellationToken cancellationToken)
+    {
+        await using var db = await databases.CreateDbContextAsync(cancellationToken);
+        var json = JsonSerializer.Serialize(plugins);
+        await db.Agents.Where(a => a.Id == agentId)
+            .ExecuteUpdateAsync(s => s.SetProperty(a => a.PluginsJson, json), cancellationToken);
     }
 
     /// <summary>Sets last_seen to now for agents whose connection is alive (the socket answers pings).</summary>

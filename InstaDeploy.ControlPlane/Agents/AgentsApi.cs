@@ -7,7 +7,7 @@ using Microsoft.EntityFrameworkCore;
 
 namespace InstaDeploy.ControlPlane.Agents;
 
-public static class AgentsApi
+public static partial class AgentsApi
 {
     public static IEndpointRouteBuilder MapAgentsApi(this IEndpointRouteBuilder app)
     {
@@ -31,8 +31,47 @@ public static class AgentsApi
             .WithSummary("Run a health check on an agent")
             .WithDescription("Sends HEALTH_CHECK: the agent reports its Docker engine, compose variant, projects folder, free disk, version, uptime and plugins. Follow the job at GET /jobs/{job_id}; its result holds the report.");
 
+        agents.MapPost("/{agentId}/commands", RunCommand)
+            .WithName("RunCommand")
+            .WithSummary("Run any command type on an agent")
+            .WithDescription("Sends {type, payload} to the agent, for command types that plugins add (see the agent's command_types in GET /agents/{agentId}). A type the agent does not have is refused with 400 naming the types it has. A payload's project_name, if present, must be a valid project name and makes the job the project's.")
+            .WithRequestExample(new { type = "RESTART_COMPOSE", payload = new { project_name = "test-app" } })
+            .WithResponseExample(202, OpenApiExamples.Accepted);
+
         return app;
     }
+
+    private static async Task<Results<Accepted<JobAccepted>, ValidationProblem, ProblemHttpResult>> RunCommand(
+        string agentId, CommandRequest request, InstaDeployDbContext db, AgentSelector selector, JobDispatcher dispatcher, CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrEmpty(request.Type) || !CommandTypeRule().IsMatch(request.Type))
+            return Problems.Invalid("type", "is required: 1-64 upper-case letters, digits or '_', starting with a letter, e.g. RESTART_COMPOSE");
+        var payload = request.Payload ?? EmptyObject;
+        if (payload.ValueKind != JsonValueKind.Object)
+            return Problems.Invalid("payload", $"must be a JSON object, got {payload.ValueKind}");
+        string? projectName = null;
+        if (payload.TryGetProperty("project_name", out var project))
+        {
+            if (project.ValueKind != JsonValueKind.String || !ProjectNames.IsValid(project.GetString()))
+                return Problems.Invalid("payload.project_name", $"must be a string matching {ProjectNames.Pattern}");
+            projectName = project.GetString();
+        }
+
+        if (await selector.RequireOnlineAsync(agentId, cancellationToken) is { } offline) return offline;
+        var agent = await db.Agents.AsNoTracking().FirstAsync(a => a.Id == agentId, cancellationToken);
+        var known = agent.ToDto().CommandTypes;
+        if (known is not null && !known.Contains(request.Type))
+            return Problems.BadRequest("Unknown command type",
+                $"Agent '{agentId}' has no plugin for {request.Type}; it runs: {(known.Count == 0 ? "(nothing)" : string.Join(", ", known))}.");
+
+        var job = await dispatcher.DispatchAsync(agentId, request.Type, projectName, payload, request.TimeoutSeconds, cancellationToken);
+        return TypedResults.Accepted($"/jobs/{job.Id}", job.ToAccepted());
+    }
+
+    private static readonly JsonElement EmptyObject = JsonDocument.Parse("{}").RootElement.Clone();
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^[A-Z][A-Z0-9_]{0,63}\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant)]
+    private static partial System.Text.RegularExpressions.Regex CommandTypeRule();
 
     private static async Task<Ok<AgentDto[]>> ListAgents(InstaDeployDbContext db, CancellationToken cancellationToken)
     {

@@ -11,6 +11,9 @@ public sealed class AgentEntity
     public DateTimeOffset FirstSeen { get; set; }
     public DateTimeOffset LastSeen { get; set; }
     public DateTimeOffset? ConnectedAt { get; set; }
+
+    /// <summary>The plugins the agent last reported (JSON array of <c>PluginInfo</c>), or null if it never did (a seed agent).</summary>
+    public string? PluginsJson { get; set; }
 }
 
 /// <summary>One command sent (or to be sent) to one agent, and what came of it.</summary>
@@ -41,6 +44,10 @@ public sealed class DeploymentEntity
     public required string AgentId { get; set; }
     public required string State { get; set; }
     public required string LastJobId { get; set; }
+
+    /// <summary>State and job before the current job started; restored if the control plane could not send it.</summary>
+    public string? PreviousState { get; set; }
+    public string? PreviousJobId { get; set; }
     public DateTimeOffset CreatedAt { get; set; }
     public DateTimeOffset UpdatedAt { get; set; }
 }
@@ -54,4 +61,7 @@ public static class DeploymentStates
     public const string Stopping = "stopping";
     public const string Stopped = "stopped";
     public const string StopFailed = "stop_failed";
+
+    /// <summary>The agent never answered before the job's timeout: what runs there is not known.</summary>
+    public const string Unknown = "unknown";
 }

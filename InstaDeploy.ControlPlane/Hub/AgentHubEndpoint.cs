@@ -54,6 +54,7 @@ public static partial class AgentHubEndpoint
         var architecture = Truncate(context.Request.Headers[HandshakeHeaders.AgentArchitecture].ToString(), 64);
 
         var settings = options.Value;
+        context.Response.Headers[HandshakeHeaders.Features] = HandshakeHeaders.FeatureAgentPlugins;
         using var socket = await context.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext
         {
             KeepAliveInterval = TimeSpan.FromSeconds(settings.AgentPingSeconds),
@@ -66,27 +67,37 @@ public static partial class AgentHubEndpoint
         Activity.Current = null;
 
         var connection = new AgentConnection(hostname, socket, settings.MaxMessageBytes);
-        if (registry.Add(connection) is not null) logger.AgentReplaced(hostname);
-        if (await agents.MarkConnectedAsync(hostname, version, architecture, lifetime.ApplicationStopping)) metrics.AgentReconnected();
-        logger.AgentConnected(hostname, version, architecture, remoteIp);
-
         var reason = "unknown";
         try
         {
+            if (registry.Add(connection) is not null) logger.AgentReplaced(hostname);
+            if (await agents.MarkConnectedAsync(hostname, version, architecture, lifetime.ApplicationStopping)) metrics.AgentReconnected();
+            logger.AgentConnected(hostname, version, architecture, remoteIp);
+
             reason = await connection.ReceiveAsync(async message =>
             {
                 metrics.MessageIn(message.Length);
-                AgentResponse response;
+                object parsed;
                 try
                 {
-                    response = WireJson.ParseResponse(message.Span);
+                    parsed = WireJson.ParseAgentMessage(message.Span);
                 }
                 catch (WireFormatException e)
                 {
                     logger.BadAgentMessage(hostname, e.Message);
                     return;
                 }
-                await jobs.ApplyResponseAsync(hostname, response, CancellationToken.None);
+                try
+                {
+                    if (parsed is AgentResponse response)
+                        await jobs.ApplyResponseAsync(hostname, response, CancellationToken.None);
+                    else if (parsed is AgentPluginsMessage plugins)
+                        await agents.SetPluginsAsync(hostname, plugins.Plugins, CancellationToken.None);
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    logger.AgentMessageFailed(e, hostname);
+                }
             }, lifetime.ApplicationStopping);
         }
         finally

@@ -8,7 +8,8 @@ namespace InstaDeploy.ControlPlane.Hub;
 public sealed class AgentTokenValidator(IOptions<ControlPlaneOptions> options)
 {
     // Hashing first gives both sides the same length, so the comparison time says nothing about the token.
-    private readonly byte[] _expectedHash = SHA256.HashData(Encoding.UTF8.GetBytes(options.Value.AgentSecretToken));
+    private readonly byte[] _expectedHash = SHA256.HashData(Encoding.UTF8.GetBytes(options.Value.AgentSecretToken.Trim()));
+    // Trimmed like the presented token: a token read from a file often ends in a newline.
 
     public bool IsValid(string? authorizationHeader)
     {

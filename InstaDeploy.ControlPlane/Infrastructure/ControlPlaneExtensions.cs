@@ -25,7 +25,7 @@ public static class ControlPlaneExtensions
         services.AddDbContextFactory<InstaDeployDbContext>((sp, db) =>
         {
             var options = sp.GetRequiredService<IOptions<ControlPlaneOptions>>().Value;
-            db.UseSqlite($"Data Source={options.DatabasePath};Cache=Shared;Pooling=True;Default Timeout=30");
+            db.UseSqlite($"Data Source={options.DatabasePath};Pooling=True;Default Timeout=30");
         });
 
         services.AddSingleton<AgentConnectionRegistry>();

@@ -33,6 +33,12 @@ internal static partial class Log
     [LoggerMessage(2004, LogLevel.Warning, "{Count} job(s) timed out")]
     public static partial void JobsTimedOut(this ILogger logger, int count);
 
+    [LoggerMessage(3002, LogLevel.Error, "{Service}: this round failed and is retried on the next one")]
+    public static partial void BackgroundTickFailed(this ILogger logger, Exception exception, string service);
+
+    [LoggerMessage(1007, LogLevel.Error, "Agent {AgentId}: a message could not be applied; the connection stays open")]
+    public static partial void AgentMessageFailed(this ILogger logger, Exception exception, string agentId);
+
     [LoggerMessage(3001, LogLevel.Information, "Database {Path} ready")]
     public static partial void DatabaseReady(this ILogger logger, string path);
 }

@@ -27,7 +27,7 @@ public sealed class JobDispatcher(
         activity?.SetTag(Telemetry.Tags.AgentId, agentId);
         if (projectName is not null) activity?.SetTag(Telemetry.Tags.Project, projectName);
 
-        var command = new AgentCommand { Id = job.Id, Type = type, Payload = payload, TraceParent = traceParent };
+        var command = new AgentCommand { Id = job.Id, Type = type, Payload = payload, TraceParent = traceParent, TimeoutSeconds = (int)timeout.TotalSeconds };
         if (!registry.TryGet(agentId, out var connection))
         {
             const string reason = "the agent disconnected before the command could be sent";
@@ -41,11 +41,14 @@ public sealed class JobDispatcher(
         try
         {
             var bytes = WireJson.Serialize(command);
-            await connection.SendAsync(bytes, cancellationToken);
+            // Not the request's token: cancelling a WebSocket send aborts the whole socket, so a client that hangs up
+            // would cut the agent off. A send that cannot finish in time fails this job only.
+            using var sendTimeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            await connection.SendAsync(bytes, sendTimeout.Token);
             metrics.MessageOut(bytes.Length);
             metrics.JobDispatched(type);
         }
-        catch (Exception e) when (e is System.Net.WebSockets.WebSocketException or ObjectDisposedException or InvalidOperationException)
+        catch (Exception e) when (e is System.Net.WebSockets.WebSocketException or ObjectDisposedException or InvalidOperationException or OperationCanceledException)
         {
             var reason = $"the agent's connection failed while sending the command: {e.Message}";
             await jobs.FailAsync(job.Id, reason, CancellationToken.None);

@@ -39,12 +39,22 @@ public sealed class JobStore(
             TraceParent = traceParent,
         };
         activity?.SetTag(Telemetry.Tags.JobId, job.Id);
-        await using var db = await databases.CreateDbContextAsync(cancellationToken);
-        db.Jobs.Add(job);
-        if (projectName is not null && DeploymentStateOnStart(type) is { } state)
-            await UpsertDeploymentAsync(db, projectName, agentId, state, job.Id, now, cancellationToken);
-        await db.SaveChangesAsync(cancellationToken);
-        return job;
+        // Two first deploys of one project at once both try to add its placement; the loser retries and updates it.
+        for (var attempt = 0; ; attempt++)
+        {
+            await using var db = await databases.CreateDbContextAsync(cancellationToken);
+            db.Jobs.Add(job);
+            if (projectName is not null && DeploymentStateOnStart(type) is { } state)
+                await UpsertDeploymentAsync(db, projectName, agentId, type, state, job.Id, now, cancellationToken);
+            try
+            {
+                await db.SaveChangesAsync(cancellationToken);
+                return job;
+            }
+            catch (DbUpdateException) when (attempt < 2)
+            {
+            }
+        }
     }
 
     /// <summary>PENDING -> SENT; a no-op when the agent already answered (a fast agent can beat this update).</summary>
@@ -136,11 +146,20 @@ public sealed class JobStore(
         job.UpdatedAt = now;
         job.CompletedAt = now;
 
-        if (job.ProjectName is not null && DeploymentStateOnFinish(job.Type, status) is { } state)
+        if (job.ProjectName is not null
+            && await db.Deployments.FirstOrDefaultAsync(d => d.ProjectName == job.ProjectName && d.AgentId == job.AgentId && d.LastJobId == job.Id, cancellationToken) is { } deployment)
         {
-            await db.Deployments
-                .Where(d => d.ProjectName == job.ProjectName && d.AgentId == job.AgentId && d.LastJobId == job.Id)
-                .ExecuteUpdateAsync(s => s.SetProperty(d => d.State, state).SetProperty(d => d.UpdatedAt, now), cancellationToken);
+            if (agentId is null && status == JobStatuses.Failed)
+            {
+                // Never reached the agent: nothing changed there, so the placement goes back to what it was.
+                if (deployment.PreviousState is null) db.Deployments.Remove(deployment);
+                else (deployment.State, deployment.LastJobId) = (deployment.PreviousState, deployment.PreviousJobId!);
+            }
+            else if (DeploymentStateOnFinish(job.Type, status) is { } state)
+            {
+                deployment.State = state;
+            }
+            deployment.UpdatedAt = now;
         }
         await db.SaveChangesAsync(cancellationToken);
         await transaction.CommitAsync(cancellationToken);
@@ -148,17 +167,21 @@ public sealed class JobStore(
         logger.JobFinished(jobId, status);
     }
 
-    private static async Task UpsertDeploymentAsync(InstaDeployDbContext db, string projectName, string agentId, string state, string jobId, DateTimeOffset now, CancellationToken cancellationToken)
+    private static async Task UpsertDeploymentAsync(InstaDeployDbContext db, string projectName, string agentId, string type, string state, string jobId, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var deployment = await db.Deployments.FindAsync([projectName, agentId], cancellationToken);
         if (deployment is null)
         {
+            // Only a deploy places a project on an agent; stopping a project that is not there changes nothing.
+            if (type != CommandTypes.DeployCompose) return;
             db.Deployments.Add(new DeploymentEntity
             {
                 ProjectName = projectName, AgentId = agentId, State = state, LastJobId = jobId, CreatedAt = now, UpdatedAt = now,
             });
             return;
         }
+        deployment.PreviousState = deployment.State;
+        deployment.PreviousJobId = deployment.LastJobId;
         deployment.State = state;
         deployment.LastJobId = jobId;
         deployment.UpdatedAt = now;
@@ -173,6 +196,7 @@ public sealed class JobStore(
 
     private static string? DeploymentStateOnFinish(string type, string status) => (type, status) switch
     {
+        (CommandTypes.DeployCompose or CommandTypes.StopCompose, JobStatuses.TimedOut) => DeploymentStates.Unknown,
         (CommandTypes.DeployCompose, JobStatuses.Completed) => DeploymentStates.Running,
         (CommandTypes.DeployCompose, _) => DeploymentStates.Failed,
         (CommandTypes.StopCompose, JobStatuses.Completed) => DeploymentStates.Stopped,

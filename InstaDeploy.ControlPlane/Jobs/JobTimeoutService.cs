@@ -12,8 +12,15 @@ public sealed class JobTimeoutService(JobStore jobs, TimeProvider time, ILogger<
         {
             while (await timer.WaitForNextTickAsync(stoppingToken))
             {
-                var count = await jobs.TimeOutExpiredAsync(stoppingToken);
-                if (count > 0) logger.JobsTimedOut(count);
+                try
+                {
+                    var count = await jobs.TimeOutExpiredAsync(stoppingToken);
+                    if (count > 0) logger.JobsTimedOut(count);
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    logger.BackgroundTickFailed(e, nameof(JobTimeoutService)); // e.g. the database is busy; next tick retries
+                }
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)

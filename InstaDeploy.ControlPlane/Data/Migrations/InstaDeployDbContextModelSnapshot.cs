@@ -42,6 +42,9 @@ namespace InstaDeploy.ControlPlane.Data.Migrations
                     b.Property<bool>("Online")
                         .HasColumnType("INTEGER");
 
+                    b.Property<string>("PluginsJson")
+                        .HasColumnType("TEXT");
+
                     b.Property<string>("Version")
                         .IsRequired()
                         .HasColumnType("TEXT");
@@ -64,6 +67,12 @@ namespace InstaDeploy.ControlPlane.Data.Migrations
 
                     b.Property<string>("LastJobId")
                         .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("PreviousJobId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("PreviousState")
                         .HasColumnType("TEXT");
 
                     b.Property<string>("State")
