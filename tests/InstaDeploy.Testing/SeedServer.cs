@@ -95,6 +95,13 @@ public sealed class SeedServer : IAsyncDisposable
         await socket.SendAsync(Encoding.UTF8.GetBytes(json), WebSocketMessageType.Text, true, CancellationToken.None);
     }
 
+    /// <summary>Sends a raw text message (e.g. a command with extra fields).</summary>
+    public async Task SendRawAsync(string json)
+    {
+        var socket = await AgentConnected.WaitAsync(TimeSpan.FromSeconds(30));
+        await socket.SendAsync(Encoding.UTF8.GetBytes(json), WebSocketMessageType.Text, true, CancellationToken.None);
+    }
+
     /// <summary>Waits for the final (COMPLETED or FAILED) response to a job.</summary>
     public async Task<JsonElement> WaitForFinalAsync(string jobId, TimeSpan timeout)
     {
