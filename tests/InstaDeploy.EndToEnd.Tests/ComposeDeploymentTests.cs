@@ -123,6 +123,24 @@ public sealed class ComposeDeploymentTests(FleetFixture fleet) : IClassFixture<F
     }
 
     [Fact]
+    public async Task ProjectsWhoseNamesDifferOnlyInCaseAreNotMixedUp()
+    {
+        try
+        {
+            var first = await RunAsync("/deploy", new { project_name = "e2e-case", compose_file_base64 = Base64(ExampleCompose(FleetFixture.FreePort())) });
+            Assert.Equal("COMPLETED", first.GetProperty("status").GetString());
+            var second = await RunAsync("/deploy", new { project_name = "E2E-Case", compose_file_base64 = Base64(ExampleCompose(FleetFixture.FreePort(), "other")) });
+            Assert.Equal("FAILED", second.GetProperty("status").GetString());
+            Assert.Contains("same compose project ('e2e-case') as project 'e2e-case'", second.GetProperty("error").GetString());
+            Assert.Contains("web", Assert.Single(await DockerCli.ContainersOfProjectAsync("e2e-case", runningOnly: true)));
+        }
+        finally
+        {
+            await FleetFixture.RemoveProjectContainersAsync("e2e-case");
+        }
+    }
+
+    [Fact]
     public async Task AComposeFileTheEngineRejectsFailsTheJobWithComposesOwnError()
     {
         const string project = "e2e-broken";

@@ -83,6 +83,29 @@ public sealed class TelemetryTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AComposeFileCannotReadTheAgentsTokenFromItsEnvironment()
+    {
+        const string project = "e2e-token-probe";
+        // As on a real host, the agent's token is in its environment (systemd EnvironmentFile, the AppHost).
+        Environment.SetEnvironmentVariable("AGENT_SECRET_TOKEN", _controlPlane.AgentToken);
+        try
+        {
+            // Compose substitutes ${VAR} from its environment; the agent's token must not be there.
+            var compose = "services:\n  web:\n    image: \"local/busybox:${AGENT_SECRET_TOKEN:-no-token-here}\"\n";
+            using var response = await _api.PostJsonAsync("/deploy", new { project_name = project, compose_file_base64 = Convert.ToBase64String(Encoding.UTF8.GetBytes(compose)) });
+            var job = await _api.WaitForJobAsync((await response.ReadJsonAsync()).GetProperty("job_id").GetString()!, TimeSpan.FromMinutes(2));
+            Assert.Equal("FAILED", job.GetProperty("status").GetString());
+            Assert.DoesNotContain(_controlPlane.AgentToken, job.GetRawText());
+            Assert.Contains("no-token-here", job.GetRawText());
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("AGENT_SECRET_TOKEN", null);
+            await FleetFixture.RemoveProjectContainersAsync(project);
+        }
+    }
+
+    [Fact]
     public async Task NoTokenAppearsInAnyLogLineOrSpan()
     {
         var wrong = "wrong-token-that-must-not-be-logged";

@@ -91,6 +91,7 @@ public sealed class SeedAgentInteropTests : IAsyncLifetime
 
         var command = Assert.Single(agent.ReceivedCommands);
         Assert.Equal(jobId, command.GetProperty("id").GetString());
+        Assert.Equal(600, command.GetProperty("timeout_seconds").GetInt32()); // extra field: the job's deadline
         Assert.Equal("DEPLOY_COMPOSE", command.GetProperty("type").GetString());
         Assert.Equal("my-app", command.GetProperty("payload").GetProperty("project_name").GetString());
         Assert.Equal(Compose, command.GetProperty("payload").GetProperty("compose_file_base64").GetString());
@@ -187,6 +188,16 @@ public sealed class SeedAgentInteropTests : IAsyncLifetime
         Assert.Equal("stopped", (await _api.GetJsonAsync("/deployments/app")).GetProperty("placements")[0].GetProperty("state").GetString());
         Assert.Empty(first.ReceivedCommands);
         Assert.Equal(["DEPLOY_COMPOSE", "STATUS", "STOP_COMPOSE"], second.ReceivedCommands.Select(c => c.GetProperty("type").GetString()));
+    }
+
+    [Fact]
+    public async Task StoppingAProjectThatWasNeverDeployedThereCreatesNoPlacement()
+    {
+        await ConnectAsync("vps-1", (_, _, _) => ("FAILED", "", "project 'ghost' is not deployed on this agent"));
+        using var response = await _api.PostJsonAsync("/stop", new { project_name = "ghost", agent_id = "vps-1" });
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        await _api.WaitForJobAsync((await response.ReadJsonAsync()).GetProperty("job_id").GetString()!);
+        Assert.Equal(HttpStatusCode.NotFound, (await _api.GetAsync("/deployments/ghost")).StatusCode);
     }
 
     [Fact]
