@@ -18,6 +18,8 @@ public static class AgentHost
         builder.AddServiceDefaults(AgentTelemetry.Name, InstaDeploy.Agent.Plugins.ProcessRunner.ActivitySource.Name);
         builder.Services.AddSingleton<AgentTelemetry>();
         builder.Services.AddSingleton(options);
+        // Longer than the connection service's drain time, so running jobs can finish when the agent is stopped.
+        builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(35));
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<AgentInfo>();
         builder.Services.AddSingleton<InstaDeploy.Agent.Plugins.IAgentInfo>(sp => sp.GetRequiredService<AgentInfo>());
@@ -27,6 +29,7 @@ public static class AgentHost
         // Registered first: the plugins are loaded before the agent connects.
         builder.Services.AddHostedService(sp => sp.GetRequiredService<PluginFolderWatcher>());
         builder.Services.AddSingleton<ProjectLocks>();
+        builder.Services.AddSingleton<JobJournal>();
         builder.Services.AddSingleton<CommandRunner>();
         builder.Services.AddSingleton<AgentConnectionService>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<AgentConnectionService>());
@@ -37,6 +40,14 @@ public static class AgentHost
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             return (null, [$"AGENT_PROJECTS_DIR '{options.ProjectsDirectory}' cannot be created: {e.Message}"]);
+        }
+        try
+        {
+            Directory.CreateDirectory(Path.Combine(options.StateDirectory, "jobs"));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return (null, [$"AGENT_STATE_DIR '{options.StateDirectory}' cannot be created: {e.Message}"]);
         }
         return (builder.Build(), []);
     }

@@ -13,6 +13,9 @@ public sealed partial class AgentOptions
     public required string ProjectsDirectory { get; init; }
     public required string PluginsDirectory { get; init; }
 
+    /// <summary>Where the agent remembers jobs and unacknowledged results across restarts.</summary>
+    public required string StateDirectory { get; init; }
+
     /// <summary>Longest a command may run on the agent before it is cancelled and reported FAILED.</summary>
     public TimeSpan JobTimeout { get; init; } = TimeSpan.FromHours(1);
 
@@ -64,6 +67,7 @@ public sealed partial class AgentOptions
             Hostname = hostname,
             ProjectsDirectory = Path.GetFullPath(configuration["AGENT_PROJECTS_DIR"] is { Length: > 0 } p ? p : "./projects"),
             PluginsDirectory = Path.GetFullPath(configuration["AGENT_PLUGINS_DIR"] is { Length: > 0 } d ? d : Path.Combine(AppContext.BaseDirectory, "plugins")),
+            StateDirectory = Path.GetFullPath(configuration["AGENT_STATE_DIR"] is { Length: > 0 } st ? st : "./agent-state"),
             JobTimeout = TimeSpan.FromSeconds(timeoutSeconds),
             HandlerGracePeriod = TimeSpan.FromSeconds(graceSeconds),
         }, problems);

@@ -27,6 +27,9 @@ internal static partial class Log
     [LoggerMessage(2002, LogLevel.Information, "Job {JobId}: {Type} finished {Status}")]
     public static partial void JobFinished(this ILogger logger, string jobId, string type, string status);
 
+    [LoggerMessage(2004, LogLevel.Warning, "Job {JobId} was running when the agent last stopped; it is reported as interrupted and not run again")]
+    public static partial void JobInterrupted(this ILogger logger, string jobId);
+
     [LoggerMessage(2003, LogLevel.Error, "Job {JobId}: handler for {Type} threw")]
     public static partial void HandlerThrew(this ILogger logger, Exception exception, string jobId, string type);
 

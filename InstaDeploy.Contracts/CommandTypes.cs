@@ -14,4 +14,10 @@ public static class CommandTypes
 
     /// <summary>Report the agent's own health: payload <c>{}</c>.</summary>
     public const string HealthCheck = "HEALTH_CHECK";
+
+    /// <summary>
+    /// Control plane to agent, only with the reliable-delivery feature: <c>{"id": "&lt;job id&gt;", "type": "ACK"}</c>,
+    /// the job's result is persisted and the agent may forget it. Not a job.
+    /// </summary>
+    public const string Ack = "ACK";
 }

@@ -23,4 +23,14 @@ public static class HandshakeHeaders
 
     /// <summary>Feature: the control plane accepts <see cref="AgentPluginsMessage"/>.</summary>
     public const string FeatureAgentPlugins = "agent-plugins";
+
+    /// <summary>Request header of the upgrade: the extensions this agent understands, comma separated.</summary>
+    public const string AgentFeatures = "X-InstaDeploy-Agent-Features";
+
+    /// <summary>
+    /// Feature, both ways: the agent remembers job ids and results on disk and answers a re-sent command with its
+    /// stored result; it reports <see cref="AgentStateMessage"/> after connecting; the control plane acknowledges
+    /// each persisted result with an <c>ACK</c> command, after which the agent forgets it.
+    /// </summary>
+    public const string FeatureReliableDelivery = "reliable-delivery";
 }

@@ -22,6 +22,12 @@ public static class JobStatuses
     /// <summary>No final result arrived within the job's timeout.</summary>
     public const string TimedOut = "TIMED_OUT";
 
+    /// <summary>Queued for an offline agent that did not come back before the job's queue expiry; never sent.</summary>
+    public const string Expired = "EXPIRED";
+
     /// <summary>Whether <paramref name="status"/> is a state a job never leaves.</summary>
-    public static bool IsTerminal(string status) => status is Completed or Failed or TimedOut;
+    public static bool IsTerminal(string status) => status is Completed or Failed or TimedOut or Expired;
+
+    /// <summary>Prefix of the error of a job the agent was running when it stopped (crash, kill): it is not run again.</summary>
+    public const string InterruptedPrefix = "interrupted:";
 }

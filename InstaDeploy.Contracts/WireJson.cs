@@ -12,6 +12,9 @@ public static class WireJson
     /// <summary>Serializes a response to UTF-8 JSON.</summary>
     public static byte[] Serialize(AgentResponse response) => JsonSerializer.SerializeToUtf8Bytes(response, WireJsonContext.Default.AgentResponse);
 
+    /// <summary>Serializes an agent's state report to UTF-8 JSON.</summary>
+    public static byte[] Serialize(AgentStateMessage message) => JsonSerializer.SerializeToUtf8Bytes(message, WireJsonContext.Default.AgentStateMessage);
+
     /// <summary>Serializes an agent's plugin list to UTF-8 JSON.</summary>
     public static byte[] Serialize(AgentPluginsMessage message) => JsonSerializer.SerializeToUtf8Bytes(message, WireJsonContext.Default.AgentPluginsMessage);
 
@@ -43,6 +46,8 @@ public static class WireJson
         }
         if (type == AgentPluginsMessage.MessageType)
             return Parse(utf8, WireJsonContext.Default.AgentPluginsMessage, "plugins message");
+        if (type == AgentStateMessage.MessageType)
+            return Parse(utf8, WireJsonContext.Default.AgentStateMessage, "state message");
         return ParseResponse(utf8); // reports what a response is missing
     }
 
@@ -84,4 +89,5 @@ public sealed class WireFormatException(string message, Exception? inner = null)
 [JsonSerializable(typeof(AgentCommand))]
 [JsonSerializable(typeof(AgentResponse))]
 [JsonSerializable(typeof(AgentPluginsMessage))]
+[JsonSerializable(typeof(AgentStateMessage))]
 internal sealed partial class WireJsonContext : JsonSerializerContext;

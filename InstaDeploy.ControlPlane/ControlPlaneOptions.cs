@@ -19,6 +19,16 @@ public sealed class ControlPlaneOptions
     [Range(1, 86_400)]
     public int JobTimeoutSeconds { get; set; } = 600;
 
+    /// <summary>How long a job for an offline agent waits for it before it ends EXPIRED, unless the request says otherwise.</summary>
+    [ConfigurationKeyName("INSTADEPLOY_QUEUE_TTL_SECONDS")]
+    [Range(1, 30 * 86_400)]
+    public int QueueTtlSeconds { get; set; } = 3600;
+
+    /// <summary>Pings an agent may miss before it counts as gone (its connection is closed and it is offline).</summary>
+    [ConfigurationKeyName("INSTADEPLOY_AGENT_MISSED_PINGS")]
+    [Range(1, 100)]
+    public int AgentMissedPings { get; set; } = 2;
+
     /// <summary>Largest compose file accepted, in bytes after base64 decoding.</summary>
     [ConfigurationKeyName("INSTADEPLOY_MAX_COMPOSE_BYTES")]
     [Range(1024, 64 * 1024 * 1024)]

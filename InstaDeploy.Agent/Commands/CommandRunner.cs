@@ -16,6 +16,7 @@ namespace InstaDeploy.Agent.Commands;
 internal sealed class CommandRunner(
     PluginCatalog plugins,
     ProjectLocks projectLocks,
+    JobJournal journal,
     AgentOptions options,
     IConfiguration configuration,
     ILoggerFactory loggerFactory,
@@ -37,6 +38,16 @@ internal sealed class CommandRunner(
         activity?.SetTag("instadeploy.job.id", command.Id);
         activity?.SetTag("instadeploy.command.type", command.Type);
         activity?.SetTag("instadeploy.agent.id", options.Hostname);
+
+        // At most once per job id: a command sent again (after a reconnect) is answered, not run again.
+        switch (journal.Admit(command.Id))
+        {
+            case JobJournal.Admission.AlreadyRunning:
+                return;
+            case JobJournal.Admission.AlreadyFinished:
+                if (journal.StoredResult(command.Id) is { } stored) await send(WireJson.ParseResponse(stored), stoppingToken);
+                return;
+        }
 
         if (!plugins.TryAcquire(command.Type, out var lease))
         {
@@ -142,8 +153,28 @@ internal sealed class CommandRunner(
             ? name.GetString()
             : null;
 
-    private static Task SendFinalAsync(Func<AgentResponse, CancellationToken, Task> send, string jobId, string status, string logs, string error, JsonElement? data, CancellationToken cancellationToken) =>
-        send(new AgentResponse { JobId = jobId, Status = status, Logs = logs, Error = error, Result = data }, cancellationToken);
+    /// <summary>Stores the final response (so it survives a disconnect or a restart), then sends it.</summary>
+    private Task SendFinalAsync(Func<AgentResponse, CancellationToken, Task> send, string jobId, string status, string logs, string error, JsonElement? data, CancellationToken cancellationToken)
+    {
+        var response = new AgentResponse { JobId = jobId, Status = status, Logs = logs, Error = error, Result = data };
+        journal.Finish(jobId, WireJson.Serialize(response));
+        return send(response, cancellationToken);
+    }
+
+    /// <summary>Stores FAILED results for jobs that were running when the agent last stopped; they are never run again.</summary>
+    public void ReportInterruptedJobs()
+    {
+        foreach (var jobId in journal.InterruptedJobs())
+        {
+            logger.JobInterrupted(jobId);
+            journal.Finish(jobId, WireJson.Serialize(new AgentResponse
+            {
+                JobId = jobId,
+                Status = JobStatuses.Failed,
+                Error = $"{JobStatuses.InterruptedPrefix} the agent stopped (crash, kill or restart) while this job ran; it was not run again. The project may be partly changed: check it with STATUS.",
+            }));
+        }
+    }
 
     /// <summary>
     /// Collects a job's output. Lines are sent as soon as the previous send finished, batched while one is in flight,

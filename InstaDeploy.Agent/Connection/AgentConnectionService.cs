@@ -14,6 +14,7 @@ namespace InstaDeploy.Agent.Connection;
 internal sealed class AgentConnectionService(
     AgentOptions options,
     CommandRunner runner,
+    JobJournal journal,
     PluginCatalog plugins,
     AgentTelemetry telemetry,
     TimeProvider time,
@@ -27,9 +28,11 @@ internal sealed class AgentConnectionService(
     private bool _everConnected;
     private volatile bool _serverTakesPlugins;
 
-    /// <summary>Final responses produced while disconnected, sent in order after the next connect.</summary>
-    private readonly Queue<(byte[] Bytes, string What)> _unsent = new();
-    private const int MaxUnsent = 1000;
+    private volatile bool _serverTakesAcks;
+
+    /// <summary>Cancelled once the agent has drained: running jobs get this long to finish when the agent stops.</summary>
+    private readonly CancellationTokenSource _jobsStopping = new();
+    private static readonly TimeSpan DrainTime = TimeSpan.FromSeconds(25);
 
     /// <summary>Whether the agent is connected right now.</summary>
     public bool IsConnected => _socket?.State == WebSocketState.Open;
@@ -37,6 +40,10 @@ internal sealed class AgentConnectionService(
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         plugins.Changed += OnPluginsChanged;
+        runner.ReportInterruptedJobs();
+        // Stopping the agent does not cut running jobs short: they get DrainTime to finish, and their results are
+        // journaled and sent after the next start if the connection is gone by then.
+        await using var drain = stoppingToken.Register(() => _jobsStopping.CancelAfter(DrainTime));
         while (!stoppingToken.IsCancellationRequested)
         {
             var connectedAt = (DateTimeOffset?)null;
@@ -56,10 +63,13 @@ internal sealed class AgentConnectionService(
                     _socket = socket;
                     if (_everConnected) telemetry.Reconnected();
                     _everConnected = true;
-                    _serverTakesPlugins = socket.HttpResponseHeaders?.TryGetValue(HandshakeHeaders.Features, out var features) == true
-                        && features.Any(f => f.Split(',', StringSplitOptions.TrimEntries).Contains(HandshakeHeaders.FeatureAgentPlugins));
+                    var features = socket.HttpResponseHeaders?.TryGetValue(HandshakeHeaders.Features, out var values) == true
+                        ? values.SelectMany(v => v.Split(',', StringSplitOptions.TrimEntries)).ToHashSet()
+                        : [];
+                    _serverTakesPlugins = features.Contains(HandshakeHeaders.FeatureAgentPlugins);
+                    _serverTakesAcks = features.Contains(HandshakeHeaders.FeatureReliableDelivery);
                     await SendPluginsAsync();
-                    await FlushUnsentAsync();
+                    await SendStateAndHeldResultsAsync();
                     logger.Connected(options.ServerUrl, options.Hostname);
                     reason = await ReceiveCommandsAsync(socket, stoppingToken);
                 }
@@ -114,6 +124,7 @@ internal sealed class AgentConnectionService(
         socket.Options.SetRequestHeader(HandshakeHeaders.AgentVersion, options.Version);
         socket.Options.SetRequestHeader(HandshakeHeaders.AgentArchitecture, options.Architecture);
         socket.Options.SetRequestHeader(HandshakeHeaders.AgentHostname, options.Hostname);
+        socket.Options.SetRequestHeader(HandshakeHeaders.AgentFeatures, HandshakeHeaders.FeatureReliableDelivery);
     }
 
     private async Task<string> ReceiveCommandsAsync(ClientWebSocket socket, CancellationToken stoppingToken)
@@ -152,7 +163,12 @@ internal sealed class AgentConnectionService(
                 logger.BadCommand(e.Message);
                 continue;
             }
-            Start(command, stoppingToken);
+            if (command.Type == CommandTypes.Ack && _serverTakesAcks)
+            {
+                journal.Acknowledge(command.Id);
+                continue;
+            }
+            Start(command, _jobsStopping.Token);
         }
         return $"socket {socket.State}";
     }
@@ -178,40 +194,34 @@ internal sealed class AgentConnectionService(
         await SendBytesAsync(WireJson.Serialize(message), "plugins");
     }
 
-    /// <summary>Sends a response on the current connection. A final response that cannot be sent now is kept and
-    /// sent after the next connect (the control plane accepts a late answer to a job that is still open).</summary>
-    private Task SendAsync(AgentResponse response, CancellationToken cancellationToken) =>
-        SendBytesAsync(WireJson.Serialize(response), response.JobId, keepIfDisconnected: response.Status != JobStatuses.Running);
-
-    private async Task FlushUnsentAsync()
+    /// <summary>
+    /// After connecting: tell a control plane that takes it which jobs run here and which results are held, then send
+    /// those results (oldest first). A seed server gets the results only, and they are forgotten once sent.
+    /// </summary>
+    private async Task SendStateAndHeldResultsAsync()
     {
-        while (true)
+        var held = journal.HeldResults;
+        if (_serverTakesAcks)
+            await SendBytesAsync(WireJson.Serialize(new AgentStateMessage { Running = journal.Running, Results = held }), "state");
+        foreach (var jobId in held)
         {
-            (byte[] Bytes, string What) next;
-            lock (_unsent)
-            {
-                if (!_unsent.TryDequeue(out next)) return;
-            }
-            if (!await SendBytesAsync(next.Bytes, next.What, keepIfDisconnected: false))
-            {
-                Keep(next.Bytes, next.What);
-                return;
-            }
+            if (journal.StoredResult(jobId) is not { } bytes) continue;
+            if (!await SendBytesAsync(bytes, jobId)) return; // disconnected again: the next connect sends the rest
+            if (!_serverTakesAcks) journal.Acknowledge(jobId);
         }
     }
 
-    /// <summary>Keeps a final response for the next connection. Progress (RUNNING) is not kept: the final response
-    /// repeats all of the output.</summary>
-    private void Keep(byte[] bytes, string what)
+    /// <summary>
+    /// Sends a response on the current connection. A final response is already in the journal, so one that cannot be
+    /// sent now is sent after the next connect; progress (RUNNING) is not kept, as the final response repeats it.
+    /// </summary>
+    private async Task SendAsync(AgentResponse response, CancellationToken cancellationToken)
     {
-        lock (_unsent)
-        {
-            if (_unsent.Count >= MaxUnsent) logger.SendFailed(_unsent.Dequeue().What, $"more than {MaxUnsent} responses waiting for a connection; dropped the oldest");
-            _unsent.Enqueue((bytes, what));
-        }
+        var sent = await SendBytesAsync(WireJson.Serialize(response), response.JobId);
+        if (sent && response.Status != JobStatuses.Running && !_serverTakesAcks) journal.Acknowledge(response.JobId);
     }
 
-    private async Task<bool> SendBytesAsync(byte[] bytes, string what, bool keepIfDisconnected = false)
+    private async Task<bool> SendBytesAsync(byte[] bytes, string what)
     {
         await _sendLock.WaitAsync(CancellationToken.None);
         try
@@ -219,8 +229,7 @@ internal sealed class AgentConnectionService(
             var socket = _socket;
             if (socket is null || socket.State != WebSocketState.Open)
             {
-                if (keepIfDisconnected) Keep(bytes, what);
-                else logger.SendFailed(what, "not connected");
+                logger.SendFailed(what, "not connected; a final result is sent after the next connect");
                 return false;
             }
             using var sendTimeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
@@ -230,8 +239,7 @@ internal sealed class AgentConnectionService(
         }
         catch (Exception e) when (e is WebSocketException or OperationCanceledException or ObjectDisposedException)
         {
-            if (keepIfDisconnected) Keep(bytes, what);
-            else logger.SendFailed(what, e.Message);
+            logger.SendFailed(what, e.Message);
             return false;
         }
         finally

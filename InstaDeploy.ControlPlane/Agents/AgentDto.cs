@@ -36,5 +36,7 @@ internal static class AgentMapping
 /// <summary>Run a command type on an agent.</summary>
 /// <param name="Type">The command type, e.g. RESTART_COMPOSE.</param>
 /// <param name="Payload">The command's payload, a JSON object (default {}).</param>
-/// <param name="TimeoutSeconds">How long the command may take before it ends TIMED_OUT.</param>
-public sealed record CommandRequest(string? Type, JsonElement? Payload = null, int? TimeoutSeconds = null);
+/// <param name="TimeoutSeconds">How long the command may take once sent before it ends TIMED_OUT.</param>
+/// <param name="QueueTtlSeconds">If the agent is offline, how long the job waits for it before it ends EXPIRED.</param>
+/// <param name="FailFast">If the agent is offline, answer 409 instead of queueing.</param>
+public sealed record CommandRequest(string? Type, JsonElement? Payload = null, int? TimeoutSeconds = null, int? QueueTtlSeconds = null, bool FailFast = false);

@@ -11,17 +11,21 @@ namespace InstaDeploy.ControlPlane.Agents;
 /// </summary>
 public sealed class AgentSelector(InstaDeployDbContext db, AgentConnectionRegistry registry)
 {
-    public async Task<(string? AgentId, ProblemHttpResult? Problem)> SelectAsync(string? agentId, string? deployedProject, CancellationToken cancellationToken)
+    /// <param name="agentId">The agent the caller named, if any.</param>
+    /// <param name="deployedProject">For stop and status: the project, whose placement picks the agent.</param>
+    /// <param name="allowOffline">Whether a known agent that is offline is acceptable (the job waits for it).</param>
+    /// <param name="cancellationToken">Cancels the lookup.</param>
+    public async Task<(string? AgentId, ProblemHttpResult? Problem)> SelectAsync(string? agentId, string? deployedProject, bool allowOffline, CancellationToken cancellationToken)
     {
         if (!string.IsNullOrEmpty(agentId))
-            return (agentId, await RequireOnlineAsync(agentId, cancellationToken));
+            return (agentId, await RequireAsync(agentId, allowOffline, cancellationToken));
 
         if (deployedProject is not null)
         {
             var placements = await db.Deployments.Where(d => d.ProjectName == deployedProject)
                 .Select(d => d.AgentId).ToListAsync(cancellationToken);
             if (placements.Count == 1)
-                return (placements[0], await RequireOnlineAsync(placements[0], cancellationToken));
+                return (placements[0], await RequireAsync(placements[0], allowOffline, cancellationToken));
             if (placements.Count > 1)
                 return (null, Problems.BadRequest("agent_id is required",
                     $"Project '{deployedProject}' is deployed on several agents ({string.Join(", ", placements.Order())}); name one as agent_id."));
@@ -38,12 +42,17 @@ public sealed class AgentSelector(InstaDeployDbContext db, AgentConnectionRegist
     }
 
     /// <summary>404 for an agent never seen, 409 for one that is offline, null when it is connected.</summary>
-    public async Task<ProblemHttpResult?> RequireOnlineAsync(string agentId, CancellationToken cancellationToken)
+    public Task<ProblemHttpResult?> RequireOnlineAsync(string agentId, CancellationToken cancellationToken) =>
+        RequireAsync(agentId, allowOffline: false, cancellationToken);
+
+    private async Task<ProblemHttpResult?> RequireAsync(string agentId, bool allowOffline, CancellationToken cancellationToken)
     {
         if (registry.TryGet(agentId, out _)) return null;
         var known = await db.Agents.AnyAsync(a => a.Id == agentId, cancellationToken);
-        return known
-            ? Problems.Conflict("Agent offline", $"Agent '{agentId}' is offline; the command was not sent. Retry when GET /agents/{agentId} shows online: true.")
-            : Problems.NotFound("Unknown agent", $"No agent '{agentId}' has ever connected. GET /agents lists the known agents.");
+        if (!known)
+            return Problems.NotFound("Unknown agent", $"No agent '{agentId}' has ever connected. GET /agents lists the known agents.");
+        return allowOffline
+            ? null
+            : Problems.Conflict("Agent offline", $"Agent '{agentId}' is offline; nothing was created. (Deploy, stop, status and commands wait for an offline agent unless fail_fast is true; a health check never waits.)");
     }
 }

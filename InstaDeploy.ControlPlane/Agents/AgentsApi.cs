@@ -57,14 +57,16 @@ public static partial class AgentsApi
             projectName = project.GetString();
         }
 
-        if (await selector.RequireOnlineAsync(agentId, cancellationToken) is { } offline) return offline;
+        if (Deployments.DeploymentsApi.ValidateQueueTtl(request.QueueTtlSeconds) is { } invalidTtl) return invalidTtl;
+        var (_, unavailable) = await selector.SelectAsync(agentId, null, !request.FailFast, cancellationToken);
+        if (unavailable is not null) return unavailable;
         var agent = await db.Agents.AsNoTracking().FirstAsync(a => a.Id == agentId, cancellationToken);
         var known = agent.ToDto().CommandTypes;
         if (known is not null && !known.Contains(request.Type))
             return Problems.BadRequest("Unknown command type",
                 $"Agent '{agentId}' has no plugin for {request.Type}; it runs: {(known.Count == 0 ? "(nothing)" : string.Join(", ", known))}.");
 
-        var job = await dispatcher.DispatchAsync(agentId, request.Type, projectName, payload, request.TimeoutSeconds, cancellationToken);
+        var job = await dispatcher.DispatchAsync(agentId, request.Type, projectName, payload, request.TimeoutSeconds, request.QueueTtlSeconds, cancellationToken);
         return TypedResults.Accepted($"/jobs/{job.Id}", job.ToAccepted());
     }
 
@@ -92,7 +94,7 @@ public static partial class AgentsApi
     {
         if (await selector.RequireOnlineAsync(agentId, cancellationToken) is { } problem) return problem;
         using var empty = JsonDocument.Parse("{}");
-        var job = await dispatcher.DispatchAsync(agentId, CommandTypes.HealthCheck, null, empty.RootElement, null, cancellationToken);
+        var job = await dispatcher.DispatchAsync(agentId, CommandTypes.HealthCheck, null, empty.RootElement, null, null, cancellationToken);
         return TypedResults.Accepted($"/jobs/{job.Id}", job.ToAccepted());
     }
 }

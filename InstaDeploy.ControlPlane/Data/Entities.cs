@@ -31,7 +31,15 @@ public sealed class JobEntity
     public DateTimeOffset CreatedAt { get; set; }
     public DateTimeOffset UpdatedAt { get; set; }
     public DateTimeOffset? CompletedAt { get; set; }
+    /// <summary>Deadline for a result once sent: <see cref="SentAt"/> plus <see cref="TimeoutSeconds"/>.</summary>
     public DateTimeOffset TimeoutAt { get; set; }
+    public int TimeoutSeconds { get; set; }
+
+    /// <summary>When it was first written to the agent's socket.</summary>
+    public DateTimeOffset? SentAt { get; set; }
+
+    /// <summary>A job not yet sent (its agent offline) ends EXPIRED at this time.</summary>
+    public DateTimeOffset? ExpiresAt { get; set; }
 
     /// <summary>W3C trace context of the request that created the job, so its result joins the same trace.</summary>
     public string? TraceParent { get; set; }
@@ -64,4 +72,7 @@ public static class DeploymentStates
 
     /// <summary>The agent never answered before the job's timeout: what runs there is not known.</summary>
     public const string Unknown = "unknown";
+
+    /// <summary>Some of the project's containers run, some do not (seen by a STATUS after an interrupted job).</summary>
+    public const string Degraded = "degraded";
 }

@@ -66,6 +66,7 @@ public static class DeploymentsApi
     {
         if (ValidateProject(request.ProjectName) is { } invalidName) return invalidName;
         if (ValidateTimeout(request.TimeoutSeconds) is { } invalidTimeout) return invalidTimeout;
+        if (ValidateQueueTtl(request.QueueTtlSeconds) is { } invalidTtl) return invalidTtl;
         if (string.IsNullOrEmpty(request.ComposeFileBase64))
             return Problems.Invalid("compose_file_base64", "is required: the docker-compose.yml, base64 encoded");
 
@@ -96,7 +97,7 @@ public static class DeploymentsApi
         if (ComposeValidator.Validate(yaml) is { } composeError)
             return Problems.Invalid("compose_file_base64", composeError);
 
-        var (agentId, problem) = await selector.SelectAsync(request.AgentId, null, cancellationToken);
+        var (agentId, problem) = await selector.SelectAsync(request.AgentId, null, !request.FailFast, cancellationToken);
         if (problem is not null) return problem;
 
         var payload = JsonSerializer.SerializeToElement(new Dictionary<string, string>
@@ -104,7 +105,7 @@ public static class DeploymentsApi
             ["project_name"] = request.ProjectName!,
             ["compose_file_base64"] = request.ComposeFileBase64,
         });
-        var job = await dispatcher.DispatchAsync(agentId!, CommandTypes.DeployCompose, request.ProjectName, payload, request.TimeoutSeconds, cancellationToken);
+        var job = await dispatcher.DispatchAsync(agentId!, CommandTypes.DeployCompose, request.ProjectName, payload, request.TimeoutSeconds, request.QueueTtlSeconds, cancellationToken);
         return TypedResults.Accepted($"/jobs/{job.Id}", job.ToAccepted());
     }
 
@@ -121,12 +122,13 @@ public static class DeploymentsApi
     {
         if (ValidateProject(request.ProjectName) is { } invalidName) return invalidName;
         if (ValidateTimeout(request.TimeoutSeconds) is { } invalidTimeout) return invalidTimeout;
+        if (ValidateQueueTtl(request.QueueTtlSeconds) is { } invalidTtl) return invalidTtl;
 
-        var (agentId, problem) = await selector.SelectAsync(request.AgentId, request.ProjectName, cancellationToken);
+        var (agentId, problem) = await selector.SelectAsync(request.AgentId, request.ProjectName, !request.FailFast, cancellationToken);
         if (problem is not null) return problem;
 
         var payload = JsonSerializer.SerializeToElement(new Dictionary<string, string> { ["project_name"] = request.ProjectName! });
-        var job = await dispatcher.DispatchAsync(agentId!, type, request.ProjectName, payload, request.TimeoutSeconds, cancellationToken);
+        var job = await dispatcher.DispatchAsync(agentId!, type, request.ProjectName, payload, request.TimeoutSeconds, request.QueueTtlSeconds, cancellationToken);
         return TypedResults.Accepted($"/jobs/{job.Id}", job.ToAccepted());
     }
 
@@ -158,6 +160,9 @@ public static class DeploymentsApi
 
     private static ValidationProblem? ValidateTimeout(int? timeoutSeconds) =>
         timeoutSeconds is < 1 or > 86_400 ? Problems.Invalid("timeout_seconds", "must be between 1 and 86400") : null;
+
+    internal static ValidationProblem? ValidateQueueTtl(int? queueTtlSeconds) =>
+        queueTtlSeconds is < 1 or > 30 * 86_400 ? Problems.Invalid("queue_ttl_seconds", "must be between 1 and 2592000 (30 days)") : null;
 
     private static string Printable(string value)
     {

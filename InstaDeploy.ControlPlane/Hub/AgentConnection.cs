@@ -12,6 +12,9 @@ public sealed class AgentConnection(string agentId, WebSocket socket, int maxMes
 
     public Guid ConnectionId { get; } = Guid.NewGuid();
 
+    /// <summary>Whether the agent announced the reliable-delivery feature (remembers jobs, reports state, takes ACKs).</summary>
+    public bool ReliableDelivery { get; init; }
+
     /// <summary>Sends one text message; concurrent callers take turns, as a WebSocket allows one sender at a time.</summary>
     public async Task SendAsync(ReadOnlyMemory<byte> utf8Json, CancellationToken cancellationToken)
     {

@@ -29,6 +29,8 @@ public static partial class AgentHubEndpoint
         IOptions<ControlPlaneOptions> options,
         IHostApplicationLifetime lifetime,
         ControlPlaneMetrics metrics,
+        JobDispatcher dispatcher,
+        InterruptedJobFollowUp followUps,
         ILoggerFactory loggerFactory)
     {
         var logger = loggerFactory.CreateLogger("InstaDeploy.ControlPlane.Hub");
@@ -54,11 +56,13 @@ public static partial class AgentHubEndpoint
         var architecture = Truncate(context.Request.Headers[HandshakeHeaders.AgentArchitecture].ToString(), 64);
 
         var settings = options.Value;
-        context.Response.Headers[HandshakeHeaders.Features] = HandshakeHeaders.FeatureAgentPlugins;
+        context.Response.Headers[HandshakeHeaders.Features] = $"{HandshakeHeaders.FeatureAgentPlugins}, {HandshakeHeaders.FeatureReliableDelivery}";
+        var reliable = context.Request.Headers[HandshakeHeaders.AgentFeatures].ToString()
+            .Split(',', StringSplitOptions.TrimEntries).Contains(HandshakeHeaders.FeatureReliableDelivery);
         using var socket = await context.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext
         {
             KeepAliveInterval = TimeSpan.FromSeconds(settings.AgentPingSeconds),
-            KeepAliveTimeout = TimeSpan.FromSeconds(settings.AgentPingSeconds),
+            KeepAliveTimeout = TimeSpan.FromSeconds(settings.AgentPingSeconds * settings.AgentMissedPings),
         });
 
         // The GET /ws span covers the handshake only; the connection's lifetime is not one operation. Each job's
@@ -66,13 +70,15 @@ public static partial class AgentHubEndpoint
         Activity.Current?.Stop();
         Activity.Current = null;
 
-        var connection = new AgentConnection(hostname, socket, settings.MaxMessageBytes);
+        var connection = new AgentConnection(hostname, socket, settings.MaxMessageBytes) { ReliableDelivery = reliable };
         var reason = "unknown";
         try
         {
             if (registry.Add(connection) is not null) logger.AgentReplaced(hostname);
             if (await agents.MarkConnectedAsync(hostname, version, architecture, lifetime.ApplicationStopping)) metrics.AgentReconnected();
             logger.AgentConnected(hostname, version, architecture, remoteIp);
+            // An agent that remembers jobs first says what it has (AGENT_STATE); to a seed agent, send what waits now.
+            if (!reliable) await dispatcher.DeliverOpenJobsAsync(connection, null, lifetime.ApplicationStopping);
 
             reason = await connection.ReceiveAsync(async message =>
             {
@@ -89,10 +95,22 @@ public static partial class AgentHubEndpoint
                 }
                 try
                 {
-                    if (parsed is AgentResponse response)
-                        await jobs.ApplyResponseAsync(hostname, response, CancellationToken.None);
-                    else if (parsed is AgentPluginsMessage plugins)
-                        await agents.SetPluginsAsync(hostname, plugins.Plugins, CancellationToken.None);
+                    switch (parsed)
+                    {
+                        case AgentResponse response:
+                            var persisted = await jobs.ApplyResponseAsync(hostname, response, CancellationToken.None);
+                            if (persisted && reliable)
+                                await connection.SendAsync(WireJson.Serialize(new AgentCommand { Id = response.JobId, Type = CommandTypes.Ack }), CancellationToken.None);
+                            if (persisted && response.Error.StartsWith(JobStatuses.InterruptedPrefix, StringComparison.Ordinal))
+                                await followUps.RefreshProjectStateAsync(hostname, response.JobId);
+                            break;
+                        case AgentStateMessage state:
+                            await dispatcher.DeliverOpenJobsAsync(connection, state, lifetime.ApplicationStopping);
+                            break;
+                        case AgentPluginsMessage plugins:
+                            await agents.SetPluginsAsync(hostname, plugins.Plugins, CancellationToken.None);
+                            break;
+                    }
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {

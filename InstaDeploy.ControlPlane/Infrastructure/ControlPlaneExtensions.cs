@@ -35,6 +35,7 @@ public static class ControlPlaneExtensions
         services.AddScoped<AgentSelector>();
         services.AddSingleton<JobStore>();
         services.AddSingleton<JobDispatcher>();
+        services.AddSingleton<InterruptedJobFollowUp>();
         services.AddHostedService<AgentLivenessService>();
         services.AddHostedService<JobTimeoutService>();
 

@@ -30,7 +30,13 @@ internal static partial class Log
     [LoggerMessage(2003, LogLevel.Warning, "Job {JobId} could not be sent to agent {AgentId}: {Reason}")]
     public static partial void JobSendFailed(this ILogger logger, string jobId, string agentId, string reason);
 
-    [LoggerMessage(2004, LogLevel.Warning, "{Count} job(s) timed out")]
+    [LoggerMessage(2005, LogLevel.Information, "Job {JobId} ({Type}) queued: agent {AgentId} is offline; it is sent when the agent connects")]
+    public static partial void JobQueued(this ILogger logger, string jobId, string type, string agentId);
+
+    [LoggerMessage(2006, LogLevel.Information, "Job {JobId} sent again to agent {AgentId}: the agent reconnected without it")]
+    public static partial void JobResent(this ILogger logger, string jobId, string agentId);
+
+    [LoggerMessage(2004, LogLevel.Warning, "{Count} job(s) timed out or expired")]
     public static partial void JobsTimedOut(this ILogger logger, int count);
 
     [LoggerMessage(3002, LogLevel.Error, "{Service}: this round failed and is retried on the next one")]

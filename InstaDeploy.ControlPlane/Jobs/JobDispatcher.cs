@@ -8,7 +8,11 @@ using Microsoft.Extensions.Options;
 
 namespace InstaDeploy.ControlPlane.Jobs;
 
-/// <summary>Creates a job, persists it, and writes its command to the agent's socket.</summary>
+/// <summary>
+/// Creates jobs and gets them to their agents: at once when the agent is connected, else when it connects (a job for
+/// an offline agent waits, until its queue expiry). Delivery is at least once: after a reconnect, every open job the
+/// agent does not report as running or finished is sent again, and the agent runs a job id at most once.
+/// </summary>
 public sealed class JobDispatcher(
     JobStore jobs,
     AgentConnectionRegistry registry,
@@ -16,51 +20,79 @@ public sealed class JobDispatcher(
     ControlPlaneMetrics metrics,
     ILogger<JobDispatcher> logger)
 {
-    public async Task<JobEntity> DispatchAsync(string agentId, string type, string? projectName, JsonElement payload, int? timeoutSeconds, CancellationToken cancellationToken)
+    public async Task<JobEntity> DispatchAsync(
+        string agentId, string type, string? projectName, JsonElement payload, int? timeoutSeconds, int? queueTtlSeconds, CancellationToken cancellationToken)
     {
         using var activity = Telemetry.ActivitySource.StartActivity($"dispatch {type}", ActivityKind.Producer);
-        var timeout = TimeSpan.FromSeconds(timeoutSeconds ?? options.Value.JobTimeoutSeconds);
         var traceParent = activity?.Id ?? Activity.Current?.Id;
-        var job = await jobs.CreateAsync(type, agentId, projectName, payload.GetRawText(), timeout, traceParent, cancellationToken);
+        var job = await jobs.CreateAsync(type, agentId, projectName, payload.GetRawText(),
+            timeoutSeconds ?? options.Value.JobTimeoutSeconds,
+            TimeSpan.FromSeconds(queueTtlSeconds ?? options.Value.QueueTtlSeconds),
+            traceParent, cancellationToken);
         activity?.SetTag(Telemetry.Tags.JobId, job.Id);
         activity?.SetTag(Telemetry.Tags.CommandType, type);
         activity?.SetTag(Telemetry.Tags.AgentId, agentId);
         if (projectName is not null) activity?.SetTag(Telemetry.Tags.Project, projectName);
 
-        var command = new AgentCommand { Id = job.Id, Type = type, Payload = payload, TraceParent = traceParent, TimeoutSeconds = (int)timeout.TotalSeconds };
         if (!registry.TryGet(agentId, out var connection))
         {
-            const string reason = "the agent disconnected before the command could be sent";
-            await jobs.FailAsync(job.Id, reason, cancellationToken);
-            logger.JobSendFailed(job.Id, agentId, reason);
-            job.Status = JobStatuses.Failed;
-            job.Error = reason;
-            return job;
+            logger.JobQueued(job.Id, type, agentId);
+            return job; // PENDING: sent when the agent connects, or EXPIRED
         }
+        if (await SendAsync(connection, job)) job.Status = JobStatuses.Sent;
+        return job;
+    }
 
+    /// <summary>
+    /// Sends the agent's open jobs, oldest first, after it connected. With <paramref name="state"/> (an agent that
+    /// remembers jobs), jobs sent before are sent again unless the agent runs them or holds their results; without it
+    /// (a seed agent, which could run a job twice), only jobs never sent are.
+    /// </summary>
+    public async Task DeliverOpenJobsAsync(AgentConnection connection, AgentStateMessage? state, CancellationToken cancellationToken)
+    {
+        var known = state is null ? null : new HashSet<string>(state.Running.Concat(state.Results), StringComparer.Ordinal);
+        foreach (var job in await jobs.OpenJobsAsync(connection.AgentId, cancellationToken))
+        {
+            var resend = job.Status != JobStatuses.Pending;
+            if (resend && (known is null || known.Contains(job.Id))) continue;
+            if (resend) logger.JobResent(job.Id, connection.AgentId);
+            if (!await SendAsync(connection, job)) return; // the connection failed; the next connect delivers the rest
+        }
+    }
+
+    /// <summary>Writes the job's command to the socket and marks it SENT; false if the socket failed.</summary>
+    private async Task<bool> SendAsync(AgentConnection connection, JobEntity job)
+    {
+        ActivityContext.TryParse(job.TraceParent, null, out var parent);
+        using var activity = Activity.Current is null && job.TraceParent is not null
+            ? Telemetry.ActivitySource.StartActivity($"deliver {job.Type}", ActivityKind.Producer, parent)
+            : null;
+        var command = new AgentCommand
+        {
+            Id = job.Id,
+            Type = job.Type,
+            Payload = JsonElement.Parse(job.PayloadJson),
+            TraceParent = job.TraceParent,
+            TimeoutSeconds = job.TimeoutSeconds,
+        };
         try
         {
             var bytes = WireJson.Serialize(command);
             // Not the request's token: cancelling a WebSocket send aborts the whole socket, so a client that hangs up
-            // would cut the agent off. A send that cannot finish in time fails this job only.
+            // would cut the agent off. A send that cannot finish in time leaves the job for the next connection.
             using var sendTimeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
             await connection.SendAsync(bytes, sendTimeout.Token);
             metrics.MessageOut(bytes.Length);
-            metrics.JobDispatched(type);
+            metrics.JobDispatched(job.Type);
         }
         catch (Exception e) when (e is System.Net.WebSockets.WebSocketException or ObjectDisposedException or InvalidOperationException or OperationCanceledException)
         {
-            var reason = $"the agent's connection failed while sending the command: {e.Message}";
-            await jobs.FailAsync(job.Id, reason, CancellationToken.None);
-            logger.JobSendFailed(job.Id, agentId, reason);
-            job.Status = JobStatuses.Failed;
-            job.Error = reason;
-            return job;
+            logger.JobSendFailed(job.Id, connection.AgentId, $"{e.Message}; it is sent again when the agent reconnects");
+            return false;
         }
 
-        await jobs.MarkSentAsync(job.Id, CancellationToken.None);
-        job.Status = JobStatuses.Sent;
-        logger.JobSent(job.Id, type, projectName, agentId);
-        return job;
+        await jobs.MarkSentAsync(job.Id, job.TimeoutSeconds, CancellationToken.None);
+        logger.JobSent(job.Id, job.Type, job.ProjectName, connection.AgentId);
+        return true;
     }
 }

@@ -8,7 +8,7 @@ namespace InstaDeploy.ControlPlane.Jobs;
 /// <param name="Type">The command type, e.g. DEPLOY_COMPOSE.</param>
 /// <param name="AgentId">The agent that runs it.</param>
 /// <param name="ProjectName">The project it concerns, if any.</param>
-/// <param name="Status">PENDING, SENT, RUNNING, COMPLETED, FAILED or TIMED_OUT.</param>
+/// <param name="Status">PENDING (not yet sent, e.g. waiting for an offline agent), SENT, RUNNING, COMPLETED, FAILED, TIMED_OUT or EXPIRED.</param>
 /// <param name="Logs">The output so far (all of it once the job has ended).</param>
 /// <param name="Error">Why the job failed; empty otherwise.</param>
 /// <param name="Result">Structured result from the agent (e.g. STATUS's containers), or null.</param>
@@ -22,7 +22,7 @@ public sealed record JobDto(
 /// <summary>What a command request answers with (HTTP 202): follow the job at <c>GET /jobs/{job_id}</c>.</summary>
 /// <param name="JobId">The new job's id.</param>
 /// <param name="AgentId">The agent it was sent to.</param>
-/// <param name="Status">SENT normally; FAILED when the agent went away at that moment.</param>
+/// <param name="Status">SENT when written to the agent; PENDING when the agent is offline and the job waits for it.</param>
 public sealed record JobAccepted(string JobId, string AgentId, string Status);
 
 internal static class JobMapping

@@ -21,7 +21,7 @@ public sealed class JobStore(
 {
     private static readonly string[] OpenStates = [JobStatuses.Pending, JobStatuses.Sent, JobStatuses.Running];
 
-    public async Task<JobEntity> CreateAsync(string type, string agentId, string? projectName, string payloadJson, TimeSpan timeout, string? traceParent, CancellationToken cancellationToken)
+    public async Task<JobEntity> CreateAsync(string type, string agentId, string? projectName, string payloadJson, int timeoutSeconds, TimeSpan queueTtl, string? traceParent, CancellationToken cancellationToken)
     {
         using var activity = Telemetry.ActivitySource.StartActivity("job create");
         var now = time.GetUtcNow();
@@ -35,7 +35,9 @@ public sealed class JobStore(
             PayloadJson = payloadJson,
             CreatedAt = now,
             UpdatedAt = now,
-            TimeoutAt = now + timeout,
+            TimeoutSeconds = timeoutSeconds,
+            TimeoutAt = now + queueTtl + TimeSpan.FromSeconds(timeoutSeconds),
+            ExpiresAt = now + queueTtl,
             TraceParent = traceParent,
         };
         activity?.SetTag(Telemetry.Tags.JobId, job.Id);
@@ -57,49 +59,75 @@ public sealed class JobStore(
         }
     }
 
-    /// <summary>PENDING -> SENT; a no-op when the agent already answered (a fast agent can beat this update).</summary>
-    public async Task MarkSentAsync(string jobId, CancellationToken cancellationToken)
+    /// <summary>
+    /// PENDING -> SENT, starting the job's timeout; a no-op when the job was sent before (a re-delivery) or the agent
+    /// already answered (a fast agent can beat this update).
+    /// </summary>
+    public async Task MarkSentAsync(string jobId, int timeoutSeconds, CancellationToken cancellationToken)
     {
         await using var db = await databases.CreateDbContextAsync(cancellationToken);
         var now = time.GetUtcNow();
+        var deadline = now + TimeSpan.FromSeconds(timeoutSeconds);
         await db.Jobs.Where(j => j.Id == jobId && j.Status == JobStatuses.Pending)
-            .ExecuteUpdateAsync(s => s.SetProperty(j => j.Status, JobStatuses.Sent).SetProperty(j => j.UpdatedAt, now), cancellationToken);
+            .ExecuteUpdateAsync(s => s
+                .SetProperty(j => j.Status, JobStatuses.Sent)
+                .SetProperty(j => j.SentAt, now)
+                .SetProperty(j => j.TimeoutAt, deadline)
+                .SetProperty(j => j.UpdatedAt, now), cancellationToken);
     }
 
-    /// <summary>Ends an open job as FAILED with a reason from the control plane (e.g. the agent went away before it was sent).</summary>
-    public Task FailAsync(string jobId, string error, CancellationToken cancellationToken) =>
-        FinishAsync(jobId, agentId: null, JobStatuses.Failed, logs: null, error, resultJson: null, cancellationToken);
+    /// <summary>The agent's jobs that have not ended, oldest first: the order they must reach the agent in.</summary>
+    public async Task<List<JobEntity>> OpenJobsAsync(string agentId, CancellationToken cancellationToken)
+    {
+        await using var db = await databases.CreateDbContextAsync(cancellationToken);
+        return await db.Jobs.AsNoTracking()
+            .Where(j => j.AgentId == agentId && OpenStates.Contains(j.Status))
+            .OrderBy(j => j.CreatedAt).ThenBy(j => j.Id)
+            .ToListAsync(cancellationToken);
+    }
 
-    /// <summary>Applies an agent's response: RUNNING appends its output lines; COMPLETED/FAILED end the job.</summary>
-    public async Task ApplyResponseAsync(string agentId, AgentResponse response, CancellationToken cancellationToken)
+    /// <summary>
+    /// Applies an agent's response: RUNNING appends its output lines; COMPLETED/FAILED end the job. Returns whether
+    /// the agent may forget the result: it is persisted now, or the job had already ended (a repeated result).
+    /// </summary>
+    public async Task<bool> ApplyResponseAsync(string agentId, AgentResponse response, CancellationToken cancellationToken)
     {
         switch (response.Status)
         {
             case JobStatuses.Running:
                 await AppendRunningAsync(agentId, response, cancellationToken);
-                break;
+                return false;
             case JobStatuses.Completed or JobStatuses.Failed:
                 var result = response.Result is { } r ? r.GetRawText() : null;
                 await FinishAsync(response.JobId, agentId, response.Status, response.Logs, response.Error, result, cancellationToken);
-                break;
+                return true;
             default:
                 logger.BadAgentMessage(agentId, $"unknown status '{response.Status}' for job {response.JobId}");
-                break;
+                return false;
         }
     }
 
-    /// <summary>Ends every open job whose deadline has passed as TIMED_OUT; returns how many.</summary>
+    /// <summary>
+    /// Ends every sent job whose deadline has passed as TIMED_OUT, and every job still waiting for its offline agent
+    /// past its queue expiry as EXPIRED; returns how many.
+    /// </summary>
     public async Task<int> TimeOutExpiredAsync(CancellationToken cancellationToken)
     {
         await using var db = await databases.CreateDbContextAsync(cancellationToken);
         var now = time.GetUtcNow();
-        var expired = await db.Jobs
-            .Where(j => OpenStates.Contains(j.Status) && j.TimeoutAt <= now)
+        var timedOut = await db.Jobs
+            .Where(j => (j.Status == JobStatuses.Sent || j.Status == JobStatuses.Running) && j.TimeoutAt <= now)
             .Select(j => j.Id)
             .ToListAsync(cancellationToken);
-        foreach (var jobId in expired)
+        foreach (var jobId in timedOut)
             await FinishAsync(jobId, null, JobStatuses.TimedOut, null, "no result from the agent before the job's timeout", null, cancellationToken);
-        return expired.Count;
+        var expired = await db.Jobs
+            .Where(j => j.Status == JobStatuses.Pending && j.ExpiresAt <= now)
+            .Select(j => new { j.Id, j.AgentId })
+            .ToListAsync(cancellationToken);
+        foreach (var job in expired)
+            await FinishAsync(job.Id, null, JobStatuses.Expired, null, $"agent '{job.AgentId}' did not come online before the job's queue expiry; it was never sent", null, cancellationToken);
+        return timedOut.Count + expired.Count;
     }
 
     private async Task AppendRunningAsync(string agentId, AgentResponse response, CancellationToken cancellationToken)
@@ -149,7 +177,7 @@ public sealed class JobStore(
         if (job.ProjectName is not null
             && await db.Deployments.FirstOrDefaultAsync(d => d.ProjectName == job.ProjectName && d.AgentId == job.AgentId && d.LastJobId == job.Id, cancellationToken) is { } deployment)
         {
-            if (agentId is null && status == JobStatuses.Failed)
+            if (agentId is null && status == JobStatuses.Expired)
             {
                 // Never reached the agent: nothing changed there, so the placement goes back to what it was.
                 if (deployment.PreviousState is null) db.Deployments.Remove(deployment);
@@ -160,6 +188,14 @@ public sealed class JobStore(
                 deployment.State = state;
             }
             deployment.UpdatedAt = now;
+        }
+        else if (job is { Type: CommandTypes.Status, ProjectName: not null } && status == JobStatuses.Completed && ObservedState(resultJson) is { } observed
+            && await db.Deployments.FirstOrDefaultAsync(d => d.ProjectName == job.ProjectName && d.AgentId == job.AgentId, cancellationToken) is { } placement
+            && await db.Jobs.AnyAsync(j => j.Id == placement.LastJobId && !OpenStates.Contains(j.Status), cancellationToken))
+        {
+            // Level-triggered: what STATUS saw on the engine is the placement's state (e.g. after an interrupted deploy).
+            placement.State = observed;
+            placement.UpdatedAt = now;
         }
         await db.SaveChangesAsync(cancellationToken);
         await transaction.CommitAsync(cancellationToken);
@@ -203,6 +239,17 @@ public sealed class JobStore(
         (CommandTypes.StopCompose, _) => DeploymentStates.StopFailed,
         _ => null,
     };
+
+    private static string? ObservedState(string? statusResult)
+    {
+        if (statusResult is null) return null;
+        using var document = System.Text.Json.JsonDocument.Parse(statusResult);
+        if (!document.RootElement.TryGetProperty("containers", out var containers) || containers.ValueKind != System.Text.Json.JsonValueKind.Array)
+            return null;
+        var total = containers.GetArrayLength();
+        var running = containers.EnumerateArray().Count(c => c.TryGetProperty("state", out var s) && s.GetString() == "running");
+        return total == 0 ? DeploymentStates.Stopped : running == total ? DeploymentStates.Running : DeploymentStates.Degraded;
+    }
 
     private static string Tail(string text, int maxChars) => text.Length <= maxChars ? text : text[^maxChars..];
 }

@@ -9,7 +9,7 @@ namespace InstaDeploy.ControlPlane.Jobs;
 public static class JobsApi
 {
     private static readonly string[] KnownStatuses =
-        [JobStatuses.Pending, JobStatuses.Sent, JobStatuses.Running, JobStatuses.Completed, JobStatuses.Failed, JobStatuses.TimedOut];
+        [JobStatuses.Pending, JobStatuses.Sent, JobStatuses.Running, JobStatuses.Completed, JobStatuses.Failed, JobStatuses.TimedOut, JobStatuses.Expired];
 
     public static IEndpointRouteBuilder MapJobsApi(this IEndpointRouteBuilder app)
     {
@@ -19,7 +19,7 @@ public static class JobsApi
             .WithName("ListJobs")
             .WithResponseExample(200, new[] { OpenApiExamples.Job })
             .WithSummary("List jobs, newest first")
-            .WithDescription("Filter with agent_id, project_name and status (PENDING, SENT, RUNNING, COMPLETED, FAILED, TIMED_OUT); limit defaults to 100 (max 1000).");
+            .WithDescription("Filter with agent_id, project_name and status (PENDING, SENT, RUNNING, COMPLETED, FAILED, TIMED_OUT, EXPIRED); limit defaults to 100 (max 1000).");
 
         jobs.MapGet("/{jobId}", GetJob)
             .WithName("GetJob")

@@ -108,7 +108,7 @@ public static class Api
         await Eventually.TrueAsync(async () =>
         {
             job = await client.GetJsonAsync($"/jobs/{jobId}");
-            return job.GetProperty("status").GetString() is "COMPLETED" or "FAILED" or "TIMED_OUT";
+            return job.GetProperty("status").GetString() is "COMPLETED" or "FAILED" or "TIMED_OUT" or "EXPIRED";
         }, timeout ?? TimeSpan.FromSeconds(60), $"job {jobId} to finish");
         return job;
     }

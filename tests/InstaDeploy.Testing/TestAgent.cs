@@ -9,9 +9,11 @@ namespace InstaDeploy.Testing;
 public sealed class TestAgent : IAsyncDisposable
 {
     private readonly IHost _host;
+    private readonly string _stateDirectory;
 
-    private TestAgent(IHost host, string hostname, string projectsDirectory, CapturingLoggerProvider logs)
+    private TestAgent(IHost host, string hostname, string projectsDirectory, string stateDirectory, CapturingLoggerProvider logs)
     {
+        _stateDirectory = stateDirectory;
         Logs = logs;
         _host = host;
         Hostname = hostname;
@@ -31,12 +33,14 @@ public sealed class TestAgent : IAsyncDisposable
     public static async Task<TestAgent> StartAsync(Uri serverUrl, string token, string hostname, IDictionary<string, string?>? settings = null)
     {
         var projects = Directory.CreateTempSubdirectory("instadeploy-projects-").FullName;
+        var state = Directory.CreateTempSubdirectory("instadeploy-agent-state-").FullName;
         var all = new Dictionary<string, string?>
         {
             ["SERVER_URL"] = serverUrl.ToString(),
             ["AGENT_SECRET_TOKEN"] = token,
             ["AGENT_HOSTNAME"] = hostname,
             ["AGENT_PROJECTS_DIR"] = projects,
+            ["AGENT_STATE_DIR"] = state,
             ["AGENT_PLUGINS_DIR"] = Path.Combine(AppContext.BaseDirectory, "plugins"),
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>()) all[key] = value;
@@ -49,7 +53,7 @@ public sealed class TestAgent : IAsyncDisposable
         });
         if (host is null) throw new InvalidOperationException(string.Join("; ", problems));
         await host.StartAsync();
-        return new TestAgent(host, hostname, projects, logs);
+        return new TestAgent(host, hostname, projects, state, logs);
     }
 
     public async ValueTask DisposeAsync()
@@ -57,6 +61,9 @@ public sealed class TestAgent : IAsyncDisposable
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(15));
         await _host.StopAsync(timeout.Token);
         _host.Dispose();
-        try { Directory.Delete(ProjectsDirectory, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        foreach (var folder in new[] { ProjectsDirectory, _stateDirectory })
+        {
+            try { Directory.Delete(folder, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        }
     }
 }

@@ -106,6 +106,9 @@ namespace InstaDeploy.ControlPlane.Data.Migrations
                         .IsRequired()
                         .HasColumnType("TEXT");
 
+                    b.Property<long?>("ExpiresAt")
+                        .HasColumnType("INTEGER");
+
                     b.Property<string>("Logs")
                         .IsRequired()
                         .HasColumnType("TEXT");
@@ -120,11 +123,17 @@ namespace InstaDeploy.ControlPlane.Data.Migrations
                     b.Property<string>("ResultJson")
                         .HasColumnType("TEXT");
 
+                    b.Property<long?>("SentAt")
+                        .HasColumnType("INTEGER");
+
                     b.Property<string>("Status")
                         .IsRequired()
                         .HasColumnType("TEXT");
 
                     b.Property<long>("TimeoutAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("TimeoutSeconds")
                         .HasColumnType("INTEGER");
 
                     b.Property<string>("TraceParent")

@@ -201,17 +201,41 @@ public sealed class SeedAgentInteropTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task AKnownAgentThatIsOfflineIs409AndNothingIsCreated()
+    public async Task AKnownAgentThatIsOfflineIs409WithFailFastAndNothingIsCreated()
     {
         var agent = await ConnectAsync("vps-1");
         await agent.DisposeAsync();
         _agents.Remove(agent);
         await Eventually.TrueAsync(async () => !(await _api.GetJsonAsync("/agents/vps-1")).GetProperty("online").GetBoolean(), TimeSpan.FromSeconds(10), "offline");
 
-        using var response = await _api.PostJsonAsync("/deploy", new { project_name = "app", compose_file_base64 = Compose, agent_id = "vps-1" });
+        using var response = await _api.PostJsonAsync("/deploy", new { project_name = "app", compose_file_base64 = Compose, agent_id = "vps-1", fail_fast = true });
         Assert.Equal(HttpStatusCode.Conflict, response.StatusCode);
         Assert.Contains("offline", (await response.ReadJsonAsync()).GetProperty("detail").GetString());
         Assert.Equal(0, (await _api.GetJsonAsync("/jobs")).GetArrayLength());
+    }
+
+    [Fact]
+    public async Task ADeployForAnOfflineAgentIsQueuedAndDeliveredInOrderWhenItConnects()
+    {
+        var first = await ConnectAsync("vps-1");
+        await first.DisposeAsync();
+        _agents.Remove(first);
+        await Eventually.TrueAsync(async () => !(await _api.GetJsonAsync("/agents/vps-1")).GetProperty("online").GetBoolean(), TimeSpan.FromSeconds(10), "offline");
+
+        var queued = new List<string>();
+        foreach (var project in new[] { "one", "two", "three" })
+        {
+            using var response = await _api.PostJsonAsync("/deploy", new { project_name = project, compose_file_base64 = Compose, agent_id = "vps-1" });
+            Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+            var accepted = await response.ReadJsonAsync();
+            Assert.Equal("PENDING", accepted.GetProperty("status").GetString());
+            queued.Add(accepted.GetProperty("job_id").GetString()!);
+        }
+
+        var back = await ConnectAsync("vps-1");
+        foreach (var jobId in queued)
+            Assert.Equal("COMPLETED", (await _api.WaitForJobAsync(jobId)).GetProperty("status").GetString());
+        Assert.Equal(queued, back.ReceivedCommands.Select(c => c.GetProperty("id").GetString()));
     }
 
     [Fact]

@@ -37,6 +37,34 @@ public sealed class JobLifecycleTests
     }
 
     [Fact]
+    public async Task AJobQueuedForAnOfflineAgentExpiresIfTheAgentDoesNotReturnInTime()
+    {
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var controlPlane = new ControlPlaneFactory(time: clock);
+        using var api = controlPlane.CreateApiClient();
+        await using (var agent = new SeedAgent((_, _, _) => ("COMPLETED", "", "")))
+        {
+            await agent.ConnectAsync(controlPlane.WebSocketUrl, controlPlane.AgentToken, "vps-1");
+            await api.WaitForAgentOnlineAsync("vps-1");
+        }
+        await Eventually.TrueAsync(async () => !(await api.GetJsonAsync("/agents/vps-1")).GetProperty("online").GetBoolean(), TimeSpan.FromSeconds(10), "offline");
+
+        using var response = await api.PostJsonAsync("/deploy", new { project_name = "late", compose_file_base64 = Compose, agent_id = "vps-1", queue_ttl_seconds = 60 });
+        var jobId = (await response.ReadJsonAsync()).GetProperty("job_id").GetString()!;
+        clock.Advance(TimeSpan.FromSeconds(61));
+        var job = await api.WaitForJobAsync(jobId, TimeSpan.FromSeconds(10));
+        Assert.Equal("EXPIRED", job.GetProperty("status").GetString());
+        Assert.Contains("never sent", job.GetProperty("error").GetString());
+        Assert.Equal(HttpStatusCode.NotFound, (await api.GetAsync("/deployments/late")).StatusCode);
+
+        await using var returning = new SeedAgent((_, _, _) => ("COMPLETED", "", ""));
+        await returning.ConnectAsync(controlPlane.WebSocketUrl, controlPlane.AgentToken, "vps-1");
+        await api.WaitForAgentOnlineAsync("vps-1");
+        await Task.Delay(300);
+        Assert.Empty(returning.ReceivedCommands);
+    }
+
+    [Fact]
     public async Task JobsAgentsAndDeploymentsSurviveARestartOfTheControlPlane()
     {
         var data = Directory.CreateTempSubdirectory("instadeploy-restart-").FullName;

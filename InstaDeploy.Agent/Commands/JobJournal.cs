@@ -1,0 +1,101 @@
+namespace InstaDeploy.Agent.Commands;
+
+/// <summary>
+/// What the agent remembers about jobs, on disk under AGENT_STATE_DIR, so that nothing is lost or run twice across
+/// reconnects and agent restarts:
+/// <list type="bullet">
+/// <item><c>&lt;job&gt;.started</c> — written before the job runs. Found at start without a result, the job was
+/// interrupted (the agent crashed or was killed): it is reported FAILED and never run again.</item>
+/// <item><c>&lt;job&gt;.result</c> — the final response, written before it is sent. A re-sent command is answered
+/// from it; it is sent again after every reconnect until the control plane acknowledges it.</item>
+/// </list>
+/// </summary>
+internal sealed class JobJournal
+{
+    private readonly string _folder;
+    private readonly HashSet<string> _running = new(StringComparer.Ordinal);
+
+    public JobJournal(AgentOptions options)
+    {
+        _folder = Path.Combine(options.StateDirectory, "jobs");
+        Directory.CreateDirectory(_folder);
+    }
+
+    /// <summary>What to do with a command that arrived.</summary>
+    public enum Admission
+    {
+        /// <summary>New: run it.</summary>
+        Run,
+
+        /// <summary>Already running here: its result will come.</summary>
+        AlreadyRunning,
+
+        /// <summary>Already finished (or interrupted): answer with the stored result.</summary>
+        AlreadyFinished,
+    }
+
+    /// <summary>Decides whether a command runs; for a new one, records that it started (before it runs).</summary>
+    public Admission Admit(string jobId)
+    {
+        if (!IsSafe(jobId)) return Admission.Run; // an id that is not a file name is not remembered, only run
+        lock (_running)
+        {
+            if (_running.Contains(jobId)) return Admission.AlreadyRunning;
+            if (File.Exists(ResultPath(jobId))) return Admission.AlreadyFinished;
+            _running.Add(jobId);
+        }
+        WriteAtomically(StartedPath(jobId), []);
+        return Admission.Run;
+    }
+
+    /// <summary>Stores the final response of a job before it is sent, and forgets that it runs.</summary>
+    public void Finish(string jobId, byte[] finalResponse)
+    {
+        if (!IsSafe(jobId)) return;
+        WriteAtomically(ResultPath(jobId), finalResponse);
+        File.Delete(StartedPath(jobId));
+        lock (_running) _running.Remove(jobId);
+    }
+
+    /// <summary>The control plane persisted the result: forget it.</summary>
+    public void Acknowledge(string jobId)
+    {
+        if (IsSafe(jobId)) File.Delete(ResultPath(jobId));
+    }
+
+    public byte[]? StoredResult(string jobId) => IsSafe(jobId) && File.Exists(ResultPath(jobId)) ? File.ReadAllBytes(ResultPath(jobId)) : null;
+
+    public IReadOnlyList<string> Running
+    {
+        get { lock (_running) return [.. _running]; }
+    }
+
+    /// <summary>Jobs whose results wait for an acknowledgement, oldest first.</summary>
+    public IReadOnlyList<string> HeldResults =>
+        [.. new DirectoryInfo(_folder).GetFiles("*.result").OrderBy(f => f.LastWriteTimeUtc).Select(f => Path.GetFileNameWithoutExtension(f.Name))];
+
+    /// <summary>
+    /// At start: every job that had started but has no result was interrupted. Returns their ids, for the caller to
+    /// store a FAILED result for each.
+    /// </summary>
+    public IReadOnlyList<string> InterruptedJobs() =>
+        [.. Directory.GetFiles(_folder, "*.started").Select(Path.GetFileNameWithoutExtension).Where(id => !File.Exists(ResultPath(id!)))!];
+
+    private string StartedPath(string jobId) => Path.Combine(_folder, jobId + ".started");
+
+    private string ResultPath(string jobId) => Path.Combine(_folder, jobId + ".result");
+
+    private static bool IsSafe(string jobId) =>
+        jobId.Length is > 0 and <= 128 && jobId.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.') && !jobId.StartsWith('.');
+
+    private static void WriteAtomically(string path, byte[] content)
+    {
+        var temporary = path + ".tmp";
+        using (var stream = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None, 4096, FileOptions.WriteThrough))
+        {
+            stream.Write(content);
+            stream.Flush(flushToDisk: true);
+        }
+        File.Move(temporary, path, overwrite: true);
+    }
+}
