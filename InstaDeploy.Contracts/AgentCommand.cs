@@ -18,6 +18,11 @@ public sealed record AgentCommand
     [JsonPropertyName("payload")]
     public JsonElement Payload { get; init; }
 
+    /// <summary>The acknowledgement of a persisted result: <c>{"id": "&lt;job id&gt;", "type": "ACK", "payload": {}}</c>.</summary>
+    public static AgentCommand Acknowledge(string jobId) => new() { Id = jobId, Type = CommandTypes.Ack, Payload = EmptyPayload };
+
+    private static readonly JsonElement EmptyPayload = JsonElement.Parse("{}");
+
     /// <summary>W3C trace context of the job (an extra field a seed peer ignores).</summary>
     [JsonPropertyName("traceparent")]
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]

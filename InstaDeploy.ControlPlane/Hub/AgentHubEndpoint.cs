@@ -100,7 +100,7 @@ public static partial class AgentHubEndpoint
                         case AgentResponse response:
                             var persisted = await jobs.ApplyResponseAsync(hostname, response, CancellationToken.None);
                             if (persisted && reliable)
-                                await connection.SendAsync(WireJson.Serialize(new AgentCommand { Id = response.JobId, Type = CommandTypes.Ack }), CancellationToken.None);
+                                await connection.SendAsync(WireJson.Serialize(AgentCommand.Acknowledge(response.JobId)), CancellationToken.None);
                             if (persisted && response.Error.StartsWith(JobStatuses.InterruptedPrefix, StringComparison.Ordinal))
                                 await followUps.RefreshProjectStateAsync(hostname, response.JobId);
                             break;

@@ -1,0 +1,126 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+
+namespace InstaDeploy.Testing;
+
+/// <summary>
+/// The control plane and agents as real processes (<c>dotnet InstaDeploy.*.dll</c>, started the way an operator
+/// starts them), so tests can kill -9 them and start them again on the same data.
+/// </summary>
+public sealed class ProcessFleet : IAsyncDisposable
+{
+    public const string Token = "process-fleet-token-0123456789";
+    private readonly List<ServiceProcess> _processes = [];
+
+    public ProcessFleet()
+    {
+        Root = Directory.CreateTempSubdirectory("instadeploy-processes-").FullName;
+        ControlPlanePort = FreePort();
+    }
+
+    public string Root { get; }
+
+    public int ControlPlanePort { get; }
+
+    public Uri ControlPlaneUrl => new($"http://127.0.0.1:{ControlPlanePort}");
+
+    public HttpClient CreateApiClient() => new() { BaseAddress = ControlPlaneUrl };
+
+    public static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    /// <summary>Starts the control plane and waits until it answers /health.</summary>
+    public async Task<ServiceProcess> StartControlPlaneAsync()
+    {
+        var process = Start("control-plane", "InstaDeploy.ControlPlane.dll", new Dictionary<string, string>
+        {
+            ["AGENT_SECRET_TOKEN"] = Token,
+            ["INSTADEPLOY_DATA_DIR"] = Path.Combine(Root, "control-plane"),
+            ["ASPNETCORE_URLS"] = ControlPlaneUrl.ToString(),
+            ["INSTADEPLOY_AGENT_PING_SECONDS"] = "2",
+        });
+        using var http = CreateApiClient();
+        await Eventually.TrueAsync(async () =>
+        {
+            if (process.HasExited) throw new InvalidOperationException("the control plane exited: " + process.Output);
+            try { return (await http.GetAsync("/health")).IsSuccessStatusCode; }
+            catch (HttpRequestException) { return false; }
+        }, TimeSpan.FromSeconds(60), "the control plane to answer /health");
+        return process;
+    }
+
+    /// <summary>Starts an agent with the built-in plugins, its projects and state under this fleet's folder.</summary>
+    public ServiceProcess StartAgent(string hostname, Uri? serverUrl = null) =>
+        Start(hostname, "InstaDeploy.Agent.dll", new Dictionary<string, string>
+        {
+            ["SERVER_URL"] = (serverUrl ?? new Uri($"ws://127.0.0.1:{ControlPlanePort}/ws")).ToString(),
+            ["AGENT_SECRET_TOKEN"] = Token,
+            ["AGENT_HOSTNAME"] = hostname,
+            ["AGENT_PROJECTS_DIR"] = Path.Combine(Root, hostname, "projects"),
+            ["AGENT_STATE_DIR"] = Path.Combine(Root, hostname, "state"),
+            ["AGENT_PLUGINS_DIR"] = Path.Combine(AppContext.BaseDirectory, "plugins"),
+        });
+
+    private ServiceProcess Start(string name, string dll, Dictionary<string, string> environment)
+    {
+        var start = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, dll)])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            WorkingDirectory = Root,
+        };
+        foreach (var (key, value) in environment) start.Environment[key] = value;
+        start.Environment["Logging__Console__FormatterName"] = "simple";
+        start.Environment["Logging__LogLevel__Microsoft.EntityFrameworkCore"] = "Warning";
+        start.Environment["Logging__LogLevel__Microsoft.AspNetCore"] = "Warning";
+        var process = new ServiceProcess(name, Process.Start(start)!);
+        _processes.Add(process);
+        return process;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var process in _processes) process.Kill();
+        foreach (var process in _processes) await process.WaitForExitAsync();
+        try { Directory.Delete(Root, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+    }
+}
+
+/// <summary>A started service process with everything it printed.</summary>
+public sealed class ServiceProcess
+{
+    private readonly Process _process;
+    private readonly ConcurrentQueue<string> _lines = new();
+
+    public ServiceProcess(string name, Process process)
+    {
+        Name = name;
+        _process = process;
+        process.OutputDataReceived += (_, e) => { if (e.Data is not null) _lines.Enqueue(e.Data); };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) _lines.Enqueue(e.Data); };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+    }
+
+    public string Name { get; }
+
+    public bool HasExited => _process.HasExited;
+
+    public IReadOnlyCollection<string> Lines => _lines;
+
+    public string Output => string.Join('\n', _lines);
+
+    /// <summary>kill -9: no shutdown, no flush, as a crash or an OOM kill.</summary>
+    public void Kill()
+    {
+        try { _process.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
+    }
+
+    public Task WaitForExitAsync() => _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
+}
