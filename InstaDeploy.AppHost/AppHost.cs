@@ -7,6 +7,7 @@ var builder = DistributedApplication.CreateBuilder(args);
 // Secrets are parameters: set them with user secrets or Parameters__agent-token=...; unset, a random value is
 // generated once and kept in the AppHost's user secrets, so the fleet works on a fresh machine.
 var agentToken = builder.AddParameter("agent-token", new GenerateParameterDefault { MinLength = 32, Special = false }, secret: true, persist: true);
+var adminApiKey = builder.AddParameter("admin-api-key", new GenerateParameterDefault { MinLength = 32, Special = false }, secret: true, persist: true);
 
 var dataRoot = builder.Configuration["InstaDeploy:DataDirectory"] is { Length: > 0 } configured
     ? Path.GetFullPath(configured)
@@ -21,6 +22,7 @@ var controlPlane = builder.AddProject<Projects.InstaDeploy_ControlPlane>("contro
         endpoint.Port = builder.Configuration.GetValue("InstaDeploy:ControlPlanePort", 8000);
     })
     .WithEnvironment("AGENT_SECRET_TOKEN", agentToken)
+    .WithEnvironment("INSTADEPLOY_ADMIN_API_KEY", adminApiKey)
     .WithEnvironment("INSTADEPLOY_DATA_DIR", Path.Combine(dataRoot, "control-plane"))
     .WithHttpHealthCheck("/health");
 

@@ -10,6 +10,10 @@ public sealed class ControlPlaneOptions
     [ConfigurationKeyName("AGENT_SECRET_TOKEN")]
     public string AgentSecretToken { get; set; } = "";
 
+    /// <summary>The first admin API key. Unset on a first start, one is generated and printed once.</summary>
+    [ConfigurationKeyName("INSTADEPLOY_ADMIN_API_KEY")]
+    public string? AdminApiKey { get; set; }
+
     /// <summary>Folder of the SQLite database.</summary>
     [ConfigurationKeyName("INSTADEPLOY_DATA_DIR")]
     public string DataDirectory { get; set; } = "./data";

@@ -1,5 +1,6 @@
 using InstaDeploy.ControlPlane;
 using InstaDeploy.ControlPlane.Agents;
+using InstaDeploy.ControlPlane.ApiKeys;
 using InstaDeploy.ControlPlane.Deployments;
 using InstaDeploy.ControlPlane.Hub;
 using InstaDeploy.ControlPlane.Infrastructure;
@@ -23,10 +24,13 @@ catch (OptionsValidationException e)
     return 2;
 }
 await app.MigrateDatabaseAsync();
+await app.EnsureAdminKeyAsync();
 
 app.UseExceptionHandler();
 app.UseStatusCodePages();
 app.UseWebSockets();
+app.UseAuthentication();
+app.UseAuthorization();
 
 app.MapOpenApi();
 app.MapScalarApiReference();
@@ -35,6 +39,7 @@ app.MapAgentHub();
 app.MapAgentsApi();
 app.MapDeploymentsApi();
 app.MapJobsApi();
+app.MapApiKeysApi();
 
 await app.RunAsync();
 return 0;

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Walks the seed README's flow against a running control plane: list agents, deploy the example, follow the job,
-# check its containers, stop it. Usage: examples/test-deployment.sh [agent_id]   (CONTROL_PLANE_URL overrides the URL)
+# check its containers, stop it. Usage: INSTADEPLOY_API_KEY=idk_... examples/test-deployment.sh [agent_id]
+# (CONTROL_PLANE_URL overrides the URL; the key needs the deploy scope.)
 set -euo pipefail
+: "${INSTADEPLOY_API_KEY:?set INSTADEPLOY_API_KEY to an API key with the deploy scope (see README: API keys)}"
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 api="${CONTROL_PLANE_URL:-http://localhost:8000}"
 agent="${1:-}"
@@ -9,6 +11,7 @@ agent_field=""
 [ -n "$agent" ] && agent_field=",\"agent_id\":\"$agent\""
 
 json() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
+curl() { command curl -H "Authorization: Bearer $INSTADEPLOY_API_KEY" "$@"; }
 
 wait_job() {
   local job="$1" status

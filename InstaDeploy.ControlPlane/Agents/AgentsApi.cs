@@ -11,7 +11,7 @@ public static partial class AgentsApi
 {
     public static IEndpointRouteBuilder MapAgentsApi(this IEndpointRouteBuilder app)
     {
-        var agents = app.MapGroup("/agents").WithTags("Agents");
+        var agents = app.MapGroup("/agents").WithTags("Agents").RequireAuthorization(ApiKeys.ApiKeyScopes.Read);
 
         agents.MapGet("/", ListAgents)
             .WithName("ListAgents")
@@ -27,12 +27,14 @@ public static partial class AgentsApi
 
         agents.MapPost("/{agentId}/health", CheckHealth)
             .WithName("CheckAgentHealth")
+            .RequireAuthorization(ApiKeys.ApiKeyScopes.Deploy)
             .WithResponseExample(202, OpenApiExamples.Accepted)
             .WithSummary("Run a health check on an agent")
             .WithDescription("Sends HEALTH_CHECK: the agent reports its Docker engine, compose variant, projects folder, free disk, version, uptime and plugins. Follow the job at GET /jobs/{job_id}; its result holds the report.");
 
         agents.MapPost("/{agentId}/commands", RunCommand)
             .WithName("RunCommand")
+            .RequireAuthorization(ApiKeys.ApiKeyScopes.Deploy)
             .WithSummary("Run any command type on an agent")
             .WithDescription("Sends {type, payload} to the agent, for command types that plugins add (see the agent's command_types in GET /agents/{agentId}). A type the agent does not have is refused with 400 naming the types it has. A payload's project_name, if present, must be a valid project name and makes the job the project's.")
             .WithRequestExample(new { type = "RESTART_COMPOSE", payload = new { project_name = "test-app" } })

@@ -60,6 +60,20 @@ public sealed class DeploymentEntity
     public DateTimeOffset UpdatedAt { get; set; }
 }
 
+/// <summary>A key for the REST API. Only the SHA-256 of the key is stored; the key itself is shown once, at creation.</summary>
+public sealed class ApiKeyEntity
+{
+    public required string Id { get; set; }
+    public required string Name { get; set; }
+
+    /// <summary>Comma-separated scopes: read, deploy, admin.</summary>
+    public required string Scopes { get; set; }
+    public required byte[] Hash { get; set; }
+    public DateTimeOffset CreatedAt { get; set; }
+    public DateTimeOffset? ExpiresAt { get; set; }
+    public DateTimeOffset? RevokedAt { get; set; }
+}
+
 /// <summary>The states a deployment goes through.</summary>
 public static class DeploymentStates
 {

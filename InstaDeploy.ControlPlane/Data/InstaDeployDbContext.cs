@@ -8,6 +8,7 @@ public sealed class InstaDeployDbContext(DbContextOptions<InstaDeployDbContext> 
     public DbSet<AgentEntity> Agents => Set<AgentEntity>();
     public DbSet<JobEntity> Jobs => Set<JobEntity>();
     public DbSet<DeploymentEntity> Deployments => Set<DeploymentEntity>();
+    public DbSet<ApiKeyEntity> ApiKeys => Set<ApiKeyEntity>();
 
     protected override void ConfigureConventions(ModelConfigurationBuilder configurationBuilder)
     {
@@ -29,6 +30,12 @@ public sealed class InstaDeployDbContext(DbContextOptions<InstaDeployDbContext> 
             job.HasIndex(j => new { j.AgentId, j.CreatedAt });
             job.HasIndex(j => new { j.ProjectName, j.CreatedAt });
             job.HasIndex(j => new { j.Status, j.TimeoutAt });
+        });
+
+        modelBuilder.Entity<ApiKeyEntity>(key =>
+        {
+            key.HasKey(k => k.Id);
+            key.HasIndex(k => k.Hash).IsUnique();
         });
 
         modelBuilder.Entity<DeploymentEntity>(deployment =>

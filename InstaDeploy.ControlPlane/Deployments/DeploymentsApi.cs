@@ -16,7 +16,7 @@ public static class DeploymentsApi
 
     public static IEndpointRouteBuilder MapDeploymentsApi(this IEndpointRouteBuilder app)
     {
-        var commands = app.MapGroup("").WithTags("Deployments");
+        var commands = app.MapGroup("").WithTags("Deployments").RequireAuthorization(ApiKeys.ApiKeyScopes.Deploy);
 
         commands.MapPost("/deploy", Deploy)
             .WithName("Deploy")
@@ -40,7 +40,7 @@ public static class DeploymentsApi
             .WithDescription("Sends STATUS: the finished job's result lists the project's containers with name, service, state, health and ports.")
             .WithRequestExample(new { project_name = "test-app" });
 
-        var deployments = app.MapGroup("/deployments").WithTags("Deployments");
+        var deployments = app.MapGroup("/deployments").WithTags("Deployments").RequireAuthorization(ApiKeys.ApiKeyScopes.Read);
         deployments.MapGet("/", ListDeployments)
             .WithName("ListDeployments")
             .WithResponseExample(200, new[] { OpenApiExamples.Deployment })

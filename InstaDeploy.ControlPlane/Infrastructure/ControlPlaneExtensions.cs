@@ -1,5 +1,6 @@
 using System.Text.Json;
 using InstaDeploy.ControlPlane.Agents;
+using InstaDeploy.ControlPlane.ApiKeys;
 using InstaDeploy.ControlPlane.Data;
 using InstaDeploy.ControlPlane.Hub;
 using InstaDeploy.ControlPlane.Jobs;
@@ -28,6 +29,13 @@ public static class ControlPlaneExtensions
             db.UseSqlite($"Data Source={options.DatabasePath};Pooling=True;Default Timeout=30");
         });
 
+        services.AddSingleton<ApiKeyStore>();
+        services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
+            .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
+        services.AddAuthorizationBuilder()
+            .AddPolicy(ApiKeyScopes.Read, policy => policy.RequireClaim(ApiKeyAuthenticationHandler.ScopeClaim, ApiKeyScopes.Read))
+            .AddPolicy(ApiKeyScopes.Deploy, policy => policy.RequireClaim(ApiKeyAuthenticationHandler.ScopeClaim, ApiKeyScopes.Deploy))
+            .AddPolicy(ApiKeyScopes.Admin, policy => policy.RequireClaim(ApiKeyAuthenticationHandler.ScopeClaim, ApiKeyScopes.Admin));
         services.AddSingleton<AgentConnectionRegistry>();
         services.AddSingleton<ControlPlaneMetrics>();
         services.AddSingleton<AgentTokenValidator>();
@@ -51,7 +59,17 @@ public static class ControlPlaneExtensions
         services.AddOpenApi(openApi => openApi.AddDocumentTransformer((document, _, _) =>
         {
             document.Info.Title = "InstaDeploy control plane";
-            document.Info.Description = "Deploy Docker Compose applications to a fleet of agents. Every command answers 202 with a job; follow it at GET /jobs/{job_id}.";
+            document.Info.Description = "Deploy Docker Compose applications to a fleet of agents. Every command answers 202 with a job; follow it at GET /jobs/{job_id}. Every endpoint needs 'Authorization: Bearer <api key>' with the scope it names (read, deploy or admin).";
+            document.Components ??= new Microsoft.OpenApi.OpenApiComponents();
+            document.Components.SecuritySchemes ??= new Dictionary<string, Microsoft.OpenApi.IOpenApiSecurityScheme>();
+            document.Components.SecuritySchemes["bearer"] = new Microsoft.OpenApi.OpenApiSecurityScheme
+            {
+                Type = Microsoft.OpenApi.SecuritySchemeType.Http,
+                Scheme = "bearer",
+                Description = "An InstaDeploy API key (idk_…). The first admin key is INSTADEPLOY_ADMIN_API_KEY, or the one printed at the first start.",
+            };
+            document.Security ??= [];
+            document.Security.Add(new Microsoft.OpenApi.OpenApiSecurityRequirement { [new Microsoft.OpenApi.OpenApiSecuritySchemeReference("bearer", document)] = [] });
             return Task.CompletedTask;
         }));
         return builder;

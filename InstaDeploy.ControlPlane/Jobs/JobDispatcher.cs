@@ -60,9 +60,15 @@ public sealed class JobDispatcher(
         }
     }
 
-    /// <summary>Writes the job's command to the socket and marks it SENT; false if the socket failed.</summary>
+    /// <summary>
+    /// Writes the job's command to the socket. A job never sent is claimed first (PENDING -> SENT), so two senders never
+    /// both send it; false if the socket failed (the job then waits for the next connection).
+    /// </summary>
     private async Task<bool> SendAsync(AgentConnection connection, JobEntity job)
     {
+        var firstSend = job.Status == JobStatuses.Pending;
+        if (firstSend && !await jobs.TryClaimForSendAsync(job.Id, job.TimeoutSeconds, CancellationToken.None))
+            return true; // another sender has it, or it has ended
         ActivityContext.TryParse(job.TraceParent, null, out var parent);
         using var activity = Activity.Current is null && job.TraceParent is not null
             ? Telemetry.ActivitySource.StartActivity($"deliver {job.Type}", ActivityKind.Producer, parent)
@@ -88,10 +94,10 @@ public sealed class JobDispatcher(
         catch (Exception e) when (e is System.Net.WebSockets.WebSocketException or ObjectDisposedException or InvalidOperationException or OperationCanceledException)
         {
             logger.JobSendFailed(job.Id, connection.AgentId, $"{e.Message}; it is sent again when the agent reconnects");
+            if (firstSend) await jobs.UnclaimAsync(job.Id, CancellationToken.None);
             return false;
         }
 
-        await jobs.MarkSentAsync(job.Id, job.TimeoutSeconds, CancellationToken.None);
         logger.JobSent(job.Id, job.Type, job.ProjectName, connection.AgentId);
         return true;
     }

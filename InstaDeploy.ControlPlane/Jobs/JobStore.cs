@@ -60,20 +60,29 @@ public sealed class JobStore(
     }
 
     /// <summary>
-    /// PENDING -> SENT, starting the job's timeout; a no-op when the job was sent before (a re-delivery) or the agent
-    /// already answered (a fast agent can beat this update).
+    /// PENDING -> SENT, starting the job's timeout, before its command is written: only the caller that wins this
+    /// update sends a job for the first time, so a job created while its agent connects is not sent twice.
     /// </summary>
-    public async Task MarkSentAsync(string jobId, int timeoutSeconds, CancellationToken cancellationToken)
+    public async Task<bool> TryClaimForSendAsync(string jobId, int timeoutSeconds, CancellationToken cancellationToken)
     {
         await using var db = await databases.CreateDbContextAsync(cancellationToken);
         var now = time.GetUtcNow();
         var deadline = now + TimeSpan.FromSeconds(timeoutSeconds);
-        await db.Jobs.Where(j => j.Id == jobId && j.Status == JobStatuses.Pending)
+        return await db.Jobs.Where(j => j.Id == jobId && j.Status == JobStatuses.Pending)
             .ExecuteUpdateAsync(s => s
                 .SetProperty(j => j.Status, JobStatuses.Sent)
                 .SetProperty(j => j.SentAt, now)
                 .SetProperty(j => j.TimeoutAt, deadline)
-                .SetProperty(j => j.UpdatedAt, now), cancellationToken);
+                .SetProperty(j => j.UpdatedAt, now), cancellationToken) == 1;
+    }
+
+    /// <summary>SENT -> PENDING when writing the command failed: the job waits for the agent's next connection.</summary>
+    public async Task UnclaimAsync(string jobId, CancellationToken cancellationToken)
+    {
+        await using var db = await databases.CreateDbContextAsync(cancellationToken);
+        var now = time.GetUtcNow();
+        await db.Jobs.Where(j => j.Id == jobId && j.Status == JobStatuses.Sent)
+            .ExecuteUpdateAsync(s => s.SetProperty(j => j.Status, JobStatuses.Pending).SetProperty(j => j.UpdatedAt, now), cancellationToken);
     }
 
     /// <summary>The agent's jobs that have not ended, oldest first: the order they must reach the agent in.</summary>

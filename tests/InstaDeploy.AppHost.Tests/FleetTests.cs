@@ -9,6 +9,7 @@ namespace InstaDeploy.AppHost.Tests;
 public sealed class FleetFixture : IAsyncLifetime
 {
     private static readonly TimeSpan StartTimeout = TimeSpan.FromMinutes(3);
+    private const string AdminApiKey = "idk_apphost-test-admin-key-0123456789";
     private readonly string _dataDirectory = Directory.CreateTempSubdirectory("instadeploy-fleet-").FullName;
 
     public DistributedApplication App { get; private set; } = null!;
@@ -23,10 +24,12 @@ public sealed class FleetFixture : IAsyncLifetime
             $"--InstaDeploy:ControlPlanePort={FreePort()}",
             $"--InstaDeploy:DataDirectory={_dataDirectory}",
         ]);
+        builder.Configuration["Parameters:admin-api-key"] = AdminApiKey;
         App = await builder.BuildAsync().WaitAsync(StartTimeout);
         await App.StartAsync().WaitAsync(StartTimeout);
         await App.ResourceNotifications.WaitForResourceHealthyAsync("control-plane").WaitAsync(StartTimeout);
         Api = App.CreateHttpClient("control-plane");
+        Api.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", AdminApiKey);
     }
 
     public async Task DisposeAsync()

@@ -18,6 +18,7 @@ namespace InstaDeploy.Testing;
 public sealed class ControlPlaneFactory : WebApplicationFactory<Program>
 {
     public const string DefaultAgentToken = "test-agent-token-0123456789";
+    public const string AdminApiKey = "idk_test-admin-key-0123456789abcdef";
 
     private readonly Dictionary<string, string?> _settings;
     private readonly TimeProvider? _time;
@@ -33,6 +34,7 @@ public sealed class ControlPlaneFactory : WebApplicationFactory<Program>
         {
             ["AGENT_SECRET_TOKEN"] = DefaultAgentToken,
             ["INSTADEPLOY_DATA_DIR"] = DataDirectory,
+            ["INSTADEPLOY_ADMIN_API_KEY"] = AdminApiKey,
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>()) _settings[key] = value;
         _time = time;
@@ -60,8 +62,13 @@ public sealed class ControlPlaneFactory : WebApplicationFactory<Program>
     /// <summary>The agents' WebSocket URL, as an agent's SERVER_URL.</summary>
     public Uri WebSocketUrl => new(BaseAddress.ToString().Replace("http://", "ws://") + "ws");
 
-    /// <summary>A plain HTTP client for the REST API, as curl or a CI pipeline would call it.</summary>
-    public HttpClient CreateApiClient() => new() { BaseAddress = BaseAddress };
+    /// <summary>A plain HTTP client for the REST API with the admin key, as curl or a CI pipeline would call it.</summary>
+    public HttpClient CreateApiClient(string? apiKey = AdminApiKey)
+    {
+        var client = new HttpClient { BaseAddress = BaseAddress };
+        if (apiKey is not null) client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", apiKey);
+        return client;
+    }
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {

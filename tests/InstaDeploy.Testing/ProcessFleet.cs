@@ -26,7 +26,14 @@ public sealed class ProcessFleet : IAsyncDisposable
 
     public Uri ControlPlaneUrl => new($"http://127.0.0.1:{ControlPlanePort}");
 
-    public HttpClient CreateApiClient() => new() { BaseAddress = ControlPlaneUrl };
+    public const string AdminApiKey = "idk_process-fleet-admin-key-0123456789";
+
+    public HttpClient CreateApiClient()
+    {
+        var client = new HttpClient { BaseAddress = ControlPlaneUrl };
+        client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", AdminApiKey);
+        return client;
+    }
 
     public static int FreePort()
     {
@@ -41,6 +48,7 @@ public sealed class ProcessFleet : IAsyncDisposable
         var process = Start("control-plane", "InstaDeploy.ControlPlane.dll", new Dictionary<string, string>
         {
             ["AGENT_SECRET_TOKEN"] = Token,
+            ["INSTADEPLOY_ADMIN_API_KEY"] = AdminApiKey,
             ["INSTADEPLOY_DATA_DIR"] = Path.Combine(Root, "control-plane"),
             ["ASPNETCORE_URLS"] = ControlPlaneUrl.ToString(),
             ["INSTADEPLOY_AGENT_PING_SECONDS"] = "2",

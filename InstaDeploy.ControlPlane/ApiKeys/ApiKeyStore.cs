@@ -1,0 +1,70 @@
+using System.Security.Cryptography;
+using System.Text;
+using InstaDeploy.ControlPlane.Data;
+using Microsoft.EntityFrameworkCore;
+
+namespace InstaDeploy.ControlPlane.ApiKeys;
+
+/// <summary>API keys: created with 256 random bits, stored as their SHA-256 only, looked up by that hash.</summary>
+public sealed class ApiKeyStore(IDbContextFactory<InstaDeployDbContext> databases, TimeProvider time)
+{
+    public const string Prefix = "idk_";
+
+    public static byte[] HashOf(string key) => SHA256.HashData(Encoding.UTF8.GetBytes(key.Trim()));
+
+    /// <summary>Creates a key; returns it with its plaintext, which is never stored or shown again.</summary>
+    public async Task<(ApiKeyEntity Key, string Plaintext)> CreateAsync(string name, IEnumerable<string> scopes, DateTimeOffset? expiresAt, CancellationToken cancellationToken)
+    {
+        var plaintext = Prefix + Base64Url(RandomNumberGenerator.GetBytes(32));
+        var key = await AddAsync(name, scopes, HashOf(plaintext), expiresAt, cancellationToken);
+        return (key, plaintext);
+    }
+
+    public async Task<ApiKeyEntity> AddAsync(string name, IEnumerable<string> scopes, byte[] hash, DateTimeOffset? expiresAt, CancellationToken cancellationToken)
+    {
+        await using var db = await databases.CreateDbContextAsync(cancellationToken);
+        var key = new ApiKeyEntity
+        {
+            Id = "key_" + Base64Url(RandomNumberGenerator.GetBytes(9)),
+            Name = name,
+            Scopes = string.Join(',', scopes),
+            Hash = hash,
+            CreatedAt = time.GetUtcNow(),
+            ExpiresAt = expiresAt,
+        };
+        db.ApiKeys.Add(key);
+        await db.SaveChangesAsync(cancellationToken);
+        return key;
+    }
+
+    /// <summary>The key presented, if it exists, is not revoked and has not expired.</summary>
+    public async Task<ApiKeyEntity?> AuthenticateAsync(string presented, CancellationToken cancellationToken)
+    {
+        var hash = HashOf(presented);
+        await using var db = await databases.CreateDbContextAsync(cancellationToken);
+        var key = await db.ApiKeys.AsNoTracking().FirstOrDefaultAsync(k => k.Hash == hash, cancellationToken);
+        if (key is null || !CryptographicOperations.FixedTimeEquals(key.Hash, hash)) return null;
+        return IsActive(key) ? key : null;
+    }
+
+    public bool IsActive(ApiKeyEntity key) => key.RevokedAt is null && (key.ExpiresAt is null || key.ExpiresAt > time.GetUtcNow());
+
+    public async Task<List<ApiKeyEntity>> ListAsync(CancellationToken cancellationToken)
+    {
+        await using var db = await databases.CreateDbContextAsync(cancellationToken);
+        return await db.ApiKeys.AsNoTracking().OrderBy(k => k.CreatedAt).ThenBy(k => k.Id).ToListAsync(cancellationToken);
+    }
+
+    /// <summary>Revokes a key; false if there is no such key. Takes effect on the next request.</summary>
+    public async Task<bool> RevokeAsync(string id, CancellationToken cancellationToken)
+    {
+        await using var db = await databases.CreateDbContextAsync(cancellationToken);
+        var key = await db.ApiKeys.FirstOrDefaultAsync(k => k.Id == id, cancellationToken);
+        if (key is null) return false;
+        key.RevokedAt ??= time.GetUtcNow();
+        await db.SaveChangesAsync(cancellationToken);
+        return true;
+    }
+
+    private static string Base64Url(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+}

@@ -1,0 +1,81 @@
+using InstaDeploy.ControlPlane.Data;
+using InstaDeploy.ControlPlane.Infrastructure;
+
+namespace InstaDeploy.ControlPlane.ApiKeys;
+
+/// <summary>Create a key: a name, its scopes, and optionally when it expires.</summary>
+/// <param name="Name">What the key is for, e.g. "ci-pipeline".</param>
+/// <param name="Scopes">Any of read, deploy, admin (admin includes deploy, deploy includes read).</param>
+/// <param name="ExpiresAt">When the key stops working; never when left out.</param>
+public sealed record CreateApiKeyRequest(string? Name, string[]? Scopes, DateTimeOffset? ExpiresAt = null);
+
+/// <summary>An API key as listed: never its secret.</summary>
+/// <param name="Id">The key's id, for revoking it.</param>
+/// <param name="Name">What the key is for.</param>
+/// <param name="Scopes">Its scopes.</param>
+/// <param name="CreatedAt">When it was created.</param>
+/// <param name="ExpiresAt">When it stops working, if ever.</param>
+/// <param name="RevokedAt">When it was revoked, if it was.</param>
+/// <param name="Active">Whether it works now.</param>
+public sealed record ApiKeyDto(string Id, string Name, string[] Scopes, DateTimeOffset CreatedAt, DateTimeOffset? ExpiresAt, DateTimeOffset? RevokedAt, bool Active);
+
+/// <summary>A key just created, with its secret: shown this once, stored only as a hash.</summary>
+/// <param name="Id">The key's id.</param>
+/// <param name="Name">What the key is for.</param>
+/// <param name="Scopes">Its scopes.</param>
+/// <param name="Key">The key: send it as 'Authorization: Bearer &lt;key&gt;'. It cannot be shown again.</param>
+/// <param name="ExpiresAt">When it stops working, if ever.</param>
+public sealed record CreatedApiKeyDto(string Id, string Name, string[] Scopes, string Key, DateTimeOffset? ExpiresAt);
+
+public static class ApiKeysApi
+{
+    public static IEndpointRouteBuilder MapApiKeysApi(this IEndpointRouteBuilder app)
+    {
+        var keys = app.MapGroup("/api-keys").WithTags("API keys").RequireAuthorization(ApiKeyScopes.Admin);
+
+        keys.MapPost("/", Create)
+            .WithName("CreateApiKey")
+            .WithSummary("Create an API key")
+            .WithDescription("Creates a key with a name, scopes (read, deploy, admin) and an optional expiry. The answer holds the key itself, shown only this once; the control plane keeps only its hash. Needs the admin scope.")
+            .WithRequestExample(new { name = "ci-pipeline", scopes = new[] { "deploy" }, expires_at = "2027-06-30T00:00:00Z" })
+            .WithResponseExample(201, new { id = "key_3mJx0kq2", name = "ci-pipeline", scopes = new[] { "deploy" }, key = "idk_…", expires_at = "2027-06-30T00:00:00+00:00" });
+
+        keys.MapGet("/", List)
+            .WithName("ListApiKeys")
+            .WithSummary("List API keys")
+            .WithDescription("Every key with its name, scopes, expiry and whether it is active; never a key's secret. Needs the admin scope.")
+            .WithResponseExample(200, new[] { new { id = "key_3mJx0kq2", name = "ci-pipeline", scopes = new[] { "deploy" }, created_at = "2026-11-27T10:00:00+00:00", expires_at = (string?)null, revoked_at = (string?)null, active = true } });
+
+        keys.MapDelete("/{keyId}", Revoke)
+            .WithName("RevokeApiKey")
+            .WithSummary("Revoke an API key")
+            .WithDescription("The key stops working on the next request. Needs the admin scope.");
+
+        return app;
+    }
+
+    private static async Task<Results<Created<CreatedApiKeyDto>, ValidationProblem>> Create(CreateApiKeyRequest request, ApiKeyStore store, TimeProvider time, CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrWhiteSpace(request.Name) || request.Name.Length > 100 || request.Name.Any(char.IsControl))
+            return Problems.Invalid("name", "is required: 1-100 printable characters saying what the key is for");
+        if (request.Scopes is not { Length: > 0 } || request.Scopes.Any(s => !ApiKeyScopes.All.Contains(s)))
+            return Problems.Invalid("scopes", $"must list one or more of {string.Join(", ", ApiKeyScopes.All)}");
+        if (request.ExpiresAt is { } expiry && expiry <= time.GetUtcNow())
+            return Problems.Invalid("expires_at", "must be in the future");
+
+        var scopes = request.Scopes.Distinct().Order(StringComparer.Ordinal).ToArray();
+        var (key, plaintext) = await store.CreateAsync(request.Name.Trim(), scopes, request.ExpiresAt, cancellationToken);
+        return TypedResults.Created($"/api-keys/{key.Id}", new CreatedApiKeyDto(key.Id, key.Name, scopes, plaintext, key.ExpiresAt));
+    }
+
+    private static async Task<Ok<ApiKeyDto[]>> List(ApiKeyStore store, CancellationToken cancellationToken) =>
+        TypedResults.Ok((await store.ListAsync(cancellationToken)).Select(k => ToDto(k, store)).ToArray());
+
+    private static async Task<Results<NoContent, ProblemHttpResult>> Revoke(string keyId, ApiKeyStore store, CancellationToken cancellationToken) =>
+        await store.RevokeAsync(keyId, cancellationToken)
+            ? TypedResults.NoContent()
+            : Problems.NotFound("Unknown API key", $"No API key '{keyId}'. GET /api-keys lists them.");
+
+    private static ApiKeyDto ToDto(ApiKeyEntity key, ApiKeyStore store) =>
+        new(key.Id, key.Name, key.Scopes.Split(',', StringSplitOptions.RemoveEmptyEntries), key.CreatedAt, key.ExpiresAt, key.RevokedAt, store.IsActive(key));
+}
