@@ -43,6 +43,17 @@ public sealed class ControlPlaneOptions
     [Range(64 * 1024, 256 * 1024 * 1024)]
     public int MaxMessageBytes { get; set; } = 16 * 1024 * 1024;
 
+    /// <summary>Whether the deploy policy is on: no privileged containers, host namespaces, or bind mounts outside the allow-list.</summary>
+    [ConfigurationKeyName("INSTADEPLOY_POLICY")]
+    public bool PolicyEnabled { get; set; }
+
+    /// <summary>Host paths (comma separated) under which bind mounts are allowed when the policy is on.</summary>
+    [ConfigurationKeyName("INSTADEPLOY_POLICY_BIND_ALLOW")]
+    public string PolicyBindAllow { get; set; } = "";
+
+    public IReadOnlyList<string> PolicyBindAllowList =>
+        PolicyBindAllow.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+
     /// <summary>Most log text kept per job (the tail is kept).</summary>
     [ConfigurationKeyName("INSTADEPLOY_MAX_JOB_LOG_BYTES")]
     [Range(1024, 64 * 1024 * 1024)]

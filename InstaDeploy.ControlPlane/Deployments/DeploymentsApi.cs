@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using InstaDeploy.Compose;
 using InstaDeploy.Contracts;
 using InstaDeploy.ControlPlane.Agents;
 using InstaDeploy.ControlPlane.Data;
@@ -96,6 +97,8 @@ public static class DeploymentsApi
         }
         if (ComposeValidator.Validate(yaml) is { } composeError)
             return Problems.Invalid("compose_file_base64", composeError);
+        if (options.Value.PolicyEnabled && ComposePolicy.Check(yaml, options.Value.PolicyBindAllowList) is { Count: > 0 } violations)
+            return Problems.Invalid("compose_file_base64", "the deploy policy refuses it: " + string.Join("; ", violations));
 
         var (agentId, problem) = await selector.SelectAsync(request.AgentId, null, !request.FailFast, cancellationToken);
         if (problem is not null) return problem;

@@ -102,6 +102,26 @@ public sealed class SeedServerInteropTests : IAsyncLifetime
     }
 }
 
+public sealed class AgentPolicyTests
+{
+    [Fact]
+    public async Task WithAgentPolicyOnTheAgentRefusesAPrivilegedDeployAndWritesNothing()
+    {
+        await using var server = await SeedServer.StartAsync("policy-token-123");
+        await using var agent = await TestAgent.StartAsync(server.Url, "policy-token-123", "policy-host",
+            new Dictionary<string, string?> { ["AGENT_POLICY"] = "on", ["AGENT_POLICY_BIND_ALLOW"] = "/srv/apps" });
+        await server.AgentConnected.WaitAsync(TimeSpan.FromSeconds(30));
+
+        var compose = Convert.ToBase64String("services:\n  web:\n    image: x\n    network_mode: host\n"u8.ToArray());
+        await server.SendCommandAsync("job-policy", "DEPLOY_COMPOSE", $$"""{"project_name":"app","compose_file_base64":"{{compose}}"}""");
+        var response = await server.WaitForFinalAsync("job-policy", TimeSpan.FromSeconds(30));
+        Assert.Equal("FAILED", response.GetProperty("status").GetString());
+        Assert.Contains("deploy policy (AGENT_POLICY) refuses", response.GetProperty("error").GetString());
+        Assert.Contains("network_mode: host", response.GetProperty("error").GetString());
+        Assert.Empty(Directory.GetFileSystemEntries(agent.ProjectsDirectory));
+    }
+}
+
 public sealed class WrongTokenTests
 {
     [Fact]
