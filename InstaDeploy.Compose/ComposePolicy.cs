@@ -18,8 +18,15 @@ public static class ComposePolicy
     public static IReadOnlyList<string> Check(string yaml, IReadOnlyCollection<string> bindMountAllowList)
     {
         var stream = new YamlStream();
-        stream.Load(new StringReader(yaml));
         var violations = new List<string>();
+        try
+        {
+            stream.Load(new StringReader(yaml));
+        }
+        catch (Exception e) when (e is YamlDotNet.Core.YamlException or InvalidOperationException)
+        {
+            return [$"the compose file is not valid YAML: {e.Message}"];
+        }
         if (stream.Documents.Count == 0 || stream.Documents[0].RootNode is not YamlMappingNode root) return violations;
         var allowed = bindMountAllowList.Select(p => Path.TrimEndingDirectorySeparator(Path.GetFullPath(p))).ToList();
 

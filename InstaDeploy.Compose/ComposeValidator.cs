@@ -37,6 +37,11 @@ public static class ComposeValidator
         {
             return $"the compose file's aliases expand to more than {MaxExpandedNodes} nodes (an alias bomb?)";
         }
+        catch (InvalidOperationException e)
+        {
+            // YamlDotNet's scanner throws this, not a YamlException, on some malformed input (found by fuzzing).
+            return $"the compose file is not valid YAML: {e.Message}";
+        }
     }
 
     private sealed class Walker(IParser parser)
@@ -94,7 +99,8 @@ public static class ComposeValidator
             }
             if (parser.TryConsume<AnchorAlias>(out var alias))
             {
-                var size = _anchorSizes.GetValueOrDefault(alias.Value.Value, 1);
+                if (!_anchorSizes.TryGetValue(alias.Value.Value, out var size))
+                    throw new YamlException(alias.Start, alias.End, $"the alias '*{alias.Value.Value}' refers to no anchor defined before it");
                 Count(size);
                 return size;
             }

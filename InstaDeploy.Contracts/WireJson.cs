@@ -40,8 +40,9 @@ public static class WireJson
                 }
             }
         }
-        catch (JsonException e)
+        catch (Exception e) when (e is JsonException or InvalidOperationException)
         {
+            // InvalidOperationException: a string value that is not valid UTF-8.
             throw new WireFormatException($"message is not valid JSON: {e.Message}", e);
         }
         if (type == AgentPluginsMessage.MessageType)
@@ -75,7 +76,7 @@ public static class WireJson
         {
             return JsonSerializer.Deserialize(utf8, info) ?? throw new WireFormatException($"{what} is null");
         }
-        catch (JsonException e)
+        catch (Exception e) when (e is JsonException or InvalidOperationException)
         {
             throw new WireFormatException($"{what} is not valid JSON of the expected shape: {e.Message}", e);
         }
