@@ -54,6 +54,11 @@ public sealed class ControlPlaneOptions
     public IReadOnlyList<string> PolicyBindAllowList =>
         PolicyBindAllow.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 
+    /// <summary>REST requests per second each API key may make (bursts up to twice as many); over it, 429.</summary>
+    [ConfigurationKeyName("INSTADEPLOY_RATE_LIMIT_PER_SECOND")]
+    [Range(1, 1_000_000)]
+    public int RateLimitPerSecond { get; set; } = 50;
+
     /// <summary>Most log text kept per job (the tail is kept).</summary>
     [ConfigurationKeyName("INSTADEPLOY_MAX_JOB_LOG_BYTES")]
     [Range(1024, 64 * 1024 * 1024)]

@@ -11,7 +11,7 @@ public static partial class AgentsApi
 {
     public static IEndpointRouteBuilder MapAgentsApi(this IEndpointRouteBuilder app)
     {
-        var agents = app.MapGroup("/agents").WithTags("Agents").RequireAuthorization(ApiKeys.ApiKeyScopes.Read);
+        var agents = app.MapGroup("/agents").WithTags("Agents").RequireAuthorization(ApiKeys.ApiKeyScopes.Read).RequireRateLimiting(Infrastructure.RateLimits.PerKey);
 
         agents.MapGet("/", ListAgents)
             .WithName("ListAgents")

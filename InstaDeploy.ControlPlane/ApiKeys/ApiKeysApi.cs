@@ -31,7 +31,7 @@ public static class ApiKeysApi
 {
     public static IEndpointRouteBuilder MapApiKeysApi(this IEndpointRouteBuilder app)
     {
-        var keys = app.MapGroup("/api-keys").WithTags("API keys").RequireAuthorization(ApiKeyScopes.Admin);
+        var keys = app.MapGroup("/api-keys").WithTags("API keys").RequireAuthorization(ApiKeyScopes.Admin).RequireRateLimiting(Infrastructure.RateLimits.PerKey);
 
         keys.MapPost("/", Create)
             .WithName("CreateApiKey")

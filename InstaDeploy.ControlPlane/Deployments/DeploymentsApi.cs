@@ -17,7 +17,7 @@ public static class DeploymentsApi
 
     public static IEndpointRouteBuilder MapDeploymentsApi(this IEndpointRouteBuilder app)
     {
-        var commands = app.MapGroup("").WithTags("Deployments").RequireAuthorization(ApiKeys.ApiKeyScopes.Deploy);
+        var commands = app.MapGroup("").WithTags("Deployments").RequireAuthorization(ApiKeys.ApiKeyScopes.Deploy).RequireRateLimiting(Infrastructure.RateLimits.PerKey);
 
         commands.MapPost("/deploy", Deploy)
             .WithName("Deploy")
@@ -41,7 +41,7 @@ public static class DeploymentsApi
             .WithDescription("Sends STATUS: the finished job's result lists the project's containers with name, service, state, health and ports.")
             .WithRequestExample(new { project_name = "test-app" });
 
-        var deployments = app.MapGroup("/deployments").WithTags("Deployments").RequireAuthorization(ApiKeys.ApiKeyScopes.Read);
+        var deployments = app.MapGroup("/deployments").WithTags("Deployments").RequireAuthorization(ApiKeys.ApiKeyScopes.Read).RequireRateLimiting(Infrastructure.RateLimits.PerKey);
         deployments.MapGet("/", ListDeployments)
             .WithName("ListDeployments")
             .WithResponseExample(200, new[] { OpenApiExamples.Deployment })

@@ -36,6 +36,23 @@ public static class ControlPlaneExtensions
             .AddPolicy(ApiKeyScopes.Read, policy => policy.RequireClaim(ApiKeyAuthenticationHandler.ScopeClaim, ApiKeyScopes.Read))
             .AddPolicy(ApiKeyScopes.Deploy, policy => policy.RequireClaim(ApiKeyAuthenticationHandler.ScopeClaim, ApiKeyScopes.Deploy))
             .AddPolicy(ApiKeyScopes.Admin, policy => policy.RequireClaim(ApiKeyAuthenticationHandler.ScopeClaim, ApiKeyScopes.Admin));
+        services.AddRateLimiter(limiter =>
+        {
+            limiter.AddPolicy(RateLimits.PerKey, context =>
+            {
+                var perSecond = context.RequestServices.GetRequiredService<IOptions<ControlPlaneOptions>>().Value.RateLimitPerSecond;
+                var partition = context.User.FindFirst(ApiKeyAuthenticationHandler.KeyIdClaim)?.Value
+                    ?? "ip:" + context.Connection.RemoteIpAddress;
+                return System.Threading.RateLimiting.RateLimitPartition.GetTokenBucketLimiter(partition, _ => new System.Threading.RateLimiting.TokenBucketRateLimiterOptions
+                {
+                    TokenLimit = perSecond * 2,
+                    TokensPerPeriod = perSecond,
+                    ReplenishmentPeriod = TimeSpan.FromSeconds(1),
+                    QueueLimit = 0,
+                });
+            });
+            limiter.OnRejected = RateLimits.RejectAsync;
+        });
         services.AddSingleton<AgentConnectionRegistry>();
         services.AddSingleton<ControlPlaneMetrics>();
         services.AddSingleton<AgentTokenValidator>();

@@ -13,7 +13,7 @@ public static class JobsApi
 
     public static IEndpointRouteBuilder MapJobsApi(this IEndpointRouteBuilder app)
     {
-        var jobs = app.MapGroup("/jobs").WithTags("Jobs").RequireAuthorization(ApiKeys.ApiKeyScopes.Read);
+        var jobs = app.MapGroup("/jobs").WithTags("Jobs").RequireAuthorization(ApiKeys.ApiKeyScopes.Read).RequireRateLimiting(Infrastructure.RateLimits.PerKey);
 
         jobs.MapGet("/", ListJobs)
             .WithName("ListJobs")

@@ -216,3 +216,33 @@ public sealed class AdminKeyBootstrapTests
         return (text, key);
     }
 }
+
+public sealed class RateLimitTests
+{
+    [Fact]
+    public async Task EachApiKeyIsRateLimitedOnItsOwnWithA429ThatSaysWhen()
+    {
+        await using var controlPlane = new ControlPlaneFactory(new Dictionary<string, string?> { ["INSTADEPLOY_RATE_LIMIT_PER_SECOND"] = "2" });
+        using var admin = controlPlane.CreateApiClient();
+        using var created = await admin.PostJsonAsync("/api-keys", new { name = "other", scopes = new[] { "read" } });
+        var otherKey = (await created.ReadJsonAsync()).GetProperty("key").GetString()!;
+
+        var statuses = new List<HttpStatusCode>();
+        HttpResponseMessage? limited = null;
+        for (var i = 0; i < 20; i++)
+        {
+            var response = await admin.GetAsync("/agents");
+            statuses.Add(response.StatusCode);
+            if (response.StatusCode == HttpStatusCode.TooManyRequests) limited ??= response;
+        }
+        Assert.Contains(HttpStatusCode.OK, statuses);
+        Assert.NotNull(limited);
+        Assert.Equal("1", limited.Headers.GetValues("Retry-After").Single());
+        Assert.Contains("INSTADEPLOY_RATE_LIMIT_PER_SECOND", (await limited.ReadJsonAsync()).GetProperty("detail").GetString());
+
+        using var other = controlPlane.CreateApiClient(otherKey);
+        Assert.Equal(HttpStatusCode.OK, (await other.GetAsync("/agents")).StatusCode); // its own bucket
+        await Task.Delay(1100);
+        Assert.Equal(HttpStatusCode.OK, (await admin.GetAsync("/agents")).StatusCode); // refilled
+    }
+}
