@@ -30,6 +30,7 @@ public static class AgentHost
         builder.Services.AddHostedService(sp => sp.GetRequiredService<PluginFolderWatcher>());
         builder.Services.AddSingleton<ProjectLocks>();
         builder.Services.AddSingleton<JobJournal>();
+        builder.Services.AddSingleton<AgentCredentialProvider>();
         builder.Services.AddSingleton<CommandRunner>();
         builder.Services.AddSingleton<AgentConnectionService>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<AgentConnectionService>());

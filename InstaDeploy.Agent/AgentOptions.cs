@@ -6,7 +6,14 @@ namespace InstaDeploy.Agent;
 public sealed partial class AgentOptions
 {
     public required Uri ServerUrl { get; init; }
-    public required string Token { get; init; }
+    /// <summary>The shared token (AGENT_SECRET_TOKEN / AGENT_TOKEN), if set; used until the agent has its own key.</summary>
+    public string? Token { get; init; }
+
+    /// <summary>AGENT_ENROLLMENT_TOKEN: traded once for the agent's own key, which is then kept in <see cref="KeyFile"/>.</summary>
+    public string? EnrollmentToken { get; init; }
+
+    /// <summary>Where the agent keeps its own key (owner-only): AGENT_KEY_FILE, default &lt;state&gt;/agent.key.</summary>
+    public required string KeyFile { get; init; }
     public required string Version { get; init; }
     public required string Architecture { get; init; }
     public required string Hostname { get; init; }
@@ -38,8 +45,11 @@ public sealed partial class AgentOptions
             problems.Add($"SERVER_URL '{serverUrl}' is not a ws:// or wss:// URL, e.g. ws://localhost:8000/ws");
 
         var token = configuration["AGENT_SECRET_TOKEN"] is { Length: > 0 } secret ? secret : configuration["AGENT_TOKEN"];
-        if (string.IsNullOrWhiteSpace(token))
-            problems.Add("AGENT_SECRET_TOKEN (or AGENT_TOKEN) is not set: the token the control plane was started with");
+        var enrollment = configuration["AGENT_ENROLLMENT_TOKEN"] is { Length: > 0 } e ? e : null;
+        var stateDirectory = Path.GetFullPath(configuration["AGENT_STATE_DIR"] is { Length: > 0 } st ? st : "./agent-state");
+        var keyFile = Path.GetFullPath(configuration["AGENT_KEY_FILE"] is { Length: > 0 } k ? k : Path.Combine(stateDirectory, "agent.key"));
+        if (string.IsNullOrWhiteSpace(token) && enrollment is null && !File.Exists(keyFile))
+            problems.Add("AGENT_SECRET_TOKEN (or AGENT_TOKEN) is not set: the token the control plane was started with (or set AGENT_ENROLLMENT_TOKEN to enroll with an admin-issued token)");
 
         var hostname = configuration["AGENT_HOSTNAME"] is { Length: > 0 } h ? h : Environment.MachineName;
         var timeoutSeconds = 3600;
@@ -54,20 +64,22 @@ public sealed partial class AgentOptions
         var architecture = configuration["AGENT_ARCHITECTURE"] is { Length: > 0 } a ? a : DefaultArchitecture();
         if (!ValidHostname().IsMatch(hostname))
             problems.Add($"AGENT_HOSTNAME '{hostname}' is not a valid agent id: use 1-253 letters, digits, '.', '_' or '-', starting with a letter or digit");
-        foreach (var (name, value) in new[] { ("AGENT_SECRET_TOKEN", token ?? ""), ("AGENT_VERSION", version), ("AGENT_ARCHITECTURE", architecture) })
+        foreach (var (name, value) in new[] { ("AGENT_SECRET_TOKEN", token ?? ""), ("AGENT_ENROLLMENT_TOKEN", enrollment ?? ""), ("AGENT_VERSION", version), ("AGENT_ARCHITECTURE", architecture) })
             if (value.Any(char.IsControl)) problems.Add($"{name} contains a control character (a newline?); remove it");
 
         if (problems.Count > 0) return (null, problems);
         return (new AgentOptions
         {
             ServerUrl = server!,
-            Token = token!,
+            Token = string.IsNullOrWhiteSpace(token) ? null : token,
+            EnrollmentToken = enrollment,
+            KeyFile = keyFile,
             Version = version,
             Architecture = architecture,
             Hostname = hostname,
             ProjectsDirectory = Path.GetFullPath(configuration["AGENT_PROJECTS_DIR"] is { Length: > 0 } p ? p : "./projects"),
             PluginsDirectory = Path.GetFullPath(configuration["AGENT_PLUGINS_DIR"] is { Length: > 0 } d ? d : Path.Combine(AppContext.BaseDirectory, "plugins")),
-            StateDirectory = Path.GetFullPath(configuration["AGENT_STATE_DIR"] is { Length: > 0 } st ? st : "./agent-state"),
+            StateDirectory = stateDirectory,
             JobTimeout = TimeSpan.FromSeconds(timeoutSeconds),
             HandlerGracePeriod = TimeSpan.FromSeconds(graceSeconds),
         }, problems);

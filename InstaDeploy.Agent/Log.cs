@@ -15,6 +15,9 @@ internal static partial class Log
     [LoggerMessage(1004, LogLevel.Warning, "Disconnected from {ServerUrl}: {Reason}")]
     public static partial void Disconnected(this ILogger logger, Uri serverUrl, string reason);
 
+    [LoggerMessage(1007, LogLevel.Information, "Enrolled as {Hostname}; the agent key is kept in {KeyFile} (owner-only)")]
+    public static partial void Enrolled(this ILogger logger, string hostname, string keyFile);
+
     [LoggerMessage(1005, LogLevel.Warning, "Received a message that is not a valid command: {Reason}")]
     public static partial void BadCommand(this ILogger logger, string reason);
 

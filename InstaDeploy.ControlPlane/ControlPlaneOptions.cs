@@ -6,7 +6,12 @@ namespace InstaDeploy.ControlPlane;
 /// <summary>Settings, read from environment variables (or any configuration source) with the seed's names.</summary>
 public sealed class ControlPlaneOptions
 {
-    /// <summary>The shared token agents present as <c>Authorization: Bearer</c>. Required.</summary>
+    /// <summary>Whether agents may still authenticate with the shared AGENT_SECRET_TOKEN (the seed's way). Off: only
+    /// per-agent keys (from enrollment) are accepted, and AGENT_SECRET_TOKEN is not needed.</summary>
+    [ConfigurationKeyName("INSTADEPLOY_SHARED_AGENT_TOKEN")]
+    public bool AllowSharedAgentToken { get; set; } = true;
+
+    /// <summary>The shared token agents present as <c>Authorization: Bearer</c>. Required while the shared token is allowed.</summary>
     [ConfigurationKeyName("AGENT_SECRET_TOKEN")]
     public string AgentSecretToken { get; set; } = "";
 
@@ -76,9 +81,10 @@ internal sealed class ControlPlaneOptionsValidator : IValidateOptions<ControlPla
 {
     public ValidateOptionsResult Validate(string? name, ControlPlaneOptions options)
     {
+        if (!options.AllowSharedAgentToken) return ValidateOptionsResult.Success;
         if (string.IsNullOrWhiteSpace(options.AgentSecretToken))
             return ValidateOptionsResult.Fail(
-                "AGENT_SECRET_TOKEN is not set. Set it to the secret your agents present, e.g. export AGENT_SECRET_TOKEN=\"$(openssl rand -hex 32)\".");
+                "AGENT_SECRET_TOKEN is not set. Set it to the secret your agents present, e.g. export AGENT_SECRET_TOKEN=\"$(openssl rand -hex 32)\" (or set INSTADEPLOY_SHARED_AGENT_TOKEN=false to accept only enrolled agents' own keys).");
         if (options.AgentSecretToken.Length < 8)
             return ValidateOptionsResult.Fail("AGENT_SECRET_TOKEN is shorter than 8 characters; use a long random value.");
         return ValidateOptionsResult.Success;

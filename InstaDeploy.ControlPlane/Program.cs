@@ -41,6 +41,7 @@ app.MapAgentsApi();
 app.MapDeploymentsApi();
 app.MapJobsApi();
 app.MapApiKeysApi();
+app.MapEnrollmentApi();
 
 await app.RunAsync();
 return 0;

@@ -15,6 +15,7 @@ internal sealed class AgentConnectionService(
     AgentOptions options,
     CommandRunner runner,
     JobJournal journal,
+    AgentCredentialProvider credentials,
     PluginCatalog plugins,
     AgentTelemetry telemetry,
     TimeProvider time,
@@ -53,7 +54,7 @@ internal sealed class AgentConnectionService(
             {
                 try
                 {
-                    Configure(socket);
+                    Configure(socket, await credentials.GetTokenAsync(stoppingToken));
                     using (var connectTimeout = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken))
                     {
                         connectTimeout.CancelAfter(TimeSpan.FromSeconds(15));
@@ -77,6 +78,10 @@ internal sealed class AgentConnectionService(
                 {
                     await CloseQuietlyAsync(socket);
                     break;
+                }
+                catch (EnrollmentException e)
+                {
+                    reason = e.Message;
                 }
                 catch (Exception e) when (e is WebSocketException or OperationCanceledException or HttpRequestException)
                 {
@@ -115,12 +120,12 @@ internal sealed class AgentConnectionService(
         await Task.WhenAll(running);
     }
 
-    private void Configure(ClientWebSocket socket)
+    private void Configure(ClientWebSocket socket, string token)
     {
         socket.Options.CollectHttpResponseDetails = true;
         socket.Options.KeepAliveInterval = TimeSpan.FromSeconds(20);
         socket.Options.KeepAliveTimeout = TimeSpan.FromSeconds(20);
-        socket.Options.SetRequestHeader(HandshakeHeaders.Authorization, "Bearer " + options.Token);
+        socket.Options.SetRequestHeader(HandshakeHeaders.Authorization, "Bearer " + token);
         socket.Options.SetRequestHeader(HandshakeHeaders.AgentVersion, options.Version);
         socket.Options.SetRequestHeader(HandshakeHeaders.AgentArchitecture, options.Architecture);
         socket.Options.SetRequestHeader(HandshakeHeaders.AgentHostname, options.Hostname);

@@ -12,6 +12,12 @@ public sealed class AgentEntity
     public DateTimeOffset LastSeen { get; set; }
     public DateTimeOffset? ConnectedAt { get; set; }
 
+    /// <summary>SHA-256 of the agent's own key, once it enrolled; then only that key authenticates this agent id.</summary>
+    public byte[]? KeyHash { get; set; }
+
+    /// <summary>When an admin revoked the agent; it is refused from then on.</summary>
+    public DateTimeOffset? RevokedAt { get; set; }
+
     /// <summary>The plugins the agent last reported (JSON array of <c>PluginInfo</c>), or null if it never did (a seed agent).</summary>
     public string? PluginsJson { get; set; }
 }
@@ -58,6 +64,18 @@ public sealed class DeploymentEntity
     public string? PreviousJobId { get; set; }
     public DateTimeOffset CreatedAt { get; set; }
     public DateTimeOffset UpdatedAt { get; set; }
+}
+
+/// <summary>A short-lived, limited-use token an agent trades once for its own agent key. Stored as SHA-256 only.</summary>
+public sealed class EnrollmentTokenEntity
+{
+    public required string Id { get; set; }
+    public required string Name { get; set; }
+    public required byte[] Hash { get; set; }
+    public int UsesLeft { get; set; }
+    public DateTimeOffset CreatedAt { get; set; }
+    public DateTimeOffset ExpiresAt { get; set; }
+    public DateTimeOffset? RevokedAt { get; set; }
 }
 
 /// <summary>A key for the REST API. Only the SHA-256 of the key is stored; the key itself is shown once, at creation.</summary>

@@ -9,6 +9,7 @@ public sealed class InstaDeployDbContext(DbContextOptions<InstaDeployDbContext> 
     public DbSet<JobEntity> Jobs => Set<JobEntity>();
     public DbSet<DeploymentEntity> Deployments => Set<DeploymentEntity>();
     public DbSet<ApiKeyEntity> ApiKeys => Set<ApiKeyEntity>();
+    public DbSet<EnrollmentTokenEntity> EnrollmentTokens => Set<EnrollmentTokenEntity>();
 
     protected override void ConfigureConventions(ModelConfigurationBuilder configurationBuilder)
     {
@@ -22,6 +23,7 @@ public sealed class InstaDeployDbContext(DbContextOptions<InstaDeployDbContext> 
         {
             agent.HasKey(a => a.Id);
             agent.Property(a => a.Id).HasMaxLength(253);
+            agent.HasIndex(a => a.KeyHash).IsUnique();
         });
 
         modelBuilder.Entity<JobEntity>(job =>
@@ -30,6 +32,12 @@ public sealed class InstaDeployDbContext(DbContextOptions<InstaDeployDbContext> 
             job.HasIndex(j => new { j.AgentId, j.CreatedAt });
             job.HasIndex(j => new { j.ProjectName, j.CreatedAt });
             job.HasIndex(j => new { j.Status, j.TimeoutAt });
+        });
+
+        modelBuilder.Entity<EnrollmentTokenEntity>(token =>
+        {
+            token.HasKey(t => t.Id);
+            token.HasIndex(t => t.Hash).IsUnique();
         });
 
         modelBuilder.Entity<ApiKeyEntity>(key =>

@@ -22,7 +22,7 @@ public static partial class AgentHubEndpoint
 
     private static async Task<IResult> HandleAsync(
         HttpContext context,
-        AgentTokenValidator tokens,
+        AgentCredentials credentials,
         AgentConnectionRegistry registry,
         AgentStore agents,
         JobStore jobs,
@@ -36,21 +36,20 @@ public static partial class AgentHubEndpoint
         var logger = loggerFactory.CreateLogger("InstaDeploy.ControlPlane.Hub");
         var remoteIp = context.Connection.RemoteIpAddress?.ToString();
 
-        // The token is checked before anything else, so an unauthenticated caller learns nothing but 401.
-        if (!tokens.IsValid(context.Request.Headers.Authorization))
+        // The credentials are checked before anything else, so an unauthenticated caller learns nothing but 401.
+        var hostname = context.Request.Headers[HandshakeHeaders.AgentHostname].ToString();
+        var refusal = ValidHostname().IsMatch(hostname)
+            ? await credentials.AuthenticateAsync(context.Request.Headers.Authorization, hostname, context.RequestAborted)
+            : "missing or invalid X-Agent-Hostname";
+        if (refusal is not null)
         {
-            logger.AgentRefused(remoteIp, "missing or wrong bearer token");
+            logger.AgentRefused(remoteIp, refusal);
             return TypedResults.Problem(statusCode: StatusCodes.Status401Unauthorized, title: "Unauthorized",
-                detail: "Send 'Authorization: Bearer <AGENT_SECRET_TOKEN>' with the token the control plane was started with.");
+                detail: "Send 'Authorization: Bearer <token>' with the agent's own key (from enrollment) or the control plane's AGENT_SECRET_TOKEN, and a valid X-Agent-Hostname. A revoked agent is refused.");
         }
         if (!context.WebSockets.IsWebSocketRequest)
             return TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: "WebSocket upgrade required",
                 detail: "/ws is the agents' WebSocket endpoint; connect with a WebSocket client.");
-
-        var hostname = context.Request.Headers[HandshakeHeaders.AgentHostname].ToString();
-        if (!ValidHostname().IsMatch(hostname))
-            return TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Invalid X-Agent-Hostname",
-                detail: "X-Agent-Hostname must be 1-253 characters of letters, digits, '.', '_' or '-', starting with a letter or digit.");
 
         var version = Truncate(context.Request.Headers[HandshakeHeaders.AgentVersion].ToString(), 64);
         var architecture = Truncate(context.Request.Headers[HandshakeHeaders.AgentArchitecture].ToString(), 64);

@@ -13,6 +13,7 @@ public sealed class AgentTokenValidator(IOptions<ControlPlaneOptions> options)
 
     public bool IsValid(string? authorizationHeader)
     {
+        if (string.IsNullOrWhiteSpace(options.Value.AgentSecretToken)) return false;
         const string scheme = "Bearer ";
         if (authorizationHeader is null || !authorizationHeader.StartsWith(scheme, StringComparison.OrdinalIgnoreCase))
             return false;

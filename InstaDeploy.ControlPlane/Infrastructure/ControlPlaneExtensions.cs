@@ -57,6 +57,7 @@ public static class ControlPlaneExtensions
         services.AddSingleton<ControlPlaneMetrics>();
         services.AddSingleton<AgentTokenValidator>();
         services.AddSingleton<AgentStore>();
+        services.AddSingleton<AgentCredentials>();
         services.AddScoped<AgentSelector>();
         services.AddSingleton<JobStore>();
         services.AddSingleton<JobDispatcher>();

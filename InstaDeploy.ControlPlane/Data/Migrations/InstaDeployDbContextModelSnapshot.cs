@@ -36,6 +36,9 @@ namespace InstaDeploy.ControlPlane.Data.Migrations
                         .IsRequired()
                         .HasColumnType("TEXT");
 
+                    b.Property<byte[]>("KeyHash")
+                        .HasColumnType("BLOB");
+
                     b.Property<long>("LastSeen")
                         .HasColumnType("INTEGER");
 
@@ -45,11 +48,17 @@ namespace InstaDeploy.ControlPlane.Data.Migrations
                     b.Property<string>("PluginsJson")
                         .HasColumnType("TEXT");
 
+                    b.Property<long?>("RevokedAt")
+                        .HasColumnType("INTEGER");
+
                     b.Property<string>("Version")
                         .IsRequired()
                         .HasColumnType("TEXT");
 
                     b.HasKey("Id");
+
+                    b.HasIndex("KeyHash")
+                        .IsUnique();
 
                     b.ToTable("Agents");
                 });
@@ -119,6 +128,39 @@ namespace InstaDeploy.ControlPlane.Data.Migrations
                     b.HasKey("ProjectName", "AgentId");
 
                     b.ToTable("Deployments");
+                });
+
+            modelBuilder.Entity("InstaDeploy.ControlPlane.Data.EnrollmentTokenEntity", b =>
+                {
+                    b.Property<string>("Id")
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("CreatedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("ExpiresAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<byte[]>("Hash")
+                        .IsRequired()
+                        .HasColumnType("BLOB");
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<long?>("RevokedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("UsesLeft")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("Hash")
+                        .IsUnique();
+
+                    b.ToTable("EnrollmentTokens");
                 });
 
             modelBuilder.Entity("InstaDeploy.ControlPlane.Data.JobEntity", b =>

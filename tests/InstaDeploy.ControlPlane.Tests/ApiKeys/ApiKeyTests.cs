@@ -58,7 +58,9 @@ public sealed class ApiKeyTests : IAsyncLifetime
                 using var request = new HttpRequestMessage(new HttpMethod(method), url) { Content = new StringContent("{}", Encoding.UTF8, "application/json") };
                 if (key is not null) request.Headers.TryAddWithoutValidation("Authorization", key.StartsWith("Basic ") ? key : "Bearer " + key);
                 using var response = await anonymous.SendAsync(request);
-                await AssertProblemAsync(response, HttpStatusCode.Unauthorized, "Authorization: Bearer <api key>");
+                // Enrollment is the one endpoint an agent calls, with an enrollment token instead of an API key.
+                await AssertProblemAsync(response, HttpStatusCode.Unauthorized,
+                    path == "/agents/enroll" ? "Authorization: Bearer <enrollment token>" : "Authorization: Bearer <api key>");
             }
         }
 

@@ -1,0 +1,109 @@
+using InstaDeploy.ControlPlane.ApiKeys;
+using InstaDeploy.ControlPlane.Infrastructure;
+
+namespace InstaDeploy.ControlPlane.Agents;
+
+/// <summary>Ask for an enrollment token.</summary>
+/// <param name="Name">What it is for, e.g. "web-07".</param>
+/// <param name="ExpiresInSeconds">How long it can be used (60 to 604800; default 3600).</param>
+/// <param name="Uses">How many agents may enroll with it (1 to 1000; default 1).</param>
+public sealed record CreateEnrollmentTokenRequest(string? Name, int? ExpiresInSeconds = null, int? Uses = null);
+
+/// <summary>An enrollment token just created, with its secret: shown once.</summary>
+/// <param name="Id">Its id, for revoking it.</param>
+/// <param name="Name">What it is for.</param>
+/// <param name="Token">Give it to the agent as AGENT_ENROLLMENT_TOKEN. It cannot be shown again.</param>
+/// <param name="ExpiresAt">When it stops working.</param>
+/// <param name="Uses">How many enrollments it allows.</param>
+public sealed record CreatedEnrollmentTokenDto(string Id, string Name, string Token, DateTimeOffset ExpiresAt, int Uses);
+
+/// <summary>An enrollment token as listed: never its secret.</summary>
+public sealed record EnrollmentTokenDto(string Id, string Name, int UsesLeft, DateTimeOffset CreatedAt, DateTimeOffset ExpiresAt, DateTimeOffset? RevokedAt);
+
+/// <summary>An agent's enrollment: the id it will connect as.</summary>
+/// <param name="AgentId">The agent's id (its AGENT_HOSTNAME).</param>
+public sealed record EnrollRequest(string? AgentId);
+
+/// <summary>The agent's own key: it stores it (owner-only) and presents it from then on.</summary>
+public sealed record EnrolledDto(string AgentId, string AgentKey);
+
+public static class EnrollmentApi
+{
+    public static IEndpointRouteBuilder MapEnrollmentApi(this IEndpointRouteBuilder app)
+    {
+        var tokens = app.MapGroup("/enrollment-tokens").WithTags("Agent credentials")
+            .RequireAuthorization(ApiKeyScopes.Admin).RequireRateLimiting(RateLimits.PerKey);
+        tokens.MapPost("/", Create)
+            .WithName("CreateEnrollmentToken")
+            .WithSummary("Create an enrollment token")
+            .WithDescription("A short-lived, limited-use token an agent trades once for its own agent key (POST /agents/enroll). Shown once; stored hashed. Needs the admin scope.")
+            .WithRequestExample(new { name = "web-07", expires_in_seconds = 3600, uses = 1 });
+        tokens.MapGet("/", List)
+            .WithName("ListEnrollmentTokens")
+            .WithSummary("List enrollment tokens")
+            .WithDescription("Every enrollment token with its uses left and expiry; never its secret. Needs the admin scope.");
+        tokens.MapDelete("/{tokenId}", RevokeToken)
+            .WithName("RevokeEnrollmentToken")
+            .WithSummary("Revoke an enrollment token")
+            .WithDescription("No agent can enroll with it any more. Needs the admin scope.");
+
+        app.MapPost("/agents/enroll", Enroll)
+            .WithTags("Agent credentials")
+            .AllowAnonymous()
+            .WithName("EnrollAgent")
+            .WithSummary("Enroll an agent (called by the agent)")
+            .WithDescription("With 'Authorization: Bearer <enrollment token>', returns the agent's own key for agent_id, once. The agent does this itself when AGENT_ENROLLMENT_TOKEN is set.")
+            .WithRequestExample(new { agent_id = "web-07" });
+
+        app.MapPost("/agents/{agentId}/revoke", RevokeAgent)
+            .WithTags("Agent credentials")
+            .RequireAuthorization(ApiKeyScopes.Admin).RequireRateLimiting(RateLimits.PerKey)
+            .WithName("RevokeAgent")
+            .WithSummary("Revoke an agent")
+            .WithDescription("Disconnects the agent now and refuses it from then on, whatever token it presents. It can come back only by enrolling again with a new enrollment token. Needs the admin scope.");
+        return app;
+    }
+
+    private static async Task<Results<Created<CreatedEnrollmentTokenDto>, ValidationProblem>> Create(
+        CreateEnrollmentTokenRequest request, AgentCredentials credentials, CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrWhiteSpace(request.Name) || request.Name.Length > 100 || request.Name.Any(char.IsControl))
+            return Problems.Invalid("name", "is required: 1-100 printable characters");
+        if (request.ExpiresInSeconds is < 60 or > 604_800) return Problems.Invalid("expires_in_seconds", "must be between 60 and 604800 (7 days)");
+        if (request.Uses is < 1 or > 1000) return Problems.Invalid("uses", "must be between 1 and 1000");
+        var (token, plaintext) = await credentials.CreateEnrollmentTokenAsync(request.Name.Trim(),
+            TimeSpan.FromSeconds(request.ExpiresInSeconds ?? 3600), request.Uses ?? 1, cancellationToken);
+        return TypedResults.Created($"/enrollment-tokens/{token.Id}", new CreatedEnrollmentTokenDto(token.Id, token.Name, plaintext, token.ExpiresAt, token.UsesLeft));
+    }
+
+    private static async Task<Ok<EnrollmentTokenDto[]>> List(AgentCredentials credentials, CancellationToken cancellationToken) =>
+        TypedResults.Ok((await credentials.ListEnrollmentTokensAsync(cancellationToken))
+            .Select(t => new EnrollmentTokenDto(t.Id, t.Name, t.UsesLeft, t.CreatedAt, t.ExpiresAt, t.RevokedAt)).ToArray());
+
+    private static async Task<Results<NoContent, ProblemHttpResult>> RevokeToken(string tokenId, AgentCredentials credentials, CancellationToken cancellationToken) =>
+        await credentials.RevokeEnrollmentTokenAsync(tokenId, cancellationToken)
+            ? TypedResults.NoContent()
+            : Problems.NotFound("Unknown enrollment token", $"No enrollment token '{tokenId}'.");
+
+    private static async Task<Results<Ok<EnrolledDto>, ValidationProblem, ProblemHttpResult>> Enroll(
+        EnrollRequest request, HttpContext context, AgentCredentials credentials, CancellationToken cancellationToken)
+    {
+        var header = context.Request.Headers.Authorization.ToString();
+        var bearer = header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? header[7..] : null;
+        // The token first: without a usable one, the caller learns nothing but 401.
+        if (!await credentials.IsUsableEnrollmentTokenAsync(bearer, cancellationToken))
+            return TypedResults.Problem(statusCode: StatusCodes.Status401Unauthorized, title: "Unauthorized",
+                detail: "Send 'Authorization: Bearer <enrollment token>' with a token from POST /enrollment-tokens that is not expired, revoked or used up.");
+        if (string.IsNullOrEmpty(request.AgentId) || !System.Text.RegularExpressions.Regex.IsMatch(request.AgentId, @"^[A-Za-z0-9][A-Za-z0-9._-]{0,252}\z"))
+            return Problems.Invalid("agent_id", "must be 1-253 letters, digits, '.', '_' or '-', starting with a letter or digit");
+        var (key, status, problem) = await credentials.EnrollAsync(bearer, request.AgentId, cancellationToken);
+        return key is not null
+            ? TypedResults.Ok(new EnrolledDto(request.AgentId, key))
+            : TypedResults.Problem(statusCode: status, title: status == 409 ? "Agent id taken" : "Unauthorized", detail: problem);
+    }
+
+    private static async Task<Results<NoContent, ProblemHttpResult>> RevokeAgent(string agentId, AgentCredentials credentials, CancellationToken cancellationToken) =>
+        await credentials.RevokeAgentAsync(agentId, cancellationToken)
+            ? TypedResults.NoContent()
+            : Problems.NotFound("Unknown agent", $"No agent '{agentId}'. GET /agents lists the known agents.");
+}
