@@ -31,6 +31,12 @@ public static class AgentHost
         builder.Services.AddSingleton<ProjectLocks>();
         builder.Services.AddSingleton<JobJournal>();
         builder.Services.AddSingleton<AgentCredentialProvider>();
+        builder.Services.AddHttpClient("enrollment").ConfigurePrimaryHttpMessageHandler(() =>
+        {
+            var handler = new SocketsHttpHandler();
+            if (Connection.AgentTls.Validator(options) is { } validator) handler.SslOptions.RemoteCertificateValidationCallback = validator;
+            return handler;
+        });
         builder.Services.AddSingleton<CommandRunner>();
         builder.Services.AddSingleton<AgentConnectionService>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<AgentConnectionService>());

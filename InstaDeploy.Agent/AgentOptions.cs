@@ -12,6 +12,9 @@ public sealed partial class AgentOptions
     /// <summary>AGENT_ENROLLMENT_TOKEN: traded once for the agent's own key, which is then kept in <see cref="KeyFile"/>.</summary>
     public string? EnrollmentToken { get; init; }
 
+    /// <summary>AGENT_CA_CERT: a CA certificate (PEM or DER) trusted for wss:// besides the system's store.</summary>
+    public string? CaCertificatePath { get; init; }
+
     /// <summary>Where the agent keeps its own key (owner-only): AGENT_KEY_FILE, default &lt;state&gt;/agent.key.</summary>
     public required string KeyFile { get; init; }
     public required string Version { get; init; }
@@ -67,6 +70,19 @@ public sealed partial class AgentOptions
         foreach (var (name, value) in new[] { ("AGENT_SECRET_TOKEN", token ?? ""), ("AGENT_ENROLLMENT_TOKEN", enrollment ?? ""), ("AGENT_VERSION", version), ("AGENT_ARCHITECTURE", architecture) })
             if (value.Any(char.IsControl)) problems.Add($"{name} contains a control character (a newline?); remove it");
 
+        var ca = configuration["AGENT_CA_CERT"] is { Length: > 0 } c ? Path.GetFullPath(c) : null;
+        if (ca is not null)
+        {
+            try
+            {
+                Connection.AgentTls.LoadCa(ca).Dispose();
+            }
+            catch (Exception error) when (error is IOException or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException or ArgumentException)
+            {
+                problems.Add($"AGENT_CA_CERT '{ca}' is not a readable certificate file (PEM or DER): {error.Message}");
+            }
+        }
+
         if (problems.Count > 0) return (null, problems);
         return (new AgentOptions
         {
@@ -74,6 +90,7 @@ public sealed partial class AgentOptions
             Token = string.IsNullOrWhiteSpace(token) ? null : token,
             EnrollmentToken = enrollment,
             KeyFile = keyFile,
+            CaCertificatePath = ca,
             Version = version,
             Architecture = architecture,
             Hostname = hostname,

@@ -64,6 +64,16 @@ public sealed class ControlPlaneOptions
     [Range(1, 1_000_000)]
     public int RateLimitPerSecond { get; set; } = 50;
 
+    /// <summary>Most jobs an agent may have waiting or running; past it, new commands for it get 429.</summary>
+    [ConfigurationKeyName("INSTADEPLOY_MAX_OPEN_JOBS_PER_AGENT")]
+    [Range(1, 1_000_000)]
+    public int MaxOpenJobsPerAgent { get; set; } = 1000;
+
+    /// <summary>How long a client may take to send a request's headers (the WebSocket handshake included).</summary>
+    [ConfigurationKeyName("INSTADEPLOY_HANDSHAKE_TIMEOUT_SECONDS")]
+    [Range(1, 600)]
+    public int HandshakeTimeoutSeconds { get; set; } = 10;
+
     /// <summary>Most log text kept per job (the tail is kept).</summary>
     [ConfigurationKeyName("INSTADEPLOY_MAX_JOB_LOG_BYTES")]
     [Range(1024, 64 * 1024 * 1024)]

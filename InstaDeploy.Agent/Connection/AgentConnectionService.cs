@@ -123,6 +123,7 @@ internal sealed class AgentConnectionService(
     private void Configure(ClientWebSocket socket, string token)
     {
         socket.Options.CollectHttpResponseDetails = true;
+        if (AgentTls.Validator(options) is { } validator) socket.Options.RemoteCertificateValidationCallback = validator;
         socket.Options.KeepAliveInterval = TimeSpan.FromSeconds(20);
         socket.Options.KeepAliveTimeout = TimeSpan.FromSeconds(20);
         socket.Options.SetRequestHeader(HandshakeHeaders.Authorization, "Bearer " + token);

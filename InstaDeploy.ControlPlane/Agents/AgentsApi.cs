@@ -68,6 +68,7 @@ public static partial class AgentsApi
             return Problems.BadRequest("Unknown command type",
                 $"Agent '{agentId}' has no plugin for {request.Type}; it runs: {(known.Count == 0 ? "(nothing)" : string.Join(", ", known))}.");
 
+        if (await dispatcher.CheckCapacityAsync(agentId, cancellationToken) is { } full) return full;
         var job = await dispatcher.DispatchAsync(agentId, request.Type, projectName, payload, request.TimeoutSeconds, request.QueueTtlSeconds, cancellationToken);
         return TypedResults.Accepted($"/jobs/{job.Id}", job.ToAccepted());
     }
@@ -95,6 +96,7 @@ public static partial class AgentsApi
         string agentId, AgentSelector selector, JobDispatcher dispatcher, CancellationToken cancellationToken)
     {
         if (await selector.RequireOnlineAsync(agentId, cancellationToken) is { } problem) return problem;
+        if (await dispatcher.CheckCapacityAsync(agentId, cancellationToken) is { } full) return full;
         using var empty = JsonDocument.Parse("{}");
         var job = await dispatcher.DispatchAsync(agentId, CommandTypes.HealthCheck, null, empty.RootElement, null, null, cancellationToken);
         return TypedResults.Accepted($"/jobs/{job.Id}", job.ToAccepted());

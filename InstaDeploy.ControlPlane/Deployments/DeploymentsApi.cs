@@ -103,6 +103,7 @@ public static class DeploymentsApi
         var (agentId, problem) = await selector.SelectAsync(request.AgentId, null, !request.FailFast, cancellationToken);
         if (problem is not null) return problem;
 
+        if (await dispatcher.CheckCapacityAsync(agentId!, cancellationToken) is { } full) return full;
         var payload = JsonSerializer.SerializeToElement(new Dictionary<string, string>
         {
             ["project_name"] = request.ProjectName!,
@@ -130,6 +131,7 @@ public static class DeploymentsApi
         var (agentId, problem) = await selector.SelectAsync(request.AgentId, request.ProjectName, !request.FailFast, cancellationToken);
         if (problem is not null) return problem;
 
+        if (await dispatcher.CheckCapacityAsync(agentId!, cancellationToken) is { } full) return full;
         var payload = JsonSerializer.SerializeToElement(new Dictionary<string, string> { ["project_name"] = request.ProjectName! });
         var job = await dispatcher.DispatchAsync(agentId!, type, request.ProjectName, payload, request.TimeoutSeconds, request.QueueTtlSeconds, cancellationToken);
         return TypedResults.Accepted($"/jobs/{job.Id}", job.ToAccepted());

@@ -53,6 +53,10 @@ public static class ControlPlaneExtensions
             });
             limiter.OnRejected = RateLimits.RejectAsync;
         });
+        // A client that trickles its headers (a slow WebSocket handshake included) is cut off, not waited for.
+        services.AddOptions<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>()
+            .Configure<IOptions<ControlPlaneOptions>>((kestrel, settings) =>
+                kestrel.Limits.RequestHeadersTimeout = TimeSpan.FromSeconds(settings.Value.HandshakeTimeoutSeconds));
         services.AddSingleton<AgentConnectionRegistry>();
         services.AddSingleton<ControlPlaneMetrics>();
         services.AddSingleton<AgentTokenValidator>();

@@ -20,6 +20,17 @@ public sealed class JobDispatcher(
     ControlPlaneMetrics metrics,
     ILogger<JobDispatcher> logger)
 {
+    /// <summary>429 when the agent already has as many open jobs as INSTADEPLOY_MAX_OPEN_JOBS_PER_AGENT allows, else null.</summary>
+    public async Task<Microsoft.AspNetCore.Http.HttpResults.ProblemHttpResult?> CheckCapacityAsync(string agentId, CancellationToken cancellationToken)
+    {
+        var limit = options.Value.MaxOpenJobsPerAgent;
+        var open = await jobs.CountOpenJobsAsync(agentId, cancellationToken);
+        return open < limit
+            ? null
+            : TypedResults.Problem(statusCode: StatusCodes.Status429TooManyRequests, title: "Too many jobs for this agent",
+                detail: $"Agent '{agentId}' already has {open} jobs waiting or running (INSTADEPLOY_MAX_OPEN_JOBS_PER_AGENT is {limit}); retry when some have finished.");
+    }
+
     public async Task<JobEntity> DispatchAsync(
         string agentId, string type, string? projectName, JsonElement payload, int? timeoutSeconds, int? queueTtlSeconds, CancellationToken cancellationToken)
     {

@@ -85,6 +85,12 @@ public sealed class JobStore(
             .ExecuteUpdateAsync(s => s.SetProperty(j => j.Status, JobStatuses.Pending).SetProperty(j => j.UpdatedAt, now), cancellationToken);
     }
 
+    public async Task<int> CountOpenJobsAsync(string agentId, CancellationToken cancellationToken)
+    {
+        await using var db = await databases.CreateDbContextAsync(cancellationToken);
+        return await db.Jobs.CountAsync(j => j.AgentId == agentId && OpenStates.Contains(j.Status), cancellationToken);
+    }
+
     /// <summary>The agent's jobs that have not ended, oldest first: the order they must reach the agent in.</summary>
     public async Task<List<JobEntity>> OpenJobsAsync(string agentId, CancellationToken cancellationToken)
     {

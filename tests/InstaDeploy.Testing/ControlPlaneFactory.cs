@@ -23,9 +23,12 @@ public sealed class ControlPlaneFactory : WebApplicationFactory<Program>
     private readonly Dictionary<string, string?> _settings;
     private readonly TimeProvider? _time;
     private readonly bool _ownsDataDirectory;
+    private readonly bool _tls;
 
-    public ControlPlaneFactory(IDictionary<string, string?>? settings = null, TimeProvider? time = null)
+    public ControlPlaneFactory(IDictionary<string, string?>? settings = null, TimeProvider? time = null,
+        System.Security.Cryptography.X509Certificates.X509Certificate2? tlsCertificate = null)
     {
+        _tls = tlsCertificate is not null;
         _ownsDataDirectory = settings?.ContainsKey("INSTADEPLOY_DATA_DIR") != true;
         DataDirectory = settings?.TryGetValue("INSTADEPLOY_DATA_DIR", out var given) == true && given is not null
             ? given
@@ -38,7 +41,10 @@ public sealed class ControlPlaneFactory : WebApplicationFactory<Program>
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>()) _settings[key] = value;
         _time = time;
-        UseKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0));
+        UseKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0, listen =>
+        {
+            if (tlsCertificate is not null) listen.UseHttps(tlsCertificate);
+        }));
     }
 
     public string DataDirectory { get; }
@@ -60,12 +66,15 @@ public sealed class ControlPlaneFactory : WebApplicationFactory<Program>
     }
 
     /// <summary>The agents' WebSocket URL, as an agent's SERVER_URL.</summary>
-    public Uri WebSocketUrl => new(BaseAddress.ToString().Replace("http://", "ws://") + "ws");
+    public Uri WebSocketUrl => new(BaseAddress.ToString().Replace("https://", "wss://").Replace("http://", "ws://") + "ws");
 
     /// <summary>A plain HTTP client for the REST API with the admin key, as curl or a CI pipeline would call it.</summary>
     public HttpClient CreateApiClient(string? apiKey = AdminApiKey)
     {
-        var client = new HttpClient { BaseAddress = BaseAddress };
+        // Over TLS the tests' own client trusts the test certificate; the agent under test gets no such shortcut.
+        var client = _tls
+            ? new HttpClient(new HttpClientHandler { ServerCertificateCustomValidationCallback = HttpClientHandler.DangerousAcceptAnyServerCertificateValidator }) { BaseAddress = BaseAddress }
+            : new HttpClient { BaseAddress = BaseAddress };
         if (apiKey is not null) client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", apiKey);
         return client;
     }

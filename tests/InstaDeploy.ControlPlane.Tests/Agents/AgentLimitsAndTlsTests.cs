@@ -1,0 +1,89 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using System.Text;
+
+namespace InstaDeploy.ControlPlane.Tests.Agents;
+
+public sealed class AgentLimitsAndTlsTests
+{
+    private static readonly string Compose = Convert.ToBase64String("services:\n  web:\n    image: local/busybox:1\n"u8.ToArray());
+
+    [Fact]
+    public async Task AnAgentWithTooManyOpenJobsGetsNoMoreUntilSomeFinish()
+    {
+        await using var controlPlane = new ControlPlaneFactory(new Dictionary<string, string?> { ["INSTADEPLOY_MAX_OPEN_JOBS_PER_AGENT"] = "2" });
+        using var api = controlPlane.CreateApiClient();
+        await using var agent = new SeedAgent((_, _, _) => null); // never answers
+        await agent.ConnectAsync(controlPlane.WebSocketUrl, controlPlane.AgentToken, "busy");
+        await api.WaitForAgentOnlineAsync("busy");
+
+        for (var i = 0; i < 2; i++)
+            Assert.Equal(HttpStatusCode.Accepted, (await api.PostJsonAsync("/deploy", new { project_name = $"p{i}", compose_file_base64 = Compose })).StatusCode);
+        using var refused = await api.PostJsonAsync("/deploy", new { project_name = "p2", compose_file_base64 = Compose });
+        Assert.Equal(HttpStatusCode.TooManyRequests, refused.StatusCode);
+        Assert.Contains("INSTADEPLOY_MAX_OPEN_JOBS_PER_AGENT", (await refused.ReadJsonAsync()).GetProperty("detail").GetString());
+        Assert.Equal(2, (await api.GetJsonAsync("/jobs")).GetArrayLength());
+    }
+
+    [Fact]
+    public async Task AClientThatTricklesItsHandshakeIsCutOff()
+    {
+        await using var controlPlane = new ControlPlaneFactory(new Dictionary<string, string?> { ["INSTADEPLOY_HANDSHAKE_TIMEOUT_SECONDS"] = "1" });
+        using var tcp = new TcpClient();
+        await tcp.ConnectAsync(IPAddress.Loopback, controlPlane.BaseAddress.Port);
+        var stream = tcp.GetStream();
+        await stream.WriteAsync("GET /ws HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\n"u8.ToArray()); // never finished
+        var buffer = new byte[4096];
+        var read = stream.ReadAsync(buffer).AsTask();
+        var finished = await Task.WhenAny(read, Task.Delay(TimeSpan.FromSeconds(10)));
+        Assert.Same(read, finished); // the server answered (408) or closed the connection instead of waiting forever
+        var answer = Encoding.ASCII.GetString(buffer, 0, await read);
+        Assert.True(answer.Length == 0 || answer.StartsWith("HTTP/1.1 408"), answer);
+    }
+
+    [Fact]
+    public async Task AnAgentTrustsAControlPlaneBehindAPrivateCaOnlyWhenGivenThatCa()
+    {
+        var (ca, server) = CreateCaAndServerCertificate();
+        var folder = Directory.CreateTempSubdirectory("instadeploy-ca-").FullName;
+        var caFile = Path.Combine(folder, "ca.pem");
+        await File.WriteAllTextAsync(caFile, ca.ExportCertificatePem());
+
+        await using var controlPlane = new ControlPlaneFactory(tlsCertificate: server);
+        Assert.Equal("wss", controlPlane.WebSocketUrl.Scheme);
+        using var api = controlPlane.CreateApiClient();
+
+        await using (var untrusting = await TestAgent.StartAsync(controlPlane.WebSocketUrl, controlPlane.AgentToken, "no-ca"))
+        {
+            await Eventually.TrueAsync(() => untrusting.Logs.Lines.Any(l => l.Contains("Connection to") && l.Contains("failed")),
+                TimeSpan.FromSeconds(15), "the agent without the CA to refuse the certificate");
+            Assert.Equal(HttpStatusCode.NotFound, (await api.GetAsync("/agents/no-ca")).StatusCode);
+        }
+
+        await using var trusting = await TestAgent.StartAsync(controlPlane.WebSocketUrl, controlPlane.AgentToken, "with-ca",
+            new Dictionary<string, string?> { ["AGENT_CA_CERT"] = caFile });
+        await api.WaitForAgentOnlineAsync("with-ca");
+    }
+
+    private static (X509Certificate2 Ca, X509Certificate2 Server) CreateCaAndServerCertificate()
+    {
+        using var caKey = RSA.Create(2048);
+        var caRequest = new CertificateRequest("CN=InstaDeploy Test CA", caKey, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+        caRequest.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
+        caRequest.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, true));
+        var ca = caRequest.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(30));
+
+        using var serverKey = RSA.Create(2048);
+        var serverRequest = new CertificateRequest("CN=localhost", serverKey, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+        var names = new SubjectAlternativeNameBuilder();
+        names.AddDnsName("localhost");
+        names.AddIpAddress(IPAddress.Loopback);
+        serverRequest.CertificateExtensions.Add(names.Build());
+        serverRequest.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.1")], false));
+        using var issued = serverRequest.Create(ca, DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(7), RandomNumberGenerator.GetBytes(8));
+        var server = X509CertificateLoader.LoadPkcs12(issued.CopyWithPrivateKey(serverKey).Export(X509ContentType.Pfx), null);
+        return (ca, server);
+    }
+}
