@@ -121,6 +121,7 @@ public sealed class TelemetryTests : IAsyncLifetime
             .ToList();
         Assert.NotEmpty(everything);
         Assert.DoesNotContain(everything, line => line.Contains(_controlPlane.AgentToken));
+        Assert.DoesNotContain(everything, line => line.Contains(ControlPlaneFactory.AdminApiKey));
         Assert.DoesNotContain(everything, line => line.Contains(wrong));
     }
 }

@@ -20,6 +20,9 @@ public sealed class SeedAgent : IAsyncDisposable
 
     public List<JsonElement> ReceivedCommands { get; } = [];
 
+    /// <summary>How the server closed the connection, once it has.</summary>
+    public WebSocketCloseStatus? CloseStatus => _socket.CloseStatus;
+
     /// <summary>The HTTP status of a refused handshake (e.g. 401), or 0.</summary>
     public int RefusedWith => (int)_socket.HttpStatusCode;
 

@@ -28,6 +28,21 @@ public sealed class AgentLimitsAndTlsTests
     }
 
     [Fact]
+    public async Task AnAgentMessageOverTheSizeLimitClosesTheSocketWith1009()
+    {
+        await using var controlPlane = new ControlPlaneFactory(new Dictionary<string, string?> { ["INSTADEPLOY_MAX_MESSAGE_BYTES"] = "65536" });
+        using var api = controlPlane.CreateApiClient();
+        await using var agent = new SeedAgent((_, _, _) => null);
+        await agent.ConnectAsync(controlPlane.WebSocketUrl, controlPlane.AgentToken, "chatty");
+        await api.WaitForAgentOnlineAsync("chatty");
+
+        await agent.SendRawAsync("{\"job_id\":\"x\",\"status\":\"RUNNING\",\"logs\":\"" + new string('a', 100_000) + "\"}");
+        await Eventually.TrueAsync(() => agent.CloseStatus is not null, TimeSpan.FromSeconds(10), "the server to close the socket");
+        Assert.Equal(System.Net.WebSockets.WebSocketCloseStatus.MessageTooBig, agent.CloseStatus);
+        await Eventually.TrueAsync(async () => !(await api.GetJsonAsync("/agents/chatty")).GetProperty("online").GetBoolean(), TimeSpan.FromSeconds(10), "offline");
+    }
+
+    [Fact]
     public async Task AClientThatTricklesItsHandshakeIsCutOff()
     {
         await using var controlPlane = new ControlPlaneFactory(new Dictionary<string, string?> { ["INSTADEPLOY_HANDSHAKE_TIMEOUT_SECONDS"] = "1" });
