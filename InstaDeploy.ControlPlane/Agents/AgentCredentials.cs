@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
-using System.Text;
 using InstaDeploy.ControlPlane.Data;
+using InstaDeploy.ControlPlane.Infrastructure;
 using InstaDeploy.ControlPlane.Hub;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
@@ -23,18 +23,15 @@ public sealed class AgentCredentials(
     public const string EnrollmentPrefix = "ide_";
     public const string AgentKeyPrefix = "ida_";
 
-    private static byte[] HashOf(string secret) => SHA256.HashData(Encoding.UTF8.GetBytes(secret.Trim()));
-
-    private static string NewSecret(string prefix) =>
-        prefix + Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+    private static byte[] HashOf(string secret) => Secrets.Hash(secret);
 
     public async Task<(EnrollmentTokenEntity Token, string Plaintext)> CreateEnrollmentTokenAsync(string name, TimeSpan lifetime, int uses, CancellationToken cancellationToken)
     {
-        var plaintext = NewSecret(EnrollmentPrefix);
+        var plaintext = Secrets.New(EnrollmentPrefix);
         var now = time.GetUtcNow();
         var token = new EnrollmentTokenEntity
         {
-            Id = "enr_" + Convert.ToHexString(RandomNumberGenerator.GetBytes(6)).ToLowerInvariant(),
+            Id = Secrets.NewId("enr_"),
             Name = name,
             Hash = HashOf(plaintext),
             UsesLeft = uses,
@@ -73,7 +70,7 @@ public sealed class AgentCredentials(
         if (agent is { KeyHash: not null, RevokedAt: null })
             return (null, 409, $"Agent id '{agentId}' is already enrolled. Give this agent another AGENT_HOSTNAME, or revoke the other one first (POST /agents/{agentId}/revoke).");
 
-        var key = NewSecret(AgentKeyPrefix);
+        var key = Secrets.New(AgentKeyPrefix);
         if (agent is null)
         {
             agent = new AgentEntity { Id = agentId, Hostname = agentId, FirstSeen = now, LastSeen = now };

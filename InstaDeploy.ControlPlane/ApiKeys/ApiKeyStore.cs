@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
-using System.Text;
 using InstaDeploy.ControlPlane.Data;
+using InstaDeploy.ControlPlane.Infrastructure;
 using Microsoft.EntityFrameworkCore;
 
 namespace InstaDeploy.ControlPlane.ApiKeys;
@@ -10,12 +10,12 @@ public sealed class ApiKeyStore(IDbContextFactory<InstaDeployDbContext> database
 {
     public const string Prefix = "idk_";
 
-    public static byte[] HashOf(string key) => SHA256.HashData(Encoding.UTF8.GetBytes(key.Trim()));
+    public static byte[] HashOf(string key) => Secrets.Hash(key);
 
     /// <summary>Creates a key; returns it with its plaintext, which is never stored or shown again.</summary>
     public async Task<(ApiKeyEntity Key, string Plaintext)> CreateAsync(string name, IEnumerable<string> scopes, DateTimeOffset? expiresAt, CancellationToken cancellationToken)
     {
-        var plaintext = Prefix + Base64Url(RandomNumberGenerator.GetBytes(32));
+        var plaintext = Secrets.New(Prefix);
         var key = await AddAsync(name, scopes, HashOf(plaintext), expiresAt, cancellationToken);
         return (key, plaintext);
     }
@@ -25,7 +25,7 @@ public sealed class ApiKeyStore(IDbContextFactory<InstaDeployDbContext> database
         await using var db = await databases.CreateDbContextAsync(cancellationToken);
         var key = new ApiKeyEntity
         {
-            Id = "key_" + Base64Url(RandomNumberGenerator.GetBytes(9)),
+            Id = Secrets.NewId("key_"),
             Name = name,
             Scopes = string.Join(',', scopes),
             Hash = hash,
@@ -65,6 +65,4 @@ public sealed class ApiKeyStore(IDbContextFactory<InstaDeployDbContext> database
         await db.SaveChangesAsync(cancellationToken);
         return true;
     }
-
-    private static string Base64Url(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
 }

@@ -54,9 +54,11 @@ public static class ControlPlaneExtensions
             limiter.OnRejected = RateLimits.RejectAsync;
         });
         // A client that trickles its headers (a slow WebSocket handshake included) is cut off, not waited for.
+        // Read from configuration, not the validated options: Kestrel's options are built with the app, before the
+        // start-up check that reports a missing AGENT_SECRET_TOKEN cleanly.
         services.AddOptions<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>()
-            .Configure<IOptions<ControlPlaneOptions>>((kestrel, settings) =>
-                kestrel.Limits.RequestHeadersTimeout = TimeSpan.FromSeconds(settings.Value.HandshakeTimeoutSeconds));
+            .Configure<IConfiguration>((kestrel, configuration) =>
+                kestrel.Limits.RequestHeadersTimeout = TimeSpan.FromSeconds(Math.Clamp(configuration.GetValue("INSTADEPLOY_HANDSHAKE_TIMEOUT_SECONDS", 10), 1, 600)));
         services.AddSingleton<AgentConnectionRegistry>();
         services.AddSingleton<ControlPlaneMetrics>();
         services.AddSingleton<AgentTokenValidator>();
