@@ -10,8 +10,8 @@ using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
 namespace InstaDeploy.ControlPlane.Data.Migrations
 {
     [DbContext(typeof(InstaDeployDbContext))]
-    [Migration("20261127105931_JobTraceParent")]
-    partial class JobTraceParent
+    [Migration("20261127122552_Initial")]
+    partial class Initial
     {
         /// <inheritdoc />
         protected override void BuildTargetModel(ModelBuilder modelBuilder)
@@ -39,10 +39,19 @@ namespace InstaDeploy.ControlPlane.Data.Migrations
                         .IsRequired()
                         .HasColumnType("TEXT");
 
+                    b.Property<byte[]>("KeyHash")
+                        .HasColumnType("BLOB");
+
                     b.Property<long>("LastSeen")
                         .HasColumnType("INTEGER");
 
                     b.Property<bool>("Online")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("PluginsJson")
+                        .HasColumnType("TEXT");
+
+                    b.Property<long?>("RevokedAt")
                         .HasColumnType("INTEGER");
 
                     b.Property<string>("Version")
@@ -51,7 +60,44 @@ namespace InstaDeploy.ControlPlane.Data.Migrations
 
                     b.HasKey("Id");
 
+                    b.HasIndex("KeyHash")
+                        .IsUnique();
+
                     b.ToTable("Agents");
+                });
+
+            modelBuilder.Entity("InstaDeploy.ControlPlane.Data.ApiKeyEntity", b =>
+                {
+                    b.Property<string>("Id")
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("CreatedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long?>("ExpiresAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<byte[]>("Hash")
+                        .IsRequired()
+                        .HasColumnType("BLOB");
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<long?>("RevokedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Scopes")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("Hash")
+                        .IsUnique();
+
+                    b.ToTable("ApiKeys");
                 });
 
             modelBuilder.Entity("InstaDeploy.ControlPlane.Data.DeploymentEntity", b =>
@@ -69,6 +115,12 @@ namespace InstaDeploy.ControlPlane.Data.Migrations
                         .IsRequired()
                         .HasColumnType("TEXT");
 
+                    b.Property<string>("PreviousJobId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("PreviousState")
+                        .HasColumnType("TEXT");
+
                     b.Property<string>("State")
                         .IsRequired()
                         .HasColumnType("TEXT");
@@ -79,6 +131,39 @@ namespace InstaDeploy.ControlPlane.Data.Migrations
                     b.HasKey("ProjectName", "AgentId");
 
                     b.ToTable("Deployments");
+                });
+
+            modelBuilder.Entity("InstaDeploy.ControlPlane.Data.EnrollmentTokenEntity", b =>
+                {
+                    b.Property<string>("Id")
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("CreatedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("ExpiresAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<byte[]>("Hash")
+                        .IsRequired()
+                        .HasColumnType("BLOB");
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<long?>("RevokedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("UsesLeft")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("Hash")
+                        .IsUnique();
+
+                    b.ToTable("EnrollmentTokens");
                 });
 
             modelBuilder.Entity("InstaDeploy.ControlPlane.Data.JobEntity", b =>
@@ -100,6 +185,9 @@ namespace InstaDeploy.ControlPlane.Data.Migrations
                         .IsRequired()
                         .HasColumnType("TEXT");
 
+                    b.Property<long?>("ExpiresAt")
+                        .HasColumnType("INTEGER");
+
                     b.Property<string>("Logs")
                         .IsRequired()
                         .HasColumnType("TEXT");
@@ -114,11 +202,17 @@ namespace InstaDeploy.ControlPlane.Data.Migrations
                     b.Property<string>("ResultJson")
                         .HasColumnType("TEXT");
 
+                    b.Property<long?>("SentAt")
+                        .HasColumnType("INTEGER");
+
                     b.Property<string>("Status")
                         .IsRequired()
                         .HasColumnType("TEXT");
 
                     b.Property<long>("TimeoutAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("TimeoutSeconds")
                         .HasColumnType("INTEGER");
 
                     b.Property<string>("TraceParent")
