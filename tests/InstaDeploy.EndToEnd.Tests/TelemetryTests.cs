@@ -106,7 +106,7 @@ public sealed class TelemetryTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task NoTokenAppearsInAnyLogLineOrSpan()
+    public async Task AfterADeployNoTokenOrKeyAppearsInAnyLogLineOrSpan()
     {
         var wrong = "wrong-token-that-must-not-be-logged";
         await using (var intruder = await TestAgent.StartAsync(_controlPlane.WebSocketUrl, wrong, "intruder"))
@@ -115,6 +115,19 @@ public sealed class TelemetryTests : IAsyncLifetime
         }
         using var response = await _api.PostAsync("/agents/trace-agent/health", null);
         await _api.WaitForJobAsync((await response.ReadJsonAsync()).GetProperty("job_id").GetString()!);
+        const string project = "e2e-no-secrets";
+        try
+        {
+            var compose = "services:\n  web:\n    image: local/busybox:1\n    command: [\"sleep\", \"300\"]\n    init: true\n";
+            using var deploy = await _api.PostJsonAsync("/deploy", new { project_name = project, compose_file_base64 = Convert.ToBase64String(Encoding.UTF8.GetBytes(compose)) });
+            var job = await _api.WaitForJobAsync((await deploy.ReadJsonAsync()).GetProperty("job_id").GetString()!, TimeSpan.FromMinutes(2));
+            Assert.Equal("COMPLETED", job.GetProperty("status").GetString());
+            Assert.DoesNotContain(_controlPlane.AgentToken, job.GetRawText());
+        }
+        finally
+        {
+            await FleetFixture.RemoveProjectContainersAsync(project);
+        }
 
         var everything = _controlPlane.Logs.Lines.Concat(_agent.Logs.Lines)
             .Concat(_spans.Stopped.SelectMany(s => s.Tags.Select(t => $"{t.Key}={t.Value}").Append(s.DisplayName).Append(s.StatusDescription ?? "")))
