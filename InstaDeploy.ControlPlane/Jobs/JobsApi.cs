@@ -27,6 +27,12 @@ public static class JobsApi
             .WithSummary("Get one job")
             .WithDescription("The job's type, agent, project, status, logs, error and result, and when it was created and last updated.");
 
+        jobs.MapGet("/{jobId}/logs", JobLogStream.GetAsync)
+            .WithName("GetJobLogs")
+            .WithSummary("Get or follow a job's output")
+            .WithDescription("The job's output so far as text. With follow=true, a Server-Sent Events stream: 'log' events with the lines stored so far and then each new batch as the agent streams it, and an 'end' event with the final status and error. Follow it with `curl -N`.")
+            .Produces<string>(StatusCodes.Status200OK, "text/plain", "text/event-stream");
+
         return app;
     }
 

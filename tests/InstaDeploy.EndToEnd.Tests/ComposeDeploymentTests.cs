@@ -70,6 +70,69 @@ public sealed class ComposeDeploymentTests(FleetFixture fleet) : IClassFixture<F
     }
 
     [Fact]
+    public async Task ADeploysOutputCanBeFollowedLiveAndLinesArriveBeforeTheJobEnds()
+    {
+        const string project = "e2e-follow";
+        const string slow = """
+            services:
+              slow:
+                image: local/busybox:1
+                command: ["sh", "-c", "sleep 3 && touch /tmp/ready && sleep 600"]
+                init: true
+                healthcheck:
+                  test: ["CMD", "test", "-f", "/tmp/ready"]
+                  interval: 1s
+                  retries: 30
+              web:
+                image: local/busybox:1
+                command: ["sleep", "600"]
+                init: true
+                depends_on:
+                  slow:
+                    condition: service_healthy
+            """;
+        try
+        {
+            using var response = await fleet.Api.PostJsonAsync("/deploy", new { project_name = project, compose_file_base64 = Base64(slow) });
+            var jobId = (await response.ReadJsonAsync()).GetProperty("job_id").GetString()!;
+
+            using var stream = await fleet.Api.GetAsync($"/jobs/{jobId}/logs?follow=true", HttpCompletionOption.ResponseHeadersRead);
+            Assert.Equal("text/event-stream", stream.Content.Headers.ContentType?.MediaType);
+            using var reader = new StreamReader(await stream.Content.ReadAsStreamAsync());
+            var events = new List<(string Name, string Data, string StatusThen)>();
+            string? name = null;
+            var data = new List<string>();
+            while (await reader.ReadLineAsync().WaitAsync(TimeSpan.FromMinutes(2)) is { } line)
+            {
+                if (line.StartsWith("event: ")) name = line["event: ".Length..];
+                else if (line.StartsWith("data: ")) data.Add(line["data: ".Length..]);
+                else if (line.Length == 0 && name is not null)
+                {
+                    var statusThen = (await fleet.Api.GetJsonAsync($"/jobs/{jobId}")).GetProperty("status").GetString()!;
+                    events.Add((name, string.Join('\n', data), statusThen));
+                    if (name == "end") break;
+                    (name, data) = (null, []);
+                }
+            }
+
+            Assert.Equal("end", events[^1].Name);
+            Assert.Contains("\"status\":\"COMPLETED\"", events[^1].Data);
+            var early = events.FirstOrDefault(e => e.Name == "log" && e.Data.Contains("Creating"));
+            Assert.True(early.Name is not null, string.Join(" | ", events));
+            Assert.True(early.StatusThen is "SENT" or "RUNNING", $"the first lines came when the job was already {early.StatusThen}");
+            var streamed = string.Join('\n', events.Where(e => e.Name == "log").Select(e => e.Data));
+            Assert.Contains("Deployment successful", streamed);
+
+            var stored = await fleet.Api.GetStringAsync($"/jobs/{jobId}/logs");
+            Assert.Contains("Deployment successful", stored);
+        }
+        finally
+        {
+            await FleetFixture.RemoveProjectContainersAsync(project);
+        }
+    }
+
+    [Fact]
     public async Task ARedeployReplacesTheProjectAndRemovesServicesNoLongerInIt()
     {
         const string project = "e2e-redeploy";

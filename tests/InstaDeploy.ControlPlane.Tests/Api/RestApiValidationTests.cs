@@ -99,6 +99,8 @@ public sealed class RestApiValidationTests : IAsyncLifetime
 
     [Theory]
     [InlineData("/jobs/job-does-not-exist")]
+    [InlineData("/jobs/job-does-not-exist/logs")]
+    [InlineData("/jobs/job-does-not-exist/logs?follow=true")]
     [InlineData("/agents/nope")]
     [InlineData("/deployments/never-deployed")]
     public async Task UnknownResourcesAre404Problems(string path)
