@@ -73,24 +73,7 @@ public sealed class ComposeDeploymentTests(FleetFixture fleet) : IClassFixture<F
     public async Task ADeploysOutputCanBeFollowedLiveAndLinesArriveBeforeTheJobEnds()
     {
         const string project = "e2e-follow";
-        const string slow = """
-            services:
-              slow:
-                image: local/busybox:1
-                command: ["sh", "-c", "sleep 3 && touch /tmp/ready && sleep 600"]
-                init: true
-                healthcheck:
-                  test: ["CMD", "test", "-f", "/tmp/ready"]
-                  interval: 1s
-                  retries: 30
-              web:
-                image: local/busybox:1
-                command: ["sleep", "600"]
-                init: true
-                depends_on:
-                  slow:
-                    condition: service_healthy
-            """;
+        var slow = TestComposeFiles.Slow(readyAfterSeconds: 3);
         try
         {
             using var response = await fleet.Api.PostJsonAsync("/deploy", new { project_name = project, compose_file_base64 = Base64(slow) });

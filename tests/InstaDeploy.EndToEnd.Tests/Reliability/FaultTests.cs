@@ -13,25 +13,8 @@ public sealed class FaultTests
 {
     private static string Base64(string text) => Convert.ToBase64String(Encoding.UTF8.GetBytes(text));
 
-    /// <summary>A deploy that takes about five seconds: "web" starts once "slow" reports healthy.</summary>
-    private static string SlowCompose() => """
-        services:
-          slow:
-            image: local/busybox:1
-            command: ["sh", "-c", "sleep 4 && touch /tmp/ready && sleep 600"]
-            init: true
-            healthcheck:
-              test: ["CMD", "test", "-f", "/tmp/ready"]
-              interval: 1s
-              retries: 30
-          web:
-            image: local/busybox:1
-            command: ["sleep", "600"]
-            init: true
-            depends_on:
-              slow:
-                condition: service_healthy
-        """;
+    /// <summary>A deploy that takes about five seconds.</summary>
+    private static string SlowCompose() => TestComposeFiles.Slow(readyAfterSeconds: 4);
 
     private static string QuickCompose() => "services:\n  web:\n    image: local/busybox:1\n    command: [\"sleep\", \"600\"]\n    init: true\n";
 
