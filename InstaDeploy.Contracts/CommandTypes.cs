@@ -16,6 +16,12 @@ public static class CommandTypes
     public const string HealthCheck = "HEALTH_CHECK";
 
     /// <summary>
+    /// Container logs of a deployed project (an InstaDeploy extension, served by the compose plugin): payload
+    /// <c>{project_name, tail?, since?, follow_seconds?, service?, timestamps?}</c>; the lines are the job's output.
+    /// </summary>
+    public const string Logs = "LOGS";
+
+    /// <summary>
     /// Control plane to agent, only with the reliable-delivery feature: <c>{"id": "&lt;job id&gt;", "type": "ACK"}</c>,
     /// the job's result is persisted and the agent may forget it. Not a job.
     /// </summary>

@@ -84,7 +84,14 @@ public sealed class ControlPlaneOptions
     [Range(1, 3600)]
     public int AgentPingSeconds { get; set; } = 15;
 
+    /// <summary>Folder of the Data Protection key ring that encrypts secret variables (default: keys/ in the data folder).
+    /// Keep it out of database backups: the database alone then reveals no secret.</summary>
+    [ConfigurationKeyName("INSTADEPLOY_KEY_RING_DIR")]
+    public string? KeyRingDirectory { get; set; }
+
     public string DatabasePath => Path.Combine(Path.GetFullPath(DataDirectory), "instadeploy.db");
+
+    public string KeyRingPath => Path.GetFullPath(string.IsNullOrEmpty(KeyRingDirectory) ? Path.Combine(DataDirectory, "keys") : KeyRingDirectory);
 }
 
 internal sealed class ControlPlaneOptionsValidator : IValidateOptions<ControlPlaneOptions>

@@ -10,5 +10,8 @@ public sealed class ComposePluginStartup : IPluginStartup
     {
         services.AddSingleton<ComposeCli>();
         services.AddSingleton<ProjectFolders>();
+        services.AddSingleton<ProjectContainers>();
+        services.AddSingleton<ProjectHistory>();
+        services.AddSingleton<HealthGate>();
     }
 }

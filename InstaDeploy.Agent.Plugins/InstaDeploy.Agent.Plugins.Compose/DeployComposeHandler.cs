@@ -2,8 +2,12 @@ using InstaDeploy.Contracts;
 
 namespace InstaDeploy.Agent.Plugins.Compose;
 
-/// <summary><c>DEPLOY_COMPOSE</c>: writes the compose file and runs <c>up -d --remove-orphans</c>.</summary>
-public sealed class DeployComposeHandler(ComposeCli compose, ProjectFolders folders, Microsoft.Extensions.Configuration.IConfiguration configuration) : ICommandHandler
+/// <summary>
+/// <c>DEPLOY_COMPOSE</c>: writes the compose file (and the project's owner-only <c>.env</c>), runs <c>up -d
+/// --remove-orphans</c>, waits for the containers to be running and healthy, and keeps the files in the project's history.
+/// With rollback_on_failure, a failed deploy restores the last successful revision from that history.
+/// </summary>
+public sealed class DeployComposeHandler(ComposeCli compose, ProjectFolders folders, ProjectHistory history, HealthGate healthGate, Microsoft.Extensions.Configuration.IConfiguration configuration) : ICommandHandler
 {
     /// <inheritdoc />
     public IReadOnlyCollection<string> CommandTypes { get; } = [Contracts.CommandTypes.DeployCompose];
@@ -43,17 +47,67 @@ public sealed class DeployComposeHandler(ComposeCli compose, ProjectFolders fold
         if (folders.ProjectSharingComposeName(projectName) is { } other)
             return CommandResult.Failure(
                 $"project '{projectName}' would be the same compose project ('{ComposeCli.ComposeProjectName(projectName)}') as project '{other}', which is deployed on this agent; use a name that differs from it in more than letter case or a leading '-'/'_'");
+        var variables = ProjectVariable.FromPayload(context.Payload);
+        var healthWait = TimeSpan.FromSeconds(IntOf(context.Payload, DeployPayload.HealthWaitSeconds, DeployPayload.DefaultHealthWaitSeconds, 0, DeployPayload.MaxHealthWaitSeconds));
+        var rollbackOnFailure = context.Payload.TryGetProperty(DeployPayload.RollbackOnFailure, out var rollback) && rollback.ValueKind == System.Text.Json.JsonValueKind.True;
+        var revision = context.Payload.TryGetProperty(DeployPayload.Revision, out var number) && number.TryGetInt32(out var n)
+            ? n.ToString(System.Globalization.CultureInfo.InvariantCulture)
+            : $"local-{DateTimeOffset.UtcNow:yyyyMMddHHmmssfff}";
 
         var composeFile = await folders.WriteComposeFileAsync(projectName, content, context.CancellationToken);
         await context.WriteOutputLineAsync($"Wrote {composeFile} ({content.Length} bytes)");
+        if (variables is not null)
+        {
+            foreach (var secret in variables.Where(v => v.Secret)) context.AddSecret(secret.Value);
+            await folders.WriteVariablesAsync(projectName, variables, context.CancellationToken);
+            if (variables.Count > 0)
+                await context.WriteOutputLineAsync($"Wrote {ProjectFolders.EnvFileName} (owner-only) with {variables.Count} variable(s): {string.Join(", ", variables.Select(v => v.Secret ? v.Name + " (secret)" : v.Name))}");
+        }
+        var entry = await history.RecordAsync(projectName, revision, context.CancellationToken);
 
+        var failure = await UpAsync(projectName, composeFile, healthWait, context);
+        await history.FinishAsync(projectName, entry, failure is null, context.CancellationToken);
+        if (failure is null) return CommandResult.Success($"Deployment successful (revision {revision})");
+
+        await context.WriteOutputLineAsync($"Deploy of revision {revision} failed: {failure}");
+        if (!rollbackOnFailure) return CommandResult.Failure(failure);
+        if (history.LastSucceeded(projectName, entry) is not { } previous)
+        {
+            await context.WriteOutputLineAsync($"rollback_on_failure: no earlier successful revision of '{projectName}' on this agent, so there is nothing to roll back to");
+            return CommandResult.Failure($"{failure}; no earlier successful revision to roll back to");
+        }
+
+        await context.WriteOutputLineAsync($"rollback_on_failure: rolling back to revision {previous.Revision} (deployed {previous.DeployedAt:u})");
+        await history.RestoreAsync(projectName, previous, context.CancellationToken);
+        foreach (var secret in folders.SecretValuesOf(projectName)) context.AddSecret(secret);
+        var rollbackFailure = await UpAsync(projectName, composeFile, healthWait, context);
+        var data = System.Text.Json.JsonSerializer.SerializeToElement(new Dictionary<string, object?>
+        {
+            [DeployPayload.RolledBackTo] = int.TryParse(previous.Revision, out var back) ? back : null,
+            [DeployPayload.RollbackSucceeded] = rollbackFailure is null,
+        });
+        if (rollbackFailure is null)
+        {
+            await history.FinishAsync(projectName, previous with { DeployedAt = DateTimeOffset.UtcNow }, succeeded: true, context.CancellationToken);
+            await context.WriteOutputLineAsync($"Rolled back to revision {previous.Revision}: it is running again");
+            return CommandResult.Failure($"{failure}; rolled back to revision {previous.Revision}, which is running again", data);
+        }
+        await context.WriteOutputLineAsync($"Rollback to revision {previous.Revision} failed too: {rollbackFailure}");
+        return CommandResult.Failure($"{failure}; the rollback to revision {previous.Revision} failed too: {rollbackFailure}", data);
+    }
+
+    /// <summary>Runs <c>up -d --remove-orphans</c>, then the health gate; null when the project came up, else why not.</summary>
+    private async Task<string?> UpAsync(string projectName, string composeFile, TimeSpan healthWait, CommandContext context)
+    {
         var (fileName, arguments) = await compose.CommandAsync(projectName, composeFile, context.CancellationToken);
         arguments.AddRange(["up", "-d", "--remove-orphans"]);
         var result = await ProcessRunner.RunAsync(fileName, arguments, context.WriteOutputLineAsync, context.CancellationToken,
             workingDirectory: Path.GetDirectoryName(composeFile));
-
-        return result.ExitCode == 0
-            ? CommandResult.Success("Deployment successful")
-            : CommandResult.Failure($"compose up exited with code {result.ExitCode}: {string.Join('\n', result.StandardErrorTail)}");
+        if (result.ExitCode != 0)
+            return $"compose up exited with code {result.ExitCode}: {string.Join('\n', result.StandardErrorTail)}";
+        return healthWait == TimeSpan.Zero ? null : await healthGate.WaitAsync(projectName, healthWait, context);
     }
+
+    private static int IntOf(System.Text.Json.JsonElement payload, string name, int fallback, int min, int max) =>
+        payload.TryGetProperty(name, out var value) && value.TryGetInt32(out var number) ? Math.Clamp(number, min, max) : fallback;
 }

@@ -6,6 +6,15 @@ public sealed class ProjectFolders(IAgentInfo agent)
     /// <summary>The compose file's name inside a project folder.</summary>
     public const string ComposeFileName = "docker-compose.yml";
 
+    /// <summary>The project's variables, beside the compose file, owner-only: compose reads it for <c>${NAME}</c>.</summary>
+    public const string EnvFileName = ".env";
+
+    /// <summary>The agent's own files of a project (owner-only): which variables are secret, and the revision history.</summary>
+    public const string StateFolderName = ".instadeploy";
+
+    /// <summary>Names of the secret variables in <see cref="EnvFileName"/>, one per line, so their values can be redacted later.</summary>
+    public const string SecretNamesFileName = "secret-names";
+
     /// <summary>The project's folder, after checking that it resolves inside the projects folder.</summary>
     /// <exception cref="CommandPayloadException">The name is not a valid project name or escapes the projects folder.</exception>
     public string FolderOf(string projectName)
@@ -40,6 +49,14 @@ public sealed class ProjectFolders(IAgentInfo agent)
     /// <summary>The path of the project's compose file.</summary>
     public string ComposeFileOf(string projectName) => Path.Combine(FolderOf(projectName), ComposeFileName);
 
+    /// <summary>The agent's state folder of the project (created owner-only).</summary>
+    public string StateFolderOf(string projectName)
+    {
+        var folder = Path.Combine(FolderOf(projectName), StateFolderName);
+        CreateOwnerOnlyDirectory(folder);
+        return folder;
+    }
+
     /// <summary>Writes the compose file atomically: a temporary file in the same folder, then a rename over the old one,
     /// so a crash never leaves a half-written compose file.</summary>
     public async Task<string> WriteComposeFileAsync(string projectName, byte[] content, CancellationToken cancellationToken)
@@ -47,10 +64,50 @@ public sealed class ProjectFolders(IAgentInfo agent)
         var folder = FolderOf(projectName);
         Directory.CreateDirectory(folder);
         var target = Path.Combine(folder, ComposeFileName);
-        var temporary = Path.Combine(folder, $".{ComposeFileName}.{Guid.NewGuid():N}.tmp");
+        await WriteAtomicallyAsync(target, content, ownerOnly: false, cancellationToken);
+        return target;
+    }
+
+    /// <summary>
+    /// Writes the project's <c>.env</c> (owner-only, 0600) and the names of its secret variables; with no variables,
+    /// removes both, so a variable deleted on the control plane does not linger.
+    /// </summary>
+    public async Task WriteVariablesAsync(string projectName, IReadOnlyList<ProjectVariable> variables, CancellationToken cancellationToken)
+    {
+        var envFile = Path.Combine(FolderOf(projectName), EnvFileName);
+        var secretNames = Path.Combine(StateFolderOf(projectName), SecretNamesFileName);
+        if (variables.Count == 0)
+        {
+            File.Delete(envFile);
+            File.Delete(secretNames);
+            return;
+        }
+        var text = string.Concat(variables.Select(v => Contracts.EnvironmentVariables.EnvFileLine(v.Name, v.Value) + "\n"));
+        await WriteAtomicallyAsync(envFile, System.Text.Encoding.UTF8.GetBytes(text), ownerOnly: true, cancellationToken);
+        var names = string.Concat(variables.Where(v => v.Secret).Select(v => v.Name + "\n"));
+        await WriteAtomicallyAsync(secretNames, System.Text.Encoding.UTF8.GetBytes(names), ownerOnly: true, cancellationToken);
+    }
+
+    /// <summary>The values of the project's secret variables as last deployed here (to redact them from container logs).</summary>
+    public IReadOnlyList<string> SecretValuesOf(string projectName)
+    {
+        var folder = FolderOf(projectName);
+        var secretNames = Path.Combine(folder, StateFolderName, SecretNamesFileName);
+        var envFile = Path.Combine(folder, EnvFileName);
+        if (!File.Exists(secretNames) || !File.Exists(envFile)) return [];
+        var secret = File.ReadAllLines(secretNames).Where(n => n.Length > 0).ToHashSet(StringComparer.Ordinal);
+        return [.. ProjectVariable.ParseEnvFile(File.ReadAllText(envFile)).Where(v => secret.Contains(v.Name)).Select(v => v.Value)];
+    }
+
+    /// <summary>A temporary file in the same folder, then a rename over the old one: a crash never leaves a half-written file.</summary>
+    internal static async Task WriteAtomicallyAsync(string target, byte[] content, bool ownerOnly, CancellationToken cancellationToken)
+    {
+        var temporary = Path.Combine(Path.GetDirectoryName(target)!, $".{Path.GetFileName(target)}.{Guid.NewGuid():N}.tmp");
+        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, Share = FileShare.None, Options = FileOptions.WriteThrough };
+        if (ownerOnly && !OperatingSystem.IsWindows()) options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
         try
         {
-            await using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, 4096, FileOptions.WriteThrough))
+            await using (var stream = new FileStream(temporary, options))
             {
                 await stream.WriteAsync(content, cancellationToken);
                 await stream.FlushAsync(cancellationToken);
@@ -61,6 +118,11 @@ public sealed class ProjectFolders(IAgentInfo agent)
         {
             if (File.Exists(temporary)) File.Delete(temporary);
         }
-        return target;
+    }
+
+    internal static void CreateOwnerOnlyDirectory(string folder)
+    {
+        if (OperatingSystem.IsWindows()) Directory.CreateDirectory(folder);
+        else Directory.CreateDirectory(folder, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
     }
 }

@@ -29,6 +29,7 @@ public sealed class CommandContext
     }
 
     private readonly Func<string, CancellationToken, ValueTask> _writeOutputLine;
+    private readonly List<string> _secrets = [];
 
     /// <summary>The job id the control plane gave the command.</summary>
     public string JobId { get; }
@@ -51,8 +52,35 @@ public sealed class CommandContext
     /// <summary>Cancelled when the job times out on the agent or the agent shuts down.</summary>
     public CancellationToken CancellationToken { get; }
 
-    /// <summary>Streams one line of output to the control plane as it happens; it also becomes part of the job's logs.</summary>
-    public ValueTask WriteOutputLineAsync(string line) => _writeOutputLine(line, CancellationToken);
+    /// <summary>Streams one line of output to the control plane as it happens; it also becomes part of the job's logs.
+    /// Every secret registered with <see cref="AddSecret"/> is replaced by <c>********</c> first.</summary>
+    public ValueTask WriteOutputLineAsync(string line) => _writeOutputLine(Redact(line), CancellationToken);
+
+    /// <summary>A value that must never leave the agent: it is redacted from the job's output, error and result.</summary>
+    public void AddSecret(string value)
+    {
+        if (value.Length == 0) return;
+        lock (_secrets)
+        {
+            if (_secrets.Contains(value)) return;
+            _secrets.Add(value);
+            _secrets.Sort((a, b) => b.Length.CompareTo(a.Length)); // longest first, so a secret inside another is not half-replaced
+        }
+    }
+
+    /// <summary>The text with every registered secret replaced by <c>********</c>.</summary>
+    public string Redact(string text)
+    {
+        lock (_secrets)
+        {
+            foreach (var secret in _secrets)
+                text = text.Replace(secret, Redacted, StringComparison.Ordinal);
+        }
+        return text;
+    }
+
+    /// <summary>What a secret is replaced with.</summary>
+    public const string Redacted = "********";
 
     /// <summary>Reads a required string property of the payload; throws <see cref="CommandPayloadException"/> naming it when absent.</summary>
     public string GetRequiredString(string propertyName)

@@ -80,14 +80,16 @@ internal sealed class CommandRunner(
         string status, error2 = "";
         JsonElement? data = null;
         string? summary = null;
+        CommandContext? context = null;
         try
         {
             if (projectLockTask is not null) projectLock = await projectLockTask;
             await Task.Yield(); // the handler never runs on the caller's (the receive loop's) thread
             logger.JobStarted(command.Id, command.Type);
-            var context = new CommandContext(
+            context = new CommandContext(
                 command.Id, command.Type, command.Payload, options.ProjectsDirectory, configuration,
                 loggerFactory.CreateLogger($"InstaDeploy.Agent.Plugin.{pluginName}"), output.WriteLineAsync, timeout.Token);
+            foreach (var secret in SecretsIn(command.Payload)) context.AddSecret(secret);
             var result = await RunHandlerAsync(lease.Handler, context, timeout.Token);
             status = result.Succeeded ? JobStatuses.Completed : JobStatuses.Failed;
             error2 = result.Error;
@@ -115,6 +117,13 @@ internal sealed class CommandRunner(
             error2 = $"plugin {pluginName} failed: {e.GetType().Name}: {e.Message}";
         }
 
+        if (context is not null)
+        {
+            // Whatever a handler put in its error, summary or result passes the same redaction as its output lines.
+            error2 = context.Redact(error2);
+            summary = summary is null ? null : context.Redact(summary);
+            if (data is { } d && context.Redact(d.GetRawText()) is var redacted && redacted != d.GetRawText()) data = JsonElement.Parse(redacted);
+        }
         try
         {
             var logs = await output.CompleteAsync(summary);
@@ -143,6 +152,20 @@ internal sealed class CommandRunner(
         if (await Task.WhenAny(run, abandon.Task) == run) return await run;
         _ = run.ContinueWith(t => _ = t.Exception, TaskContinuationOptions.OnlyOnFaulted); // observe a late failure
         throw new OperationCanceledException("the handler did not stop after cancellation", deadline);
+    }
+
+    /// <summary>The values of the payload's <c>env</c> entries marked secret: redacted from everything the job reports.</summary>
+    private static IEnumerable<string> SecretsIn(JsonElement payload)
+    {
+        if (payload.ValueKind != JsonValueKind.Object || !payload.TryGetProperty(DeployPayload.Env, out var env) || env.ValueKind != JsonValueKind.Array)
+            yield break;
+        foreach (var variable in env.EnumerateArray())
+        {
+            if (variable.ValueKind == JsonValueKind.Object
+                && variable.TryGetProperty("secret", out var secret) && secret.ValueKind == JsonValueKind.True
+                && variable.TryGetProperty("value", out var value) && value.ValueKind == JsonValueKind.String)
+                yield return value.GetString()!;
+        }
     }
 
     private static string? ProjectOf(JsonElement payload) =>

@@ -62,7 +62,86 @@ public sealed class DeploymentEntity
     /// <summary>State and job before the current job started; restored if the control plane could not send it.</summary>
     public string? PreviousState { get; set; }
     public string? PreviousJobId { get; set; }
+
+    /// <summary>The revision that runs there now (the last one deployed, or the one an automatic rollback restored).</summary>
+    public int? CurrentRevision { get; set; }
     public DateTimeOffset CreatedAt { get; set; }
+    public DateTimeOffset UpdatedAt { get; set; }
+}
+
+/// <summary>
+/// One deploy of a project: what was deployed (the compose file and the variables, the secret ones encrypted), by whom,
+/// when, by which job, and what came of it. A rollback deploys an earlier revision's content again as a new revision.
+/// </summary>
+public sealed class RevisionEntity
+{
+    public long Id { get; set; }
+    public required string ProjectName { get; set; }
+
+    /// <summary>1, 2, 3… per project.</summary>
+    public int Number { get; set; }
+    public required string AgentId { get; set; }
+    public required string JobId { get; set; }
+
+    /// <summary>SHA-256 (hex) of the compose file.</summary>
+    public required string ComposeSha256 { get; set; }
+
+    /// <summary>The compose file as deployed (UTF-8 text).</summary>
+    public required string ComposeYaml { get; set; }
+
+    /// <summary>The variables deployed with it, as a Data Protection payload (never plain text); null when there were none.</summary>
+    public string? VariablesProtected { get; set; }
+
+    /// <summary>Names of the variables deployed with it, comma separated (names are not secret).</summary>
+    public string VariableNames { get; set; } = "";
+
+    /// <summary>Name of the API key that asked for it.</summary>
+    public required string CreatedBy { get; set; }
+    public DateTimeOffset CreatedAt { get; set; }
+    public DateTimeOffset? FinishedAt { get; set; }
+
+    /// <summary>See <see cref="RevisionOutcomes"/>.</summary>
+    public required string Outcome { get; set; }
+
+    /// <summary>For a rollback: the revision whose content it deployed again.</summary>
+    public int? RollbackOf { get; set; }
+
+    /// <summary>When this deploy failed and the agent rolled back by itself: the revision it restored.</summary>
+    public int? RolledBackTo { get; set; }
+}
+
+/// <summary>What came of a revision.</summary>
+public static class RevisionOutcomes
+{
+    public const string Pending = "pending";
+    public const string Succeeded = "succeeded";
+    public const string Failed = "failed";
+
+    /// <summary>It failed and the agent restored the previous successful revision (rollback_on_failure).</summary>
+    public const string RolledBack = "rolled_back";
+
+    /// <summary>The agent did not answer before the job's timeout: what runs there is not known.</summary>
+    public const string TimedOut = "timed_out";
+
+    /// <summary>The job never reached its agent (offline past the queue expiry): nothing changed there.</summary>
+    public const string Expired = "expired";
+}
+
+/// <summary>
+/// An environment variable of a project, for every agent (<see cref="AgentId"/> empty) or one agent (overriding the
+/// project-wide value there). A secret value is stored encrypted with ASP.NET Core Data Protection.
+/// </summary>
+public sealed class ProjectVariableEntity
+{
+    public required string ProjectName { get; set; }
+
+    /// <summary>"" for every agent, else the agent it applies to.</summary>
+    public required string AgentId { get; set; }
+    public required string Name { get; set; }
+
+    /// <summary>The value; for a secret, its Data Protection payload.</summary>
+    public required string Value { get; set; }
+    public bool Secret { get; set; }
     public DateTimeOffset UpdatedAt { get; set; }
 }
 

@@ -10,6 +10,8 @@ public sealed class InstaDeployDbContext(DbContextOptions<InstaDeployDbContext> 
     public DbSet<DeploymentEntity> Deployments => Set<DeploymentEntity>();
     public DbSet<ApiKeyEntity> ApiKeys => Set<ApiKeyEntity>();
     public DbSet<EnrollmentTokenEntity> EnrollmentTokens => Set<EnrollmentTokenEntity>();
+    public DbSet<RevisionEntity> Revisions => Set<RevisionEntity>();
+    public DbSet<ProjectVariableEntity> ProjectVariables => Set<ProjectVariableEntity>();
 
     protected override void ConfigureConventions(ModelConfigurationBuilder configurationBuilder)
     {
@@ -49,6 +51,18 @@ public sealed class InstaDeployDbContext(DbContextOptions<InstaDeployDbContext> 
         modelBuilder.Entity<DeploymentEntity>(deployment =>
         {
             deployment.HasKey(d => new { d.ProjectName, d.AgentId });
+        });
+
+        modelBuilder.Entity<RevisionEntity>(revision =>
+        {
+            revision.HasKey(r => r.Id);
+            revision.HasIndex(r => new { r.ProjectName, r.Number }).IsUnique();
+            revision.HasIndex(r => r.JobId).IsUnique();
+        });
+
+        modelBuilder.Entity<ProjectVariableEntity>(variable =>
+        {
+            variable.HasKey(v => new { v.ProjectName, v.AgentId, v.Name });
         });
     }
 }

@@ -63,7 +63,8 @@ public static class DeploymentsApi
     }
 
     private static async Task<Results<Accepted<JobAccepted>, ValidationProblem, ProblemHttpResult>> Deploy(
-        DeployRequest request, AgentSelector selector, JobDispatcher dispatcher, IOptions<ControlPlaneOptions> options, CancellationToken cancellationToken)
+        DeployRequest request, AgentSelector selector, JobDispatcher dispatcher, ProjectVariableStore variableStore, VariableProtector protector,
+        System.Security.Claims.ClaimsPrincipal user, IOptions<ControlPlaneOptions> options, CancellationToken cancellationToken)
     {
         if (ValidateProject(request.ProjectName) is { } invalidName) return invalidName;
         if (ValidateTimeout(request.TimeoutSeconds) is { } invalidTimeout) return invalidTimeout;
@@ -100,17 +101,55 @@ public static class DeploymentsApi
         if (options.Value.PolicyEnabled && ComposePolicy.Check(yaml, options.Value.PolicyBindAllowList) is { Count: > 0 } violations)
             return Problems.Invalid("compose_file_base64", "the deploy policy refuses it: " + string.Join("; ", violations));
 
+        if (ValidateHealthWait(request.HealthWaitSeconds) is { } invalidWait) return invalidWait;
+
         var (agentId, problem) = await selector.SelectAsync(request.AgentId, null, !request.FailFast, cancellationToken);
         if (problem is not null) return problem;
 
         if (await dispatcher.CheckCapacityAsync(agentId!, cancellationToken) is { } full) return full;
-        var payload = JsonSerializer.SerializeToElement(new Dictionary<string, string>
-        {
-            ["project_name"] = request.ProjectName!,
-            ["compose_file_base64"] = request.ComposeFileBase64,
-        });
-        var job = await dispatcher.DispatchAsync(agentId!, CommandTypes.DeployCompose, request.ProjectName, payload, request.TimeoutSeconds, request.QueueTtlSeconds, cancellationToken);
+        var variables = await variableStore.ForDeployAsync(request.ProjectName!, agentId!, cancellationToken);
+        var job = await DispatchRevisionAsync(dispatcher, agentId!, request.ProjectName!, yaml,
+            variables.Count == 0 ? null : protector.ProtectSnapshot(variables), [.. variables.Select(v => v.Name)],
+            user.Identity?.Name ?? "", rollbackOf: null, request.RollbackOnFailure, request.HealthWaitSeconds,
+            request.TimeoutSeconds, request.QueueTtlSeconds, cancellationToken);
         return TypedResults.Accepted($"/jobs/{job.Id}", job.ToAccepted());
+    }
+
+    /// <summary>
+    /// Sends DEPLOY_COMPOSE for one revision: the compose file, the variables (stored only as <paramref name="variablesProtected"/>;
+    /// decrypted into the command as it is written to the agent), the health wait and rollback_on_failure. The revision is
+    /// numbered and stored with the job.
+    /// </summary>
+    internal static Task<JobEntity> DispatchRevisionAsync(
+        JobDispatcher dispatcher, string agentId, string projectName, string yaml, string? variablesProtected, string[] variableNames,
+        string createdBy, int? rollbackOf, bool rollbackOnFailure, int? healthWaitSeconds, int? timeoutSeconds, int? queueTtlSeconds, CancellationToken cancellationToken)
+    {
+        var compose = Encoding.UTF8.GetBytes(yaml);
+        var payload = new System.Text.Json.Nodes.JsonObject
+        {
+            ["project_name"] = projectName,
+            ["compose_file_base64"] = Convert.ToBase64String(compose),
+            [DeployPayload.HealthWaitSeconds] = healthWaitSeconds ?? DeployPayload.DefaultHealthWaitSeconds,
+            [DeployPayload.RollbackOnFailure] = rollbackOnFailure,
+        };
+        // Variables travel encrypted until the command is written; an empty list tells the agent to remove an old .env.
+        if (variablesProtected is not null) payload[JobDispatcher.ProtectedEnv] = variablesProtected;
+        else payload[DeployPayload.Env] = new System.Text.Json.Nodes.JsonArray();
+        var revision = new RevisionEntity
+        {
+            ProjectName = projectName,
+            AgentId = agentId,
+            JobId = "",
+            ComposeSha256 = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(compose)),
+            ComposeYaml = yaml,
+            VariablesProtected = variablesProtected,
+            VariableNames = string.Join(',', variableNames),
+            CreatedBy = createdBy,
+            Outcome = RevisionOutcomes.Pending,
+            RollbackOf = rollbackOf,
+        };
+        return dispatcher.DispatchAsync(agentId, CommandTypes.DeployCompose, projectName, JsonSerializer.SerializeToElement(payload),
+            timeoutSeconds, queueTtlSeconds, cancellationToken, revision);
     }
 
     private static Task<Results<Accepted<JobAccepted>, ValidationProblem, ProblemHttpResult>> Stop(
@@ -153,9 +192,14 @@ public static class DeploymentsApi
             : TypedResults.Ok(new ProjectDeploymentsDto(projectName, placements.Select(ToDto).ToArray()));
     }
 
-    private static DeploymentDto ToDto(DeploymentEntity d) => new(d.ProjectName, d.AgentId, d.State, d.LastJobId, d.CreatedAt, d.UpdatedAt);
+    private static DeploymentDto ToDto(DeploymentEntity d) => new(d.ProjectName, d.AgentId, d.State, d.LastJobId, d.CreatedAt, d.UpdatedAt, d.CurrentRevision);
 
-    private static ValidationProblem? ValidateProject(string? projectName) => projectName switch
+    internal static ValidationProblem? ValidateHealthWait(int? seconds) =>
+        seconds is < 0 or > DeployPayload.MaxHealthWaitSeconds
+            ? Problems.Invalid("health_wait_seconds", $"must be between 0 (no wait) and {DeployPayload.MaxHealthWaitSeconds}")
+            : null;
+
+    internal static ValidationProblem? ValidateProject(string? projectName) => projectName switch
     {
         null or "" => Problems.Invalid("project_name", "is required"),
         _ when !ProjectNames.IsValid(projectName) => Problems.Invalid("project_name",
@@ -163,7 +207,7 @@ public static class DeploymentsApi
         _ => null,
     };
 
-    private static ValidationProblem? ValidateTimeout(int? timeoutSeconds) =>
+    internal static ValidationProblem? ValidateTimeout(int? timeoutSeconds) =>
         timeoutSeconds is < 1 or > 86_400 ? Problems.Invalid("timeout_seconds", "must be between 1 and 86400") : null;
 
     internal static ValidationProblem? ValidateQueueTtl(int? queueTtlSeconds) =>

@@ -4,6 +4,7 @@ using InstaDeploy.ControlPlane.ApiKeys;
 using InstaDeploy.ControlPlane.Data;
 using InstaDeploy.ControlPlane.Hub;
 using InstaDeploy.ControlPlane.Jobs;
+using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Http.Json;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -28,6 +29,20 @@ public static class ControlPlaneExtensions
             var options = sp.GetRequiredService<IOptions<ControlPlaneOptions>>().Value;
             db.UseSqlite($"Data Source={options.DatabasePath};Pooling=True;Default Timeout=30");
         });
+
+        // Secret variables are encrypted with Data Protection; its key ring persists in INSTADEPLOY_KEY_RING_DIR (owner-only),
+        // read when first needed (after the start-up check of the options), never during the app's build.
+        services.AddDataProtection().SetApplicationName("InstaDeploy");
+        services.AddOptions<Microsoft.AspNetCore.DataProtection.KeyManagement.KeyManagementOptions>()
+            .Configure<IOptions<ControlPlaneOptions>, ILoggerFactory>((keys, options, loggers) =>
+            {
+                var folder = options.Value.KeyRingPath;
+                if (OperatingSystem.IsWindows()) Directory.CreateDirectory(folder);
+                else Directory.CreateDirectory(folder, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+                keys.XmlRepository = new Microsoft.AspNetCore.DataProtection.Repositories.FileSystemXmlRepository(new DirectoryInfo(folder), loggers);
+            });
+        services.AddSingleton<Deployments.VariableProtector>();
+        services.AddSingleton<Deployments.ProjectVariableStore>();
 
         services.AddSingleton<ApiKeyStore>();
         services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)

@@ -18,8 +18,13 @@ public sealed class JobDispatcher(
     AgentConnectionRegistry registry,
     IOptions<ControlPlaneOptions> options,
     ControlPlaneMetrics metrics,
+    Deployments.VariableProtector variables,
     ILogger<JobDispatcher> logger)
 {
+    /// <summary>Payload field, stored only: a deploy's variables as one Data Protection payload. Replaced by the clear
+    /// <c>env</c> list only in the command written to the agent's (TLS) socket, so the database never holds them in clear.</summary>
+    public const string ProtectedEnv = "env_protected";
+
     /// <summary>429 when the agent already has as many open jobs as INSTADEPLOY_MAX_OPEN_JOBS_PER_AGENT allows, else null.</summary>
     public async Task<Microsoft.AspNetCore.Http.HttpResults.ProblemHttpResult?> CheckCapacityAsync(string agentId, CancellationToken cancellationToken)
     {
@@ -32,14 +37,15 @@ public sealed class JobDispatcher(
     }
 
     public async Task<JobEntity> DispatchAsync(
-        string agentId, string type, string? projectName, JsonElement payload, int? timeoutSeconds, int? queueTtlSeconds, CancellationToken cancellationToken)
+        string agentId, string type, string? projectName, JsonElement payload, int? timeoutSeconds, int? queueTtlSeconds, CancellationToken cancellationToken,
+        RevisionEntity? revision = null)
     {
         using var activity = Telemetry.ActivitySource.StartActivity($"dispatch {type}", ActivityKind.Producer);
         var traceParent = activity?.Id ?? Activity.Current?.Id;
         var job = await jobs.CreateAsync(type, agentId, projectName, payload.GetRawText(),
             timeoutSeconds ?? options.Value.JobTimeoutSeconds,
             TimeSpan.FromSeconds(queueTtlSeconds ?? options.Value.QueueTtlSeconds),
-            traceParent, cancellationToken);
+            traceParent, cancellationToken, revision);
         activity?.SetTag(Telemetry.Tags.JobId, job.Id);
         activity?.SetTag(Telemetry.Tags.CommandType, type);
         activity?.SetTag(Telemetry.Tags.AgentId, agentId);
@@ -84,11 +90,22 @@ public sealed class JobDispatcher(
         using var activity = Activity.Current is null && job.TraceParent is not null
             ? Telemetry.ActivitySource.StartActivity($"deliver {job.Type}", ActivityKind.Producer, parent)
             : null;
+        JsonElement payload;
+        try
+        {
+            payload = WirePayload(job);
+        }
+        catch (System.Security.Cryptography.CryptographicException e)
+        {
+            logger.JobSendFailed(job.Id, connection.AgentId, $"its variables cannot be decrypted ({e.Message})");
+            await jobs.FailAsync(job.Id, "the deploy's variables cannot be decrypted: the Data Protection key ring (INSTADEPLOY_KEY_RING_DIR) is missing or not the one they were encrypted with. Restore the key ring, or set the project's variables again and redeploy.", CancellationToken.None);
+            return true;
+        }
         var command = new AgentCommand
         {
             Id = job.Id,
             Type = job.Type,
-            Payload = JsonElement.Parse(job.PayloadJson),
+            Payload = payload,
             TraceParent = job.TraceParent,
             TimeoutSeconds = job.TimeoutSeconds,
         };
@@ -111,5 +128,19 @@ public sealed class JobDispatcher(
 
         logger.JobSent(job.Id, job.Type, job.ProjectName, connection.AgentId);
         return true;
+    }
+
+    /// <summary>The payload as the agent gets it: a deploy's protected variables decrypted into the <c>env</c> list.</summary>
+    private JsonElement WirePayload(JobEntity job)
+    {
+        var payload = JsonElement.Parse(job.PayloadJson);
+        if (job.Type != CommandTypes.DeployCompose || payload.ValueKind != JsonValueKind.Object
+            || !payload.TryGetProperty(ProtectedEnv, out var protectedEnv) || protectedEnv.GetString() is not { } snapshot)
+            return payload;
+        var node = System.Text.Json.Nodes.JsonNode.Parse(job.PayloadJson)!.AsObject();
+        node.Remove(ProtectedEnv);
+        node[DeployPayload.Env] = new System.Text.Json.Nodes.JsonArray([.. variables.UnprotectSnapshot(snapshot).Select(v =>
+            (System.Text.Json.Nodes.JsonNode)new System.Text.Json.Nodes.JsonObject { ["name"] = v.Name, ["value"] = v.Value, ["secret"] = v.Secret })]);
+        return JsonSerializer.SerializeToElement(node);
     }
 }

@@ -21,7 +21,11 @@ public sealed class JobStore(
 {
     private static readonly string[] OpenStates = [JobStatuses.Pending, JobStatuses.Sent, JobStatuses.Running];
 
-    public async Task<JobEntity> CreateAsync(string type, string agentId, string? projectName, string payloadJson, int timeoutSeconds, TimeSpan queueTtl, string? traceParent, CancellationToken cancellationToken)
+    /// <summary>
+    /// Stores a new PENDING job (and moves its project's placement). With <paramref name="revision"/> (a deploy), the
+    /// revision is numbered (the project's next number), stored in the same transaction, and its number added to the payload.
+    /// </summary>
+    public async Task<JobEntity> CreateAsync(string type, string agentId, string? projectName, string payloadJson, int timeoutSeconds, TimeSpan queueTtl, string? traceParent, CancellationToken cancellationToken, RevisionEntity? revision = null)
     {
         using var activity = Telemetry.ActivitySource.StartActivity("job create");
         var now = time.GetUtcNow();
@@ -41,10 +45,22 @@ public sealed class JobStore(
             TraceParent = traceParent,
         };
         activity?.SetTag(Telemetry.Tags.JobId, job.Id);
-        // Two first deploys of one project at once both try to add its placement; the loser retries and updates it.
+        // Two first deploys of one project at once both try to add its placement (or take the same revision number);
+        // the loser retries with fresh reads.
         for (var attempt = 0; ; attempt++)
         {
             await using var db = await databases.CreateDbContextAsync(cancellationToken);
+            if (revision is not null)
+            {
+                revision.Id = 0;
+                revision.Number = 1 + (await db.Revisions.Where(r => r.ProjectName == projectName).MaxAsync(r => (int?)r.Number, cancellationToken) ?? 0);
+                revision.JobId = job.Id;
+                revision.CreatedAt = now;
+                var payload = System.Text.Json.Nodes.JsonNode.Parse(payloadJson)!.AsObject();
+                payload[DeployPayload.Revision] = revision.Number;
+                job.PayloadJson = payload.ToJsonString();
+                db.Revisions.Add(revision);
+            }
             db.Jobs.Add(job);
             if (projectName is not null && DeploymentStateOnStart(type) is { } state)
                 await UpsertDeploymentAsync(db, projectName, agentId, type, state, job.Id, now, cancellationToken);
@@ -53,7 +69,7 @@ public sealed class JobStore(
                 await db.SaveChangesAsync(cancellationToken);
                 return job;
             }
-            catch (DbUpdateException) when (attempt < 2)
+            catch (DbUpdateException) when (attempt < 5)
             {
             }
         }
@@ -122,6 +138,10 @@ public sealed class JobStore(
         }
     }
 
+    /// <summary>Ends a job the control plane cannot send (e.g. its variables cannot be decrypted) as FAILED.</summary>
+    public Task FailAsync(string jobId, string error, CancellationToken cancellationToken) =>
+        FinishAsync(jobId, null, JobStatuses.Failed, null, error, null, cancellationToken);
+
     /// <summary>
     /// Ends every sent job whose deadline has passed as TIMED_OUT, and every job still waiting for its offline agent
     /// past its queue expiry as EXPIRED; returns how many.
@@ -189,8 +209,9 @@ public sealed class JobStore(
         job.UpdatedAt = now;
         job.CompletedAt = now;
 
-        if (job.ProjectName is not null
-            && await db.Deployments.FirstOrDefaultAsync(d => d.ProjectName == job.ProjectName && d.AgentId == job.AgentId && d.LastJobId == job.Id, cancellationToken) is { } deployment)
+        var deployment = job.ProjectName is null ? null
+            : await db.Deployments.FirstOrDefaultAsync(d => d.ProjectName == job.ProjectName && d.AgentId == job.AgentId && d.LastJobId == job.Id, cancellationToken);
+        if (deployment is not null)
         {
             if (agentId is null && status == JobStatuses.Expired)
             {
@@ -204,7 +225,26 @@ public sealed class JobStore(
             }
             deployment.UpdatedAt = now;
         }
-        else if (job is { Type: CommandTypes.Status, ProjectName: not null } && status == JobStatuses.Completed && ObservedState(resultJson) is { } observed
+        if (job.Type == CommandTypes.DeployCompose
+            && await db.Revisions.FirstOrDefaultAsync(r => r.JobId == job.Id, cancellationToken) is { } revision)
+        {
+            var (rolledBackTo, rollbackSucceeded) = RollbackIn(resultJson);
+            revision.FinishedAt = now;
+            revision.RolledBackTo = rolledBackTo;
+            revision.Outcome = (status, rolledBackTo, rollbackSucceeded) switch
+            {
+                (JobStatuses.Completed, _, _) => RevisionOutcomes.Succeeded,
+                (JobStatuses.Failed, not null, true) => RevisionOutcomes.RolledBack,
+                (JobStatuses.Failed, _, _) => RevisionOutcomes.Failed,
+                (JobStatuses.Expired, _, _) => RevisionOutcomes.Expired,
+                _ => RevisionOutcomes.TimedOut,
+            };
+            if (deployment is not null && status == JobStatuses.Completed)
+                deployment.CurrentRevision = revision.Number;
+            else if (deployment is not null && revision.Outcome == RevisionOutcomes.RolledBack)
+                (deployment.State, deployment.CurrentRevision) = (DeploymentStates.Running, rolledBackTo);
+        }
+        if (job is { Type: CommandTypes.Status, ProjectName: not null } && status == JobStatuses.Completed && ObservedState(resultJson) is { } observed
             && await db.Deployments.FirstOrDefaultAsync(d => d.ProjectName == job.ProjectName && d.AgentId == job.AgentId, cancellationToken) is { } placement
             && await db.Jobs.AnyAsync(j => j.Id == placement.LastJobId && !OpenStates.Contains(j.Status), cancellationToken))
         {
@@ -264,6 +304,18 @@ public sealed class JobStore(
         var total = containers.GetArrayLength();
         var running = containers.EnumerateArray().Count(c => c.TryGetProperty("state", out var s) && s.GetString() == "running");
         return total == 0 ? DeploymentStates.Stopped : running == total ? DeploymentStates.Running : DeploymentStates.Degraded;
+    }
+
+    /// <summary>The rollback a failed deploy's result reports, if the agent rolled back by itself.</summary>
+    private static (int? To, bool Succeeded) RollbackIn(string? resultJson)
+    {
+        if (resultJson is null) return (null, false);
+        using var document = System.Text.Json.JsonDocument.Parse(resultJson);
+        var root = document.RootElement;
+        if (root.ValueKind != System.Text.Json.JsonValueKind.Object
+            || !root.TryGetProperty(DeployPayload.RolledBackTo, out var to) || !to.TryGetInt32(out var number))
+            return (null, false);
+        return (number, root.TryGetProperty(DeployPayload.RollbackSucceeded, out var ok) && ok.ValueKind == System.Text.Json.JsonValueKind.True);
     }
 
     private static string Tail(string text, int maxChars) => text.Length <= maxChars ? text : text[^maxChars..];

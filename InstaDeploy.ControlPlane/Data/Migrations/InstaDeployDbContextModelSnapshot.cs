@@ -108,6 +108,9 @@ namespace InstaDeploy.ControlPlane.Data.Migrations
                     b.Property<long>("CreatedAt")
                         .HasColumnType("INTEGER");
 
+                    b.Property<int?>("CurrentRevision")
+                        .HasColumnType("INTEGER");
+
                     b.Property<string>("LastJobId")
                         .IsRequired()
                         .HasColumnType("TEXT");
@@ -231,6 +234,99 @@ namespace InstaDeploy.ControlPlane.Data.Migrations
                     b.HasIndex("Status", "TimeoutAt");
 
                     b.ToTable("Jobs");
+                });
+
+            modelBuilder.Entity("InstaDeploy.ControlPlane.Data.ProjectVariableEntity", b =>
+                {
+                    b.Property<string>("ProjectName")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("AgentId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Name")
+                        .HasColumnType("TEXT");
+
+                    b.Property<bool>("Secret")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("UpdatedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Value")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("ProjectName", "AgentId", "Name");
+
+                    b.ToTable("ProjectVariables");
+                });
+
+            modelBuilder.Entity("InstaDeploy.ControlPlane.Data.RevisionEntity", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("AgentId")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("ComposeSha256")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("ComposeYaml")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("CreatedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("CreatedBy")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<long?>("FinishedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("JobId")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<int>("Number")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Outcome")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("ProjectName")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<int?>("RollbackOf")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int?>("RolledBackTo")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("VariableNames")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("VariablesProtected")
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("JobId")
+                        .IsUnique();
+
+                    b.HasIndex("ProjectName", "Number")
+                        .IsUnique();
+
+                    b.ToTable("Revisions");
                 });
 #pragma warning restore 612, 618
         }

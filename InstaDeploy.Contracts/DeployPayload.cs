@@ -1,0 +1,82 @@
+using System.Text.RegularExpressions;
+
+namespace InstaDeploy.Contracts;
+
+/// <summary>
+/// Fields InstaDeploy adds to the seed's <c>DEPLOY_COMPOSE</c> payload <c>{project_name, compose_file_base64}</c>.
+/// All are optional, so a seed agent (which ignores them) and a seed server (which never sends them) still interoperate.
+/// </summary>
+public static class DeployPayload
+{
+    /// <summary><c>[{"name", "value", "secret"}]</c>: written as the project's owner-only <c>.env</c>; secret values are
+    /// redacted from the job's output.</summary>
+    public const string Env = "env";
+
+    /// <summary>The control plane's revision number for this deploy; names the agent's copy of the files.</summary>
+    public const string Revision = "revision";
+
+    /// <summary>Seconds to wait after <c>up -d</c> for every container to be running (and healthy where it has a
+    /// healthcheck); 0 skips the wait. Absent: <see cref="DefaultHealthWaitSeconds"/>.</summary>
+    public const string HealthWaitSeconds = "health_wait_seconds";
+
+    /// <summary>true: if the deploy fails, the agent deploys its last successful revision of the project again.</summary>
+    public const string RollbackOnFailure = "rollback_on_failure";
+
+    /// <summary>Result field of a failed deploy that was rolled back: the revision restored.</summary>
+    public const string RolledBackTo = "rolled_back_to_revision";
+
+    /// <summary>Result field of a failed deploy that was rolled back: whether the restored revision came up.</summary>
+    public const string RollbackSucceeded = "rollback_succeeded";
+
+    /// <summary>The health wait when the payload names none.</summary>
+    public const int DefaultHealthWaitSeconds = 60;
+    /// <summary>The longest health wait accepted.</summary>
+    public const int MaxHealthWaitSeconds = 3600;
+}
+
+/// <summary>The rules for project environment variables, checked by the control plane and again by the agent.</summary>
+public static partial class EnvironmentVariables
+{
+    /// <summary>The name rule as text, for error messages.</summary>
+    public const string NamePattern = "^[A-Za-z_][A-Za-z0-9_]{0,255}$";
+    /// <summary>The longest value accepted, in characters.</summary>
+    public const int MaxValueLength = 64 * 1024;
+
+    /// <summary>Whether <paramref name="name"/> is a valid variable name.</summary>
+    public static bool IsValidName(string? name) => name is not null && ValidName().IsMatch(name);
+
+    /// <summary>Why a value cannot be written to a <c>.env</c> file, or null when it can.</summary>
+    public static string? ValueProblem(string value) =>
+        value.Length > MaxValueLength ? $"is longer than {MaxValueLength} characters"
+        : value.IndexOfAny(['\n', '\r', '\0']) >= 0 ? "contains a line break or NUL, which a .env file cannot hold"
+        : null;
+
+    /// <summary>One <c>.env</c> line that compose v1 (python-dotenv) and v2 (compose-go) both read back as exactly
+    /// <paramref name="value"/>: single quotes (no escapes, no interpolation) unless the value has one.</summary>
+    public static string EnvFileLine(string name, string value) =>
+        !value.Contains('\'')
+            ? $"{name}='{value}'"
+            : $"{name}=\"{value.Replace("\\", "\\\\").Replace("\"", "\\\"")}\"";
+
+    [GeneratedRegex(@"^[A-Za-z_][A-Za-z0-9_]{0,255}\z", RegexOptions.CultureInvariant, matchTimeoutMilliseconds: 100)]
+    private static partial Regex ValidName();
+}
+
+/// <summary>The <c>since</c> of a LOGS command: what <c>docker logs --since</c> takes, and nothing else.</summary>
+public static partial class LogsSince
+{
+    /// <summary>The accepted forms, for error messages.</summary>
+    public const string Description = "a duration like 30s, 10m, 2h or 1h30m, a Unix timestamp, or an RFC 3339 time like 2026-11-27T10:00:00Z";
+
+    /// <summary>Whether <paramref name="since"/> is one of the accepted forms.</summary>
+    public static bool IsValid(string? since) => since is { Length: > 0 and <= 40 } && (Duration().IsMatch(since) || Unix().IsMatch(since) || Rfc3339().IsMatch(since));
+
+    [GeneratedRegex(@"^([0-9]{1,6}h)?([0-9]{1,6}m)?([0-9]{1,8}s)?\z", RegexOptions.CultureInvariant, matchTimeoutMilliseconds: 100)]
+    private static partial Regex Duration();
+
+    [GeneratedRegex(@"^[0-9]{1,12}(\.[0-9]{1,9})?\z", RegexOptions.CultureInvariant, matchTimeoutMilliseconds: 100)]
+    private static partial Regex Unix();
+
+    [GeneratedRegex(@"^[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}:[0-9]{2})?)?\z", RegexOptions.CultureInvariant, matchTimeoutMilliseconds: 100)]
+    private static partial Regex Rfc3339();
+}

@@ -1,0 +1,82 @@
+using System.Text.Json;
+using InstaDeploy.ControlPlane.Data;
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.EntityFrameworkCore;
+
+namespace InstaDeploy.ControlPlane.Deployments;
+
+/// <summary>A variable as deployed: its name, value in clear, and whether it is secret. Only ever held in memory or
+/// inside a Data Protection payload.</summary>
+public sealed record DeployVariable(string Name, string Value, bool Secret);
+
+/// <summary>
+/// Encrypts secret variable values, and the variables a deploy carries, with ASP.NET Core Data Protection (AES-256-CBC +
+/// HMACSHA256, keys in the persisted key ring, rotated every 90 days). The database only ever holds the protected form.
+/// </summary>
+public sealed class VariableProtector(IDataProtectionProvider provider)
+{
+    private readonly IDataProtector _values = provider.CreateProtector("InstaDeploy.ProjectVariables.Value.v1");
+    private readonly IDataProtector _snapshots = provider.CreateProtector("InstaDeploy.ProjectVariables.Snapshot.v1");
+
+    public string ProtectValue(string value) => _values.Protect(value);
+
+    public string UnprotectValue(string protectedValue) => _values.Unprotect(protectedValue);
+
+    /// <summary>The variables of one deploy, as one protected string (kept in the job's payload and the revision).</summary>
+    public string ProtectSnapshot(IReadOnlyList<DeployVariable> variables) =>
+        _snapshots.Protect(JsonSerializer.Serialize(variables, VariablesJson.Default.IReadOnlyListDeployVariable));
+
+    public IReadOnlyList<DeployVariable> UnprotectSnapshot(string snapshot) =>
+        JsonSerializer.Deserialize(_snapshots.Unprotect(snapshot), VariablesJson.Default.IReadOnlyListDeployVariable) ?? [];
+}
+
+[System.Text.Json.Serialization.JsonSourceGenerationOptions(PropertyNamingPolicy = System.Text.Json.Serialization.JsonKnownNamingPolicy.SnakeCaseLower)]
+[System.Text.Json.Serialization.JsonSerializable(typeof(IReadOnlyList<DeployVariable>))]
+internal sealed partial class VariablesJson : System.Text.Json.Serialization.JsonSerializerContext;
+
+/// <summary>A project's variables: project-wide ones, and per-agent ones that override them on that agent.</summary>
+public sealed class ProjectVariableStore(IDbContextFactory<InstaDeployDbContext> databases, VariableProtector protector, TimeProvider time)
+{
+    public async Task<List<ProjectVariableEntity>> ListAsync(string projectName, string? agentId, CancellationToken cancellationToken)
+    {
+        await using var db = await databases.CreateDbContextAsync(cancellationToken);
+        var query = db.ProjectVariables.AsNoTracking().Where(v => v.ProjectName == projectName);
+        if (agentId is not null) query = query.Where(v => v.AgentId == "" || v.AgentId == agentId);
+        return await query.OrderBy(v => v.Name).ThenBy(v => v.AgentId).ToListAsync(cancellationToken);
+    }
+
+    /// <summary>Creates or replaces one variable; a secret value is encrypted before it is stored.</summary>
+    public async Task<ProjectVariableEntity> SetAsync(string projectName, string agentId, string name, string value, bool secret, CancellationToken cancellationToken)
+    {
+        await using var db = await databases.CreateDbContextAsync(cancellationToken);
+        var stored = secret ? protector.ProtectValue(value) : value;
+        var variable = await db.ProjectVariables.FindAsync([projectName, agentId, name], cancellationToken);
+        if (variable is null)
+        {
+            variable = new ProjectVariableEntity { ProjectName = projectName, AgentId = agentId, Name = name, Value = stored };
+            db.ProjectVariables.Add(variable);
+        }
+        variable.Value = stored;
+        variable.Secret = secret;
+        variable.UpdatedAt = time.GetUtcNow();
+        await db.SaveChangesAsync(cancellationToken);
+        return variable;
+    }
+
+    public async Task<bool> DeleteAsync(string projectName, string agentId, string name, CancellationToken cancellationToken)
+    {
+        await using var db = await databases.CreateDbContextAsync(cancellationToken);
+        return await db.ProjectVariables.Where(v => v.ProjectName == projectName && v.AgentId == agentId && v.Name == name)
+            .ExecuteDeleteAsync(cancellationToken) > 0;
+    }
+
+    /// <summary>The variables a deploy of the project to <paramref name="agentId"/> carries: project-wide ones, overridden
+    /// by the agent's own; values in clear (secrets decrypted), sorted by name.</summary>
+    public async Task<IReadOnlyList<DeployVariable>> ForDeployAsync(string projectName, string agentId, CancellationToken cancellationToken)
+    {
+        var merged = new SortedDictionary<string, DeployVariable>(StringComparer.Ordinal);
+        foreach (var variable in (await ListAsync(projectName, agentId, cancellationToken)).OrderBy(v => v.AgentId.Length))
+            merged[variable.Name] = new DeployVariable(variable.Name, variable.Secret ? protector.UnprotectValue(variable.Value) : variable.Value, variable.Secret);
+        return [.. merged.Values];
+    }
+}

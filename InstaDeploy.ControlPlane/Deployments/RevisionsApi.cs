@@ -1,0 +1,132 @@
+using System.Security.Claims;
+using System.Text;
+using InstaDeploy.ControlPlane.Agents;
+using InstaDeploy.ControlPlane.Data;
+using InstaDeploy.ControlPlane.Infrastructure;
+using InstaDeploy.ControlPlane.Jobs;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.EntityFrameworkCore;
+
+namespace InstaDeploy.ControlPlane.Deployments;
+
+/// <summary>A project's history of deploys, and going back to an earlier one.</summary>
+public static class RevisionsApi
+{
+    public static IEndpointRouteBuilder MapRevisionsApi(this IEndpointRouteBuilder app)
+    {
+        var read = app.MapGroup("/deployments/{projectName}").WithTags("Deployments").RequireAuthorization(ApiKeys.ApiKeyScopes.Read).RequireRateLimiting(RateLimits.PerKey);
+        read.MapGet("/revisions", List)
+            .WithName("ListRevisions")
+            .WithResponseExample(200, new[] { Example })
+            .WithSummary("List a project's revisions, newest first")
+            .WithDescription("Every deploy of the project: revision number, agent, job, compose file hash, variable names, the API key that asked, when, and outcome (pending, succeeded, failed, rolled_back, timed_out, expired). Filter with agent_id; limit defaults to 50 (max 1000).");
+        read.MapGet("/revisions/{revision:int}", Get)
+            .WithName("GetRevision")
+            .WithResponseExample(200, Example)
+            .WithSummary("Get one revision, with its compose file")
+            .WithDescription("The revision and the compose file it deployed (compose_file_base64). Variable values are never shown.");
+
+        var write = app.MapGroup("/deployments/{projectName}").WithTags("Deployments").RequireAuthorization(ApiKeys.ApiKeyScopes.Deploy).RequireRateLimiting(RateLimits.PerKey);
+        write.MapPost("/rollback", Rollback)
+            .WithName("Rollback")
+            .WithRequestExample(new { revision = 3 })
+            .WithResponseExample(202, OpenApiExamples.Accepted)
+            .WithSummary("Roll a project back")
+            .WithDescription("Deploys an earlier revision again (its compose file and the variables it was deployed with) as a new revision: the one named, or by default the last successful revision before the one deployed now on that agent. Answers 202 with the job.");
+        return app;
+    }
+
+    private static readonly object Example = new
+    {
+        revision = 3, project_name = "test-app", agent_id = "vps-1", job_id = "job-01a21c9719f67f8095d5c2b50c9fd7d3",
+        compose_sha256 = "9f2c5b0d0d5e4f1e8c3b7a6d5c4b3a291807f6e5d4c3b2a1f0e9d8c7b6a59483", variables = new[] { "DB_PASSWORD", "LOG_LEVEL" },
+        created_by = "ci", created_at = "2026-11-27T10:15:00+00:00", finished_at = "2026-11-27T10:15:09+00:00", outcome = "succeeded",
+        rollback_of = (int?)null, rolled_back_to = (int?)null, current = true,
+    };
+
+    private static async Task<Results<Ok<RevisionDto[]>, ValidationProblem, ProblemHttpResult>> List(
+        string projectName, [FromQuery(Name = "agent_id")] string? agentId, [FromQuery(Name = "limit")] int? limit,
+        InstaDeployDbContext db, CancellationToken cancellationToken)
+    {
+        if (DeploymentsApi.ValidateProject(projectName) is { } invalid) return invalid;
+        if (limit is < 1 or > 1000) return Problems.Invalid("limit", "must be between 1 and 1000");
+        var query = db.Revisions.AsNoTracking().Where(r => r.ProjectName == projectName);
+        if (agentId is not null) query = query.Where(r => r.AgentId == agentId);
+        var revisions = await query.OrderByDescending(r => r.Number).Take(limit ?? 50).ToListAsync(cancellationToken);
+        if (revisions.Count == 0 && !await db.Revisions.AnyAsync(r => r.ProjectName == projectName, cancellationToken))
+            return Problems.NotFound("Unknown project", $"Project '{projectName}' has never been deployed. GET /deployments lists deployed projects.");
+        var current = await CurrentRevisionsAsync(db, projectName, cancellationToken);
+        return TypedResults.Ok(revisions.Select(r => ToDto(r, current, withCompose: false)).ToArray());
+    }
+
+    private static async Task<Results<Ok<RevisionDto>, ValidationProblem, ProblemHttpResult>> Get(
+        string projectName, int revision, InstaDeployDbContext db, CancellationToken cancellationToken)
+    {
+        if (DeploymentsApi.ValidateProject(projectName) is { } invalid) return invalid;
+        var found = await db.Revisions.AsNoTracking().FirstOrDefaultAsync(r => r.ProjectName == projectName && r.Number == revision, cancellationToken);
+        if (found is null)
+            return Problems.NotFound("Unknown revision", $"Project '{projectName}' has no revision {revision}. GET /deployments/{projectName}/revisions lists them.");
+        return TypedResults.Ok(ToDto(found, await CurrentRevisionsAsync(db, projectName, cancellationToken), withCompose: true));
+    }
+
+    private static async Task<Results<Accepted<JobAccepted>, ValidationProblem, ProblemHttpResult>> Rollback(
+        string projectName, RollbackRequest? request, AgentSelector selector, JobDispatcher dispatcher, InstaDeployDbContext db,
+        ClaimsPrincipal user, CancellationToken cancellationToken)
+    {
+        request ??= new RollbackRequest();
+        if (DeploymentsApi.ValidateProject(projectName) is { } invalid) return invalid;
+        if (DeploymentsApi.ValidateTimeout(request.TimeoutSeconds) is { } invalidTimeout) return invalidTimeout;
+        if (DeploymentsApi.ValidateQueueTtl(request.QueueTtlSeconds) is { } invalidTtl) return invalidTtl;
+        if (DeploymentsApi.ValidateHealthWait(request.HealthWaitSeconds) is { } invalidWait) return invalidWait;
+        if (request.Revision is < 1) return Problems.Invalid("revision", "must be a revision number (1 or more); GET /deployments/{project_name}/revisions lists them");
+        if (!await db.Revisions.AnyAsync(r => r.ProjectName == projectName, cancellationToken))
+            return Problems.NotFound("Unknown project", $"Project '{projectName}' has never been deployed, so there is nothing to roll back to.");
+
+        var (agentId, problem) = await selector.SelectAsync(request.AgentId, projectName, !request.FailFast, cancellationToken);
+        if (problem is not null) return problem;
+
+        RevisionEntity? target;
+        if (request.Revision is { } number)
+        {
+            target = await db.Revisions.AsNoTracking().FirstOrDefaultAsync(r => r.ProjectName == projectName && r.Number == number, cancellationToken);
+            if (target is null)
+                return Problems.NotFound("Unknown revision", $"Project '{projectName}' has no revision {number}. GET /deployments/{projectName}/revisions lists them.");
+        }
+        else
+        {
+            // Back from what runs now (or, after a failed deploy, from that deploy) to the last success before it.
+            var placement = await db.Deployments.AsNoTracking().FirstOrDefaultAsync(d => d.ProjectName == projectName && d.AgentId == agentId, cancellationToken);
+            var last = await db.Revisions.AsNoTracking().Where(r => r.ProjectName == projectName && r.AgentId == agentId)
+                .OrderByDescending(r => r.Number).FirstOrDefaultAsync(cancellationToken);
+            if (last is null)
+                return Problems.Conflict("Nothing to roll back", $"Project '{projectName}' was never deployed on agent '{agentId}'. Name a revision to deploy it there.");
+            var from = last.Outcome is RevisionOutcomes.Succeeded or RevisionOutcomes.RolledBack && placement?.CurrentRevision is { } current
+                ? current
+                : last.Number;
+            target = await db.Revisions.AsNoTracking()
+                .Where(r => r.ProjectName == projectName && r.AgentId == agentId && r.Outcome == RevisionOutcomes.Succeeded && r.Number < from)
+                .OrderByDescending(r => r.Number).FirstOrDefaultAsync(cancellationToken);
+            if (target is null)
+                return Problems.Conflict("Nothing to roll back to",
+                    $"Project '{projectName}' has no successful revision on agent '{agentId}' before revision {from}. GET /deployments/{projectName}/revisions lists its revisions; name one as revision.");
+        }
+
+        if (await dispatcher.CheckCapacityAsync(agentId!, cancellationToken) is { } full) return full;
+        var job = await DeploymentsApi.DispatchRevisionAsync(dispatcher, agentId!, projectName, target.ComposeYaml, target.VariablesProtected,
+            target.VariableNames.Split(',', StringSplitOptions.RemoveEmptyEntries), user.Identity?.Name ?? "", rollbackOf: target.Number,
+            rollbackOnFailure: false, request.HealthWaitSeconds, request.TimeoutSeconds, request.QueueTtlSeconds, cancellationToken);
+        return TypedResults.Accepted($"/jobs/{job.Id}", job.ToAccepted());
+    }
+
+    /// <summary>The revision each agent runs now, by agent.</summary>
+    private static async Task<Dictionary<string, int>> CurrentRevisionsAsync(InstaDeployDbContext db, string projectName, CancellationToken cancellationToken) =>
+        await db.Deployments.AsNoTracking()
+            .Where(d => d.ProjectName == projectName && d.CurrentRevision != null && d.State != DeploymentStates.Stopped)
+            .ToDictionaryAsync(d => d.AgentId, d => d.CurrentRevision!.Value, cancellationToken);
+
+    private static RevisionDto ToDto(RevisionEntity r, Dictionary<string, int> current, bool withCompose) => new(
+        r.Number, r.ProjectName, r.AgentId, r.JobId, r.ComposeSha256, r.VariableNames.Split(',', StringSplitOptions.RemoveEmptyEntries),
+        r.CreatedBy, r.CreatedAt, r.FinishedAt, r.Outcome, r.RollbackOf, r.RolledBackTo,
+        current.TryGetValue(r.AgentId, out var n) && n == r.Number,
+        withCompose ? Convert.ToBase64String(Encoding.UTF8.GetBytes(r.ComposeYaml)) : null);
+}
