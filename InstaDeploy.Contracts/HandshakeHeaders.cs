@@ -33,4 +33,11 @@ public static class HandshakeHeaders
     /// each persisted result with an <c>ACK</c> command, after which the agent forgets it.
     /// </summary>
     public const string FeatureReliableDelivery = "reliable-delivery";
+
+    /// <summary>
+    /// Feature, agent to control plane: the agent applies the <see cref="DeployPayload"/> fields of DEPLOY_COMPOSE
+    /// (project variables, health wait, rollback_on_failure). A seed agent ignores them, so the control plane refuses
+    /// to send it a deploy that depends on them.
+    /// </summary>
+    public const string FeatureProjectConfig = "project-config";
 }

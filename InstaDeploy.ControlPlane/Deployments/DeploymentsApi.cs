@@ -64,7 +64,7 @@ public static class DeploymentsApi
 
     private static async Task<Results<Accepted<JobAccepted>, ValidationProblem, ProblemHttpResult>> Deploy(
         DeployRequest request, AgentSelector selector, JobDispatcher dispatcher, ProjectVariableStore variableStore, VariableProtector protector,
-        System.Security.Claims.ClaimsPrincipal user, IOptions<ControlPlaneOptions> options, CancellationToken cancellationToken)
+        System.Security.Claims.ClaimsPrincipal user, Hub.AgentConnectionRegistry registry, IOptions<ControlPlaneOptions> options, CancellationToken cancellationToken)
     {
         if (ValidateProject(request.ProjectName) is { } invalidName) return invalidName;
         if (ValidateTimeout(request.TimeoutSeconds) is { } invalidTimeout) return invalidTimeout;
@@ -108,6 +108,9 @@ public static class DeploymentsApi
 
         if (await dispatcher.CheckCapacityAsync(agentId!, cancellationToken) is { } full) return full;
         var variables = await variableStore.ForDeployAsync(request.ProjectName!, agentId!, cancellationToken);
+        if ((variables.Count > 0 || request.RollbackOnFailure) && registry.TryGet(agentId!, out var connection) && !connection.ProjectConfig)
+            return Problems.Conflict("The agent cannot apply this deploy",
+                $"Agent '{agentId}' speaks the seed protocol only: it would ignore the project's variables and rollback_on_failure. Deploy to an InstaDeploy agent, or remove the project's variables (GET /deployments/{request.ProjectName}/env) and rollback_on_failure.");
         var job = await DispatchRevisionAsync(dispatcher, agentId!, request.ProjectName!, yaml,
             variables.Count == 0 ? null : protector.ProtectSnapshot(variables), [.. variables.Select(v => v.Name)],
             user.Identity?.Name ?? "", rollbackOf: null, request.RollbackOnFailure, request.HealthWaitSeconds,

@@ -15,6 +15,9 @@ public sealed class AgentConnection(string agentId, WebSocket socket, int maxMes
     /// <summary>Whether the agent announced the reliable-delivery feature (remembers jobs, reports state, takes ACKs).</summary>
     public bool ReliableDelivery { get; init; }
 
+    /// <summary>Whether the agent applies project variables, the health wait and rollback_on_failure (see <see cref="InstaDeploy.Contracts.HandshakeHeaders.FeatureProjectConfig"/>).</summary>
+    public bool ProjectConfig { get; init; }
+
     /// <summary>Sends one text message; concurrent callers take turns, as a WebSocket allows one sender at a time.</summary>
     public async Task SendAsync(ReadOnlyMemory<byte> utf8Json, CancellationToken cancellationToken)
     {

@@ -56,8 +56,8 @@ public static partial class AgentHubEndpoint
 
         var settings = options.Value;
         context.Response.Headers[HandshakeHeaders.Features] = $"{HandshakeHeaders.FeatureAgentPlugins}, {HandshakeHeaders.FeatureReliableDelivery}";
-        var reliable = context.Request.Headers[HandshakeHeaders.AgentFeatures].ToString()
-            .Split(',', StringSplitOptions.TrimEntries).Contains(HandshakeHeaders.FeatureReliableDelivery);
+        var agentFeatures = context.Request.Headers[HandshakeHeaders.AgentFeatures].ToString().Split(',', StringSplitOptions.TrimEntries);
+        var reliable = agentFeatures.Contains(HandshakeHeaders.FeatureReliableDelivery);
         using var socket = await context.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext
         {
             KeepAliveInterval = TimeSpan.FromSeconds(settings.AgentPingSeconds),
@@ -69,7 +69,7 @@ public static partial class AgentHubEndpoint
         Activity.Current?.Stop();
         Activity.Current = null;
 
-        var connection = new AgentConnection(hostname, socket, settings.MaxMessageBytes) { ReliableDelivery = reliable };
+        var connection = new AgentConnection(hostname, socket, settings.MaxMessageBytes) { ReliableDelivery = reliable, ProjectConfig = agentFeatures.Contains(HandshakeHeaders.FeatureProjectConfig) };
         var reason = "unknown";
         try
         {

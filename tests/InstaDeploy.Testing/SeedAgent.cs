@@ -26,9 +26,14 @@ public sealed class SeedAgent : IAsyncDisposable
     /// <summary>The HTTP status of a refused handshake (e.g. 401), or 0.</summary>
     public int RefusedWith => (int)_socket.HttpStatusCode;
 
-    public async Task ConnectAsync(Uri serverUrl, string token, string hostname)
+    /// <param name="serverUrl">The control plane's /ws.</param>
+    /// <param name="token">The agent token.</param>
+    /// <param name="hostname">The agent id.</param>
+    /// <param name="features">InstaDeploy extensions to claim in X-InstaDeploy-Agent-Features (a pure seed agent claims none).</param>
+    public async Task ConnectAsync(Uri serverUrl, string token, string hostname, string? features = null)
     {
         _socket.Options.CollectHttpResponseDetails = true;
+        if (features is not null) _socket.Options.SetRequestHeader("X-InstaDeploy-Agent-Features", features);
         _socket.Options.SetRequestHeader("Authorization", "Bearer " + token);
         _socket.Options.SetRequestHeader("X-Agent-Version", "1.0.0");
         _socket.Options.SetRequestHeader("X-Agent-Architecture", "linux-amd64");

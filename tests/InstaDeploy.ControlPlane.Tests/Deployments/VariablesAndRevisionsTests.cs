@@ -26,7 +26,8 @@ public sealed class VariablesAndRevisionsTests : IAsyncLifetime
         {
             lock (_answers) return _answers.TryGetValue(type, out var answer) ? answer : ("COMPLETED", "done", "");
         });
-        await _agent.ConnectAsync(_controlPlane.WebSocketUrl, _controlPlane.AgentToken, AgentId);
+        // Claims to apply project variables and rollback_on_failure, as our agent does; it answers as told.
+        await _agent.ConnectAsync(_controlPlane.WebSocketUrl, _controlPlane.AgentToken, AgentId, features: "project-config");
         await _api.WaitForAgentOnlineAsync(AgentId);
     }
 
@@ -216,6 +217,25 @@ public sealed class VariablesAndRevisionsTests : IAsyncLifetime
         await AssertProblemAsync(await _api.GetAsync("/deployments/never/revisions"), HttpStatusCode.NotFound, "never been deployed");
         lock (_agent.ReceivedCommands) Assert.Equal(before, _agent.ReceivedCommands.Count);
         Assert.Single((await _api.GetJsonAsync("/deployments/single/revisions")).EnumerateArray());
+    }
+
+    [Fact]
+    public async Task ASeedAgentWhichWouldIgnoreVariablesOrRollbackIsNotSentADeployThatNeedsThem()
+    {
+        await using var seed = new SeedAgent((_, _, _) => ("COMPLETED", "", ""));
+        await seed.ConnectAsync(_controlPlane.WebSocketUrl, _controlPlane.AgentToken, "seed-1");
+        await _api.WaitForAgentOnlineAsync("seed-1");
+
+        var deploy = new { project_name = "plain", compose_file_base64 = Base64(Compose("1")), agent_id = "seed-1", rollback_on_failure = true };
+        await AssertProblemAsync(await _api.PostJsonAsync("/deploy", deploy), HttpStatusCode.Conflict, "speaks the seed protocol only");
+        (await PutVariableAsync("plain", "TOKEN", new { value = "x", secret = true })).EnsureSuccessStatusCode();
+        await AssertProblemAsync(await _api.PostJsonAsync("/deploy", deploy with { rollback_on_failure = false }), HttpStatusCode.Conflict, "would ignore the project's variables");
+        Assert.Empty(seed.ReceivedCommands);
+
+        // Without either, the seed agent deploys as the seed protocol says.
+        (await _api.DeleteAsync("/deployments/plain/env/TOKEN")).EnsureSuccessStatusCode();
+        using var accepted = await _api.PostJsonAsync("/deploy", deploy with { rollback_on_failure = false });
+        Assert.Equal(HttpStatusCode.Accepted, accepted.StatusCode);
     }
 
     [Fact]
