@@ -70,6 +70,8 @@ internal sealed class CommandRunner(
 
         var project = ProjectOf(command.Payload);
         if (project is not null) activity?.SetTag("instadeploy.project", project);
+        // Reading container logs changes nothing and may follow for minutes: it must not hold up (or wait for) a deploy.
+        if (command.Type == CommandTypes.Logs) project = null;
         // Locked by compose project name: "App" and "app" are one compose project, so they never run at once.
         // The call queues this job now, before the first await, so jobs of one project keep their arrival order.
         var projectLockTask = project is null ? null : projectLocks.AcquireAsync(ComposeCli.ComposeProjectName(project), timeout.Token);

@@ -286,6 +286,15 @@ public sealed class HistoryAndConfigurationTests(FleetFixture fleet) : IClassFix
             Assert.True(ticks.Count >= 4, $"only {ticks.Count} lines in 4 s of following");
             Assert.True(ticks[^1].At - ticks[0].At > TimeSpan.FromSeconds(1.5), "lines arrived together, not as they were printed");
             Assert.Equal(ticks.Select(t => t.Number).Order(), ticks.Select(t => t.Number));
+
+            // Following a project's logs does not hold up its next deploy.
+            using var longFollow = await fleet.Api.GetAsync($"/deployments/{project}/logs?follow=true&follow_seconds=60", HttpCompletionOption.ResponseHeadersRead);
+            var logsJob = longFollow.Headers.GetValues("X-InstaDeploy-Job-Id").Single();
+            await Eventually.TrueAsync(async () => (await fleet.Api.GetJsonAsync($"/jobs/{logsJob}")).GetProperty("status").GetString() == "RUNNING",
+                TimeSpan.FromSeconds(20), "the LOGS job to run");
+            // (The same file: compose leaves the container as it is, so `docker logs --follow` goes on.)
+            Assert.Equal("COMPLETED", (await DeployAsync(project, compose, healthWaitSeconds: 0)).GetProperty("status").GetString());
+            Assert.Equal("RUNNING", (await fleet.Api.GetJsonAsync($"/jobs/{logsJob}")).GetProperty("status").GetString());
         }
         finally
         {
