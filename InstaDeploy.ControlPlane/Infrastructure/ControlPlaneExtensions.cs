@@ -23,12 +23,15 @@ public static class ControlPlaneExtensions
         services.AddSingleton<IValidateOptions<ControlPlaneOptions>, ControlPlaneOptionsValidator>();
         services.TryAddSingleton(TimeProvider.System);
 
-        services.AddDbContextFactory<InstaDeployDbContext>((sp, db) =>
+        services.AddPooledDbContextFactory<InstaDeployDbContext>((sp, db) =>
         {
             var options = sp.GetRequiredService<IOptions<ControlPlaneOptions>>().Value;
             db.UseSqlite($"Data Source={options.DatabasePath};Pooling=True;Default Timeout=30");
+            if (options.DatabaseSynchronous.Equals("NORMAL", StringComparison.OrdinalIgnoreCase))
+                db.AddInterceptors(SynchronousNormalInterceptor.Instance);
         });
 
+        services.AddSingleton<DatabaseWriteGate>();
         services.AddSingleton<ApiKeyStore>();
         services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
             .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);

@@ -14,6 +14,7 @@ namespace InstaDeploy.ControlPlane.Jobs;
 /// </summary>
 public sealed class JobStore(
     IDbContextFactory<InstaDeployDbContext> databases,
+    DatabaseWriteGate writes,
     TimeProvider time,
     IOptions<ControlPlaneOptions> options,
     ControlPlaneMetrics metrics,
@@ -21,7 +22,13 @@ public sealed class JobStore(
 {
     private static readonly string[] OpenStates = [JobStatuses.Pending, JobStatuses.Sent, JobStatuses.Running];
 
-    public async Task<JobEntity> CreateAsync(string type, string agentId, string? projectName, string payloadJson, int timeoutSeconds, TimeSpan queueTtl, string? traceParent, CancellationToken cancellationToken)
+    /// <summary>
+    /// Persists a new job. With <paramref name="claimForSend"/> (its agent is connected and the caller sends it next) the
+    /// job is stored already claimed, SENT with its timeout running, in the same write as its creation: the claim that
+    /// <see cref="TryClaimForSendAsync"/> makes for a job created earlier, without a second transaction on the path
+    /// from request to agent. The caller unclaims it if the send fails.
+    /// </summary>
+    public async Task<JobEntity> CreateAsync(string type, string agentId, string? projectName, string payloadJson, int timeoutSeconds, TimeSpan queueTtl, string? traceParent, bool claimForSend, CancellationToken cancellationToken)
     {
         using var activity = Telemetry.ActivitySource.StartActivity("job create");
         var now = time.GetUtcNow();
@@ -31,12 +38,13 @@ public sealed class JobStore(
             Type = type,
             AgentId = agentId,
             ProjectName = projectName,
-            Status = JobStatuses.Pending,
+            Status = claimForSend ? JobStatuses.Sent : JobStatuses.Pending,
             PayloadJson = payloadJson,
             CreatedAt = now,
             UpdatedAt = now,
             TimeoutSeconds = timeoutSeconds,
-            TimeoutAt = now + queueTtl + TimeSpan.FromSeconds(timeoutSeconds),
+            SentAt = claimForSend ? now : null,
+            TimeoutAt = claimForSend ? now + TimeSpan.FromSeconds(timeoutSeconds) : now + queueTtl + TimeSpan.FromSeconds(timeoutSeconds),
             ExpiresAt = now + queueTtl,
             TraceParent = traceParent,
         };
@@ -44,6 +52,7 @@ public sealed class JobStore(
         // Two first deploys of one project at once both try to add its placement; the loser retries and updates it.
         for (var attempt = 0; ; attempt++)
         {
+            using var write = await writes.EnterAsync(cancellationToken);
             await using var db = await databases.CreateDbContextAsync(cancellationToken);
             db.Jobs.Add(job);
             if (projectName is not null && DeploymentStateOnStart(type) is { } state)
@@ -65,6 +74,7 @@ public sealed class JobStore(
     /// </summary>
     public async Task<bool> TryClaimForSendAsync(string jobId, int timeoutSeconds, CancellationToken cancellationToken)
     {
+        using var write = await writes.EnterAsync(cancellationToken);
         await using var db = await databases.CreateDbContextAsync(cancellationToken);
         var now = time.GetUtcNow();
         var deadline = now + TimeSpan.FromSeconds(timeoutSeconds);
@@ -79,6 +89,7 @@ public sealed class JobStore(
     /// <summary>SENT -> PENDING when writing the command failed: the job waits for the agent's next connection.</summary>
     public async Task UnclaimAsync(string jobId, CancellationToken cancellationToken)
     {
+        using var write = await writes.EnterAsync(cancellationToken);
         await using var db = await databases.CreateDbContextAsync(cancellationToken);
         var now = time.GetUtcNow();
         await db.Jobs.Where(j => j.Id == jobId && j.Status == JobStatuses.Sent)
@@ -147,6 +158,7 @@ public sealed class JobStore(
 
     private async Task AppendRunningAsync(string agentId, AgentResponse response, CancellationToken cancellationToken)
     {
+        using var write = await writes.EnterAsync(cancellationToken);
         await using var db = await databases.CreateDbContextAsync(cancellationToken);
         var now = time.GetUtcNow();
         var chunk = response.Logs.Length == 0 || response.Logs.EndsWith('\n') ? response.Logs : response.Logs + "\n";
@@ -162,6 +174,7 @@ public sealed class JobStore(
 
     private async Task FinishAsync(string jobId, string? agentId, string status, string? logs, string error, string? resultJson, CancellationToken cancellationToken)
     {
+        using var write = await writes.EnterAsync(cancellationToken);
         await using var db = await databases.CreateDbContextAsync(cancellationToken);
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
         var job = await db.Jobs.FirstOrDefaultAsync(j => j.Id == jobId, cancellationToken);
