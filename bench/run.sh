@@ -6,6 +6,7 @@
 #   bash bench/run.sh            # small scale, a few minutes (the CI smoke pass; it asserts no timing)
 #   bash bench/run.sh --full     # the issue's scale: 1,000 agents for latency, up to 10,000 idle agents, storm
 #   bash bench/run.sh --small --only dispatch,throughput      # a subset: dispatch throughput fleet storm agent deploy
+#   bash bench/run.sh --full --sync normal    # the control plane with INSTADEPLOY_DB_SYNCHRONOUS=NORMAL (default FULL)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 out="$root/bench/.out"
@@ -16,7 +17,8 @@ while [ $# -gt 0 ]; do
     --small) scale=small ;;
     --full) scale=full ;;
     --only) extra+=(--only "$2"); shift ;;
-    *) echo "usage: bash bench/run.sh [--small|--full] [--only scenario,...]" >&2; exit 2 ;;
+    --sync) extra+=(--sync "$2"); shift ;;
+    *) echo "usage: bash bench/run.sh [--small|--full] [--only scenario,...] [--sync full|normal]" >&2; exit 2 ;;
   esac
   shift
 done

@@ -29,6 +29,9 @@ internal sealed class BenchSettings
 
     public required IReadOnlySet<string> Scenarios { get; init; }
 
+    /// <summary>INSTADEPLOY_DB_SYNCHRONOUS for the control plane: FULL (the product's default) or NORMAL.</summary>
+    public string DbSynchronous { get; init; } = "FULL";
+
     /// <summary>A fresh admin key per run, in the format the control plane accepts (idk_ + 48 hex digits).</summary>
     public string AdminApiKey { get; } = "idk_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(24));
 

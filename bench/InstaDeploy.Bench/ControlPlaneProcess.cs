@@ -71,6 +71,7 @@ internal sealed class ControlPlaneProcess : IAsyncDisposable
         // one key sending thousands of requests a second, so both are raised, as the README says to for load.
         start.Environment["INSTADEPLOY_RATE_LIMIT_PER_SECOND"] = "1000000";
         start.Environment["INSTADEPLOY_MAX_OPEN_JOBS_PER_AGENT"] = "100000";
+        start.Environment["INSTADEPLOY_DB_SYNCHRONOUS"] = settings.DbSynchronous;
         start.Environment.Remove("OTEL_EXPORTER_OTLP_ENDPOINT");
         foreach (var (key, value) in extraEnvironment ?? new Dictionary<string, string>()) start.Environment[key] = value;
 

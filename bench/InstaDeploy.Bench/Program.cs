@@ -3,7 +3,7 @@ using InstaDeploy.Bench;
 using InstaDeploy.Bench.Scenarios;
 
 // Usage: InstaDeploy.Bench --scale small|full --control-plane <dll> --agent <dll> --compose <file> --out <dir>
-//        [--only dispatch,throughput,fleet,storm,agent,deploy]
+//        [--only dispatch,throughput,fleet,storm,agent,deploy] [--sync full|normal]
 var options = new Dictionary<string, string>(StringComparer.Ordinal);
 for (var i = 0; i + 1 < args.Length; i += 2) options[args[i].TrimStart('-')] = args[i + 1];
 string Required(string name) => options.TryGetValue(name, out var value) ? value
@@ -16,11 +16,13 @@ var settings = new BenchSettings
     ControlPlaneDll = Path.GetFullPath(Required("control-plane")),
     AgentDll = Path.GetFullPath(Required("agent")),
     ComposeFile = Path.GetFullPath(Required("compose")),
+    DbSynchronous = options.GetValueOrDefault("sync", "full").ToUpperInvariant(),
     Scenarios = options.TryGetValue("only", out var only) ? only.Split(',', StringSplitOptions.TrimEntries).ToHashSet() : new HashSet<string>(),
 };
 Directory.CreateDirectory(settings.OutDir);
 
 var machine = Machine.Describe();
+machine["control plane INSTADEPLOY_DB_SYNCHRONOUS"] = settings.DbSynchronous;
 Console.WriteLine($"InstaDeploy bench, scale {settings.Scale.Name}; results in {settings.OutDir}");
 foreach (var (key, value) in machine) Console.WriteLine($"  {key}: {value}");
 
@@ -32,9 +34,9 @@ if (settings.Runs("agent") || settings.Runs("deploy")) await RealAgentScenarios.
 machine["load average at the end (1/5/15 min)"] = Machine.LoadAverage();
 machine["bench duration"] = $"{clock.Elapsed.TotalSeconds:0} s";
 
-var title = $"InstaDeploy benchmark results ({settings.Scale.Name} scale, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC)";
-await File.WriteAllTextAsync(Path.Combine(settings.OutDir, $"results-{settings.Scale.Name}.md"), results.ToMarkdown(title, machine));
-await File.WriteAllTextAsync(Path.Combine(settings.OutDir, $"results-{settings.Scale.Name}.json"), results.ToJson(machine));
+var title = $"InstaDeploy benchmark results ({settings.Scale.Name} scale, synchronous={settings.DbSynchronous}, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC)";
+await File.WriteAllTextAsync(Path.Combine(settings.OutDir, $"results-{settings.Scale.Name}-{settings.DbSynchronous.ToLowerInvariant()}.md"), results.ToMarkdown(title, machine));
+await File.WriteAllTextAsync(Path.Combine(settings.OutDir, $"results-{settings.Scale.Name}-{settings.DbSynchronous.ToLowerInvariant()}.json"), results.ToJson(machine));
 Console.WriteLine();
 Console.WriteLine(results.ToMarkdown(title, machine));
 return 0;
