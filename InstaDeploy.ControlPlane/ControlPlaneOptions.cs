@@ -88,7 +88,7 @@ public sealed class ControlPlaneOptions
     /// SQLite's <c>synchronous</c> setting. FULL (the default) flushes the write-ahead log to disk at every commit, so a
     /// stored job or result survives even a power loss. NORMAL flushes only at checkpoints: every commit still survives
     /// a crash or kill -9 of the control plane, but the last commits before a power loss or kernel crash of the machine
-    /// may be lost. NORMAL takes a disk flush (about 1.4 ms on the benchmark machine) out of every write.
+    /// may be lost. NORMAL takes a disk flush out of every write (see docs/BENCHMARKS.md for what that buys).
     /// </summary>
     [ConfigurationKeyName("INSTADEPLOY_DB_SYNCHRONOUS")]
     [AllowedValues("FULL", "NORMAL", "full", "normal")]
