@@ -89,6 +89,16 @@ public sealed class ControlPlaneOptions
     [ConfigurationKeyName("INSTADEPLOY_KEY_RING_DIR")]
     public string? KeyRingDirectory { get; set; }
 
+    /// <summary>
+    /// SQLite's <c>synchronous</c> setting. FULL (the default) flushes the write-ahead log to disk at every commit, so a
+    /// stored job or result survives even a power loss. NORMAL flushes only at checkpoints: every commit still survives
+    /// a crash or kill -9 of the control plane, but the last commits before a power loss or kernel crash of the machine
+    /// may be lost. NORMAL takes a disk flush out of every write (see docs/BENCHMARKS.md for what that buys).
+    /// </summary>
+    [ConfigurationKeyName("INSTADEPLOY_DB_SYNCHRONOUS")]
+    [AllowedValues("FULL", "NORMAL", "full", "normal")]
+    public string DatabaseSynchronous { get; set; } = "FULL";
+
     public string DatabasePath => Path.Combine(Path.GetFullPath(DataDirectory), "instadeploy.db");
 
     public string KeyRingPath => Path.GetFullPath(string.IsNullOrEmpty(KeyRingDirectory) ? Path.Combine(DataDirectory, "keys") : KeyRingDirectory);

@@ -6,11 +6,12 @@ using Microsoft.EntityFrameworkCore;
 namespace InstaDeploy.ControlPlane.Agents;
 
 /// <summary>Persists agents' identity and online state.</summary>
-public sealed class AgentStore(IDbContextFactory<InstaDeployDbContext> databases, TimeProvider time)
+public sealed class AgentStore(IDbContextFactory<InstaDeployDbContext> databases, DatabaseWriteGate writes, TimeProvider time)
 {
     /// <summary>Records a connection; returns whether the agent had connected before.</summary>
     public async Task<bool> MarkConnectedAsync(string agentId, string version, string architecture, CancellationToken cancellationToken)
     {
+        using var write = await writes.EnterAsync(cancellationToken);
         await using var db = await databases.CreateDbContextAsync(cancellationToken);
         var now = time.GetUtcNow();
         var agent = await db.Agents.FindAsync([agentId], cancellationToken);
@@ -31,6 +32,7 @@ public sealed class AgentStore(IDbContextFactory<InstaDeployDbContext> databases
 
     public async Task MarkDisconnectedAsync(string agentId, CancellationToken cancellationToken)
     {
+        using var write = await writes.EnterAsync(cancellationToken);
         await using var db = await databases.CreateDbContextAsync(cancellationToken);
         var now = time.GetUtcNow();
         await db.Agents.Where(a => a.Id == agentId)
@@ -40,6 +42,7 @@ public sealed class AgentStore(IDbContextFactory<InstaDeployDbContext> databases
     /// <summary>Agents connected through this process are online; at start that is none of them.</summary>
     public async Task MarkAllOfflineAsync(CancellationToken cancellationToken)
     {
+        using var write = await writes.EnterAsync(cancellationToken);
         await using var db = await databases.CreateDbContextAsync(cancellationToken);
         await db.Agents.Where(a => a.Online).ExecuteUpdateAsync(s => s.SetProperty(a => a.Online, false), cancellationToken);
     }
@@ -47,6 +50,7 @@ public sealed class AgentStore(IDbContextFactory<InstaDeployDbContext> databases
     /// <summary>Stores the plugins an agent reported.</summary>
     public async Task SetPluginsAsync(string agentId, IReadOnlyList<PluginInfo> plugins, CancellationToken cancellationToken)
     {
+        using var write = await writes.EnterAsync(cancellationToken);
         await using var db = await databases.CreateDbContextAsync(cancellationToken);
         var json = JsonSerializer.Serialize(plugins);
         await db.Agents.Where(a => a.Id == agentId)
@@ -57,6 +61,7 @@ public sealed class AgentStore(IDbContextFactory<InstaDeployDbContext> databases
     public async Task TouchAsync(IReadOnlyCollection<string> agentIds, CancellationToken cancellationToken)
     {
         if (agentIds.Count == 0) return;
+        using var write = await writes.EnterAsync(cancellationToken);
         await using var db = await databases.CreateDbContextAsync(cancellationToken);
         var now = time.GetUtcNow();
         foreach (var chunk in agentIds.Chunk(500))

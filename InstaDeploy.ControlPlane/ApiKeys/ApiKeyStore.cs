@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using InstaDeploy.ControlPlane.Data;
 using InstaDeploy.ControlPlane.Infrastructure;
@@ -9,6 +10,11 @@ namespace InstaDeploy.ControlPlane.ApiKeys;
 public sealed class ApiKeyStore(IDbContextFactory<InstaDeployDbContext> databases, TimeProvider time)
 {
     public const string Prefix = "idk_";
+
+    // Keys that authenticated, by hash: every REST request presents a key, and looking it up was a database read on
+    // each one. Only this store changes keys (in this one process), and a revocation drops the key from here before it
+    // returns, so a revoked key still fails on the next request; expiry is checked on every use.
+    private readonly ConcurrentDictionary<string, ApiKeyEntity> _authenticated = new(StringComparer.Ordinal);
 
     public static byte[] HashOf(string key) => Secrets.Hash(key);
 
@@ -41,10 +47,14 @@ public sealed class ApiKeyStore(IDbContextFactory<InstaDeployDbContext> database
     public async Task<ApiKeyEntity?> AuthenticateAsync(string presented, CancellationToken cancellationToken)
     {
         var hash = HashOf(presented);
+        var cacheKey = Convert.ToHexString(hash);
+        if (_authenticated.TryGetValue(cacheKey, out var known)) return IsActive(known) ? known : null;
         await using var db = await databases.CreateDbContextAsync(cancellationToken);
         var key = await db.ApiKeys.AsNoTracking().FirstOrDefaultAsync(k => k.Hash == hash, cancellationToken);
         if (key is null || !CryptographicOperations.FixedTimeEquals(key.Hash, hash)) return null;
-        return IsActive(key) ? key : null;
+        if (!IsActive(key)) return null;
+        _authenticated[cacheKey] = key;
+        return key;
     }
 
     public bool IsActive(ApiKeyEntity key) => key.RevokedAt is null && (key.ExpiresAt is null || key.ExpiresAt > time.GetUtcNow());
@@ -63,6 +73,7 @@ public sealed class ApiKeyStore(IDbContextFactory<InstaDeployDbContext> database
         if (key is null) return false;
         key.RevokedAt ??= time.GetUtcNow();
         await db.SaveChangesAsync(cancellationToken);
+        _authenticated.TryRemove(Convert.ToHexString(key.Hash), out _);
         return true;
     }
 }

@@ -119,7 +119,9 @@ public static partial class AgentHubEndpoint
         }
         finally
         {
-            if (registry.Remove(connection))
+            // Not while the control plane stops: every agent would be written offline one by one (10,000 writes
+            // holding up the shutdown), and the next start marks them all offline in one statement anyway.
+            if (registry.Remove(connection) && !lifetime.ApplicationStopping.IsCancellationRequested)
                 await agents.MarkDisconnectedAsync(hostname, CancellationToken.None);
             logger.AgentDisconnected(hostname, reason);
         }

@@ -24,10 +24,12 @@ public static class ControlPlaneExtensions
         services.AddSingleton<IValidateOptions<ControlPlaneOptions>, ControlPlaneOptionsValidator>();
         services.TryAddSingleton(TimeProvider.System);
 
-        services.AddDbContextFactory<InstaDeployDbContext>((sp, db) =>
+        services.AddPooledDbContextFactory<InstaDeployDbContext>((sp, db) =>
         {
             var options = sp.GetRequiredService<IOptions<ControlPlaneOptions>>().Value;
             db.UseSqlite($"Data Source={options.DatabasePath};Pooling=True;Default Timeout=30");
+            if (options.DatabaseSynchronous.Equals("NORMAL", StringComparison.OrdinalIgnoreCase))
+                db.AddInterceptors(SynchronousNormalInterceptor.Instance);
         });
 
         // Secret variables are encrypted with Data Protection; its key ring persists in INSTADEPLOY_KEY_RING_DIR (owner-only),
@@ -44,6 +46,7 @@ public static class ControlPlaneExtensions
         services.AddSingleton<Deployments.VariableProtector>();
         services.AddSingleton<Deployments.ProjectVariableStore>();
 
+        services.AddSingleton<DatabaseWriteGate>();
         services.AddSingleton<ApiKeyStore>();
         services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
             .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);

@@ -42,21 +42,23 @@ public sealed class JobDispatcher(
     {
         using var activity = Telemetry.ActivitySource.StartActivity($"dispatch {type}", ActivityKind.Producer);
         var traceParent = activity?.Id ?? Activity.Current?.Id;
+        // A job for a connected agent is stored already claimed (SENT), so one write, not two, precedes the send.
+        var connected = registry.TryGet(agentId, out var connection);
         var job = await jobs.CreateAsync(type, agentId, projectName, payload.GetRawText(),
             timeoutSeconds ?? options.Value.JobTimeoutSeconds,
             TimeSpan.FromSeconds(queueTtlSeconds ?? options.Value.QueueTtlSeconds),
-            traceParent, cancellationToken, revision);
+            traceParent, claimForSend: connected, cancellationToken, revision);
         activity?.SetTag(Telemetry.Tags.JobId, job.Id);
         activity?.SetTag(Telemetry.Tags.CommandType, type);
         activity?.SetTag(Telemetry.Tags.AgentId, agentId);
         if (projectName is not null) activity?.SetTag(Telemetry.Tags.Project, projectName);
 
-        if (!registry.TryGet(agentId, out var connection))
+        if (!connected)
         {
             logger.JobQueued(job.Id, type, agentId);
             return job; // PENDING: sent when the agent connects, or EXPIRED
         }
-        if (await SendAsync(connection, job)) job.Status = JobStatuses.Sent;
+        if (!await SendAsync(connection, job, claimed: true)) job.Status = JobStatuses.Pending; // unclaimed: waits for the next connection
         return job;
     }
 
@@ -73,18 +75,19 @@ public sealed class JobDispatcher(
             var resend = job.Status != JobStatuses.Pending;
             if (resend && (known is null || known.Contains(job.Id))) continue;
             if (resend) logger.JobResent(job.Id, connection.AgentId);
-            if (!await SendAsync(connection, job)) return; // the connection failed; the next connect delivers the rest
+            if (!await SendAsync(connection, job, claimed: false)) return; // the connection failed; the next connect delivers the rest
         }
     }
 
     /// <summary>
     /// Writes the job's command to the socket. A job never sent is claimed first (PENDING -> SENT), so two senders never
-    /// both send it; false if the socket failed (the job then waits for the next connection).
+    /// both send it, unless <paramref name="claimed"/> says it was stored claimed; false if the socket failed (a job
+    /// claimed for this send then goes back to PENDING and waits for the next connection).
     /// </summary>
-    private async Task<bool> SendAsync(AgentConnection connection, JobEntity job)
+    private async Task<bool> SendAsync(AgentConnection connection, JobEntity job, bool claimed)
     {
-        var firstSend = job.Status == JobStatuses.Pending;
-        if (firstSend && !await jobs.TryClaimForSendAsync(job.Id, job.TimeoutSeconds, CancellationToken.None))
+        var firstSend = claimed || job.Status == JobStatuses.Pending;
+        if (!claimed && firstSend && !await jobs.TryClaimForSendAsync(job.Id, job.TimeoutSeconds, CancellationToken.None))
             return true; // another sender has it, or it has ended
         ActivityContext.TryParse(job.TraceParent, null, out var parent);
         using var activity = Activity.Current is null && job.TraceParent is not null

@@ -14,6 +14,7 @@ namespace InstaDeploy.ControlPlane.Jobs;
 /// </summary>
 public sealed class JobStore(
     IDbContextFactory<InstaDeployDbContext> databases,
+    DatabaseWriteGate writes,
     TimeProvider time,
     IOptions<ControlPlaneOptions> options,
     ControlPlaneMetrics metrics,
@@ -22,10 +23,14 @@ public sealed class JobStore(
     private static readonly string[] OpenStates = [JobStatuses.Pending, JobStatuses.Sent, JobStatuses.Running];
 
     /// <summary>
-    /// Stores a new PENDING job (and moves its project's placement). With <paramref name="revision"/> (a deploy), the
-    /// revision is numbered (the project's next number), stored in the same transaction, and its number added to the payload.
+    /// Persists a new job (and moves its project's placement). With <paramref name="claimForSend"/> (its agent is connected
+    /// and the caller sends it next) the job is stored already claimed, SENT with its timeout running, in the same write as
+    /// its creation: the claim that <see cref="TryClaimForSendAsync"/> makes for a job created earlier, without a second
+    /// transaction on the path from request to agent. The caller unclaims it if the send fails. With
+    /// <paramref name="revision"/> (a deploy), the revision is numbered (the project's next number), stored in the same
+    /// transaction, and its number added to the payload.
     /// </summary>
-    public async Task<JobEntity> CreateAsync(string type, string agentId, string? projectName, string payloadJson, int timeoutSeconds, TimeSpan queueTtl, string? traceParent, CancellationToken cancellationToken, RevisionEntity? revision = null)
+    public async Task<JobEntity> CreateAsync(string type, string agentId, string? projectName, string payloadJson, int timeoutSeconds, TimeSpan queueTtl, string? traceParent, bool claimForSend, CancellationToken cancellationToken, RevisionEntity? revision = null)
     {
         using var activity = Telemetry.ActivitySource.StartActivity("job create");
         var now = time.GetUtcNow();
@@ -35,12 +40,13 @@ public sealed class JobStore(
             Type = type,
             AgentId = agentId,
             ProjectName = projectName,
-            Status = JobStatuses.Pending,
+            Status = claimForSend ? JobStatuses.Sent : JobStatuses.Pending,
             PayloadJson = payloadJson,
             CreatedAt = now,
             UpdatedAt = now,
             TimeoutSeconds = timeoutSeconds,
-            TimeoutAt = now + queueTtl + TimeSpan.FromSeconds(timeoutSeconds),
+            SentAt = claimForSend ? now : null,
+            TimeoutAt = claimForSend ? now + TimeSpan.FromSeconds(timeoutSeconds) : now + queueTtl + TimeSpan.FromSeconds(timeoutSeconds),
             ExpiresAt = now + queueTtl,
             TraceParent = traceParent,
         };
@@ -49,6 +55,7 @@ public sealed class JobStore(
         // the loser retries with fresh reads.
         for (var attempt = 0; ; attempt++)
         {
+            using var write = await writes.EnterAsync(cancellationToken);
             await using var db = await databases.CreateDbContextAsync(cancellationToken);
             if (revision is not null)
             {
@@ -81,6 +88,7 @@ public sealed class JobStore(
     /// </summary>
     public async Task<bool> TryClaimForSendAsync(string jobId, int timeoutSeconds, CancellationToken cancellationToken)
     {
+        using var write = await writes.EnterAsync(cancellationToken);
         await using var db = await databases.CreateDbContextAsync(cancellationToken);
         var now = time.GetUtcNow();
         var deadline = now + TimeSpan.FromSeconds(timeoutSeconds);
@@ -95,6 +103,7 @@ public sealed class JobStore(
     /// <summary>SENT -> PENDING when writing the command failed: the job waits for the agent's next connection.</summary>
     public async Task UnclaimAsync(string jobId, CancellationToken cancellationToken)
     {
+        using var write = await writes.EnterAsync(cancellationToken);
         await using var db = await databases.CreateDbContextAsync(cancellationToken);
         var now = time.GetUtcNow();
         await db.Jobs.Where(j => j.Id == jobId && j.Status == JobStatuses.Sent)
@@ -167,6 +176,7 @@ public sealed class JobStore(
 
     private async Task AppendRunningAsync(string agentId, AgentResponse response, CancellationToken cancellationToken)
     {
+        using var write = await writes.EnterAsync(cancellationToken);
         await using var db = await databases.CreateDbContextAsync(cancellationToken);
         var now = time.GetUtcNow();
         var chunk = response.Logs.Length == 0 || response.Logs.EndsWith('\n') ? response.Logs : response.Logs + "\n";
@@ -182,6 +192,7 @@ public sealed class JobStore(
 
     private async Task FinishAsync(string jobId, string? agentId, string status, string? logs, string error, string? resultJson, CancellationToken cancellationToken)
     {
+        using var write = await writes.EnterAsync(cancellationToken);
         await using var db = await databases.CreateDbContextAsync(cancellationToken);
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
         var job = await db.Jobs.FirstOrDefaultAsync(j => j.Id == jobId, cancellationToken);

@@ -1,0 +1,46 @@
+using System.Security.Cryptography;
+
+namespace InstaDeploy.Bench;
+
+/// <summary>What a run measures and with how much: <c>small</c> is the CI smoke pass, <c>full</c> the scale.</summary>
+internal sealed record Scale(
+    string Name,
+    int DispatchAgents, int DispatchWarmup, int DispatchSamples,
+    int ThroughputConcurrency, int ThroughputWarmupSeconds, int ThroughputSeconds,
+    int[] FleetSizes, int FleetSettleSeconds, int FleetWindowSeconds,
+    int RealAgentRuns, int RealAgentIdleSeconds, int DeployRuns)
+{
+    public static readonly Scale Full = new("full", 1000, 300, 3000, 64, 5, 30, [1000, 5000, 10000], 10, 30, 5, 30, 10);
+
+    public static readonly Scale Small = new("small", 1000, 50, 300, 32, 2, 8, [250, 500, 1000], 3, 8, 2, 8, 2);
+}
+
+internal sealed class BenchSettings
+{
+    public required Scale Scale { get; init; }
+
+    public required string OutDir { get; init; }
+
+    public required string ControlPlaneDll { get; init; }
+
+    public required string AgentDll { get; init; }
+
+    public required string ComposeFile { get; init; }
+
+    public required IReadOnlySet<string> Scenarios { get; init; }
+
+    /// <summary>INSTADEPLOY_DB_SYNCHRONOUS for the control plane: FULL (the product's default) or NORMAL.</summary>
+    public string DbSynchronous { get; init; } = "FULL";
+
+    /// <summary>A fresh admin key per run, in the format the control plane accepts (idk_ + 48 hex digits).</summary>
+    public string AdminApiKey { get; } = "idk_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(24));
+
+    public bool Runs(string scenario) => Scenarios.Count == 0 || Scenarios.Contains(scenario);
+
+    public static int FreePort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}

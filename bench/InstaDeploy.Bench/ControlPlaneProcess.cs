@@ -1,0 +1,129 @@
+using System.Diagnostics;
+using System.Net.Http.Headers;
+
+namespace InstaDeploy.Bench;
+
+/// <summary>
+/// The control plane as a user starts it: <c>dotnet InstaDeploy.ControlPlane.dll</c> from a Release publish, with
+/// its settings in environment variables and its database in a fresh data folder. Its output goes to a log file, as
+/// it would to journald.
+/// </summary>
+internal sealed class ControlPlaneProcess : IAsyncDisposable
+{
+    public const string AgentToken = "bench-agent-token-0123456789abcdef";
+
+    private readonly BenchSettings _settings;
+    private readonly Process _process;
+
+    private ControlPlaneProcess(BenchSettings settings, Process process, string dataDir, int port)
+    {
+        _settings = settings;
+        _process = process;
+        DataDir = dataDir;
+        Port = port;
+    }
+
+    public int Pid => _process.Id;
+
+    public string DataDir { get; }
+
+    public int Port { get; }
+
+    public Uri BaseUrl => new($"http://127.0.0.1:{Port}");
+
+    public Uri WebSocketUrl => new($"ws://127.0.0.1:{Port}/ws");
+
+    public bool HasExited => _process.HasExited;
+
+    public static HttpClient CreateApiClient(BenchSettings settings, Uri baseUrl, int connections = 16)
+    {
+        var client = new HttpClient(new SocketsHttpHandler
+        {
+            MaxConnectionsPerServer = connections,
+            PooledConnectionLifetime = Timeout.InfiniteTimeSpan,
+            UseProxy = false,
+        })
+        {
+            BaseAddress = baseUrl,
+            Timeout = TimeSpan.FromSeconds(60),
+        };
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", settings.AdminApiKey);
+        return client;
+    }
+
+    /// <summary>Starts it on <paramref name="port"/> with <paramref name="dataDir"/> and waits until /health answers.</summary>
+    public static async Task<ControlPlaneProcess> StartAsync(BenchSettings settings, string dataDir, int port, string logName,
+        IReadOnlyDictionary<string, string>? extraEnvironment = null)
+    {
+        Directory.CreateDirectory(dataDir);
+        var log = Path.Combine(settings.OutDir, logName);
+        // exec: the shell becomes dotnet, so the pid is the control plane's own (its RSS and CPU are what /proc shows).
+        var start = new ProcessStartInfo("/bin/sh", ["-c", $"exec dotnet \"{settings.ControlPlaneDll}\" >> \"{log}\" 2>&1"])
+        {
+            WorkingDirectory = dataDir,
+            UseShellExecute = false,
+        };
+        start.Environment["AGENT_SECRET_TOKEN"] = AgentToken;
+        start.Environment["INSTADEPLOY_ADMIN_API_KEY"] = settings.AdminApiKey;
+        start.Environment["INSTADEPLOY_DATA_DIR"] = dataDir;
+        start.Environment["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}";
+        // The defaults (50 requests/s per key, 1,000 open jobs per agent) protect a small install; a load test is
+        // one key sending thousands of requests a second, so both are raised, as the README says to for load.
+        start.Environment["INSTADEPLOY_RATE_LIMIT_PER_SECOND"] = "1000000";
+        start.Environment["INSTADEPLOY_MAX_OPEN_JOBS_PER_AGENT"] = "100000";
+        start.Environment["INSTADEPLOY_DB_SYNCHRONOUS"] = settings.DbSynchronous;
+        start.Environment.Remove("OTEL_EXPORTER_OTLP_ENDPOINT");
+        foreach (var (key, value) in extraEnvironment ?? new Dictionary<string, string>()) start.Environment[key] = value;
+
+        var process = Process.Start(start) ?? throw new InvalidOperationException("could not start dotnet");
+        var cp = new ControlPlaneProcess(settings, process, dataDir, port);
+        await cp.WaitHealthyAsync(TimeSpan.FromSeconds(60));
+        return cp;
+    }
+
+    public async Task WaitHealthyAsync(TimeSpan timeout)
+    {
+        using var http = new HttpClient { BaseAddress = BaseUrl, Timeout = TimeSpan.FromSeconds(2) };
+        var deadline = Stopwatch.StartNew();
+        while (deadline.Elapsed < timeout)
+        {
+            if (_process.HasExited)
+                throw new InvalidOperationException($"the control plane exited with {_process.ExitCode}; see {_settings.OutDir}");
+            try
+            {
+                if ((await http.GetAsync("/health")).IsSuccessStatusCode) return;
+            }
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+            {
+            }
+            await Task.Delay(20);
+        }
+        throw new TimeoutException("the control plane did not answer /health in time");
+    }
+
+    public long RssBytes => ProcessStats.RssBytes(Pid);
+
+    public double CpuSeconds => ProcessStats.CpuSeconds(Pid);
+
+    /// <summary>SIGTERM, then waits for the exit (SIGKILL after <paramref name="grace"/>).</summary>
+    public async Task StopAsync(TimeSpan grace)
+    {
+        if (_process.HasExited) return;
+        ProcessStats.Terminate(Pid);
+        try
+        {
+            await _process.WaitForExitAsync().WaitAsync(grace);
+        }
+        catch (TimeoutException)
+        {
+            _process.Kill();
+            await _process.WaitForExitAsync();
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync(TimeSpan.FromSeconds(20));
+        _process.Dispose();
+    }
+}

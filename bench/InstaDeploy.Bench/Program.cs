@@ -1,0 +1,42 @@
+using System.Diagnostics;
+using InstaDeploy.Bench;
+using InstaDeploy.Bench.Scenarios;
+
+// Usage: InstaDeploy.Bench --scale small|full --control-plane <dll> --agent <dll> --compose <file> --out <dir>
+//        [--only dispatch,throughput,fleet,storm,agent,deploy] [--sync full|normal]
+var options = new Dictionary<string, string>(StringComparer.Ordinal);
+for (var i = 0; i + 1 < args.Length; i += 2) options[args[i].TrimStart('-')] = args[i + 1];
+string Required(string name) => options.TryGetValue(name, out var value) ? value
+    : throw new ArgumentException($"--{name} is required (see bench/run.sh, which passes every option)");
+
+var settings = new BenchSettings
+{
+    Scale = options.GetValueOrDefault("scale", "small") == "full" ? Scale.Full : Scale.Small,
+    OutDir = Path.GetFullPath(Required("out")),
+    ControlPlaneDll = Path.GetFullPath(Required("control-plane")),
+    AgentDll = Path.GetFullPath(Required("agent")),
+    ComposeFile = Path.GetFullPath(Required("compose")),
+    DbSynchronous = options.GetValueOrDefault("sync", "full").ToUpperInvariant(),
+    Scenarios = options.TryGetValue("only", out var only) ? only.Split(',', StringSplitOptions.TrimEntries).ToHashSet() : new HashSet<string>(),
+};
+Directory.CreateDirectory(settings.OutDir);
+
+var machine = Machine.Describe();
+machine["control plane INSTADEPLOY_DB_SYNCHRONOUS"] = settings.DbSynchronous;
+Console.WriteLine($"InstaDeploy bench, scale {settings.Scale.Name}; results in {settings.OutDir}");
+foreach (var (key, value) in machine) Console.WriteLine($"  {key}: {value}");
+
+var results = new Results();
+var clock = Stopwatch.StartNew();
+if (settings.Runs("dispatch") || settings.Runs("throughput")) await DispatchScenarios.RunAsync(settings, results);
+if (settings.Runs("fleet") || settings.Runs("storm")) await FleetScenarios.RunAsync(settings, results);
+if (settings.Runs("agent") || settings.Runs("deploy")) await RealAgentScenarios.RunAsync(settings, results);
+machine["load average at the end (1/5/15 min)"] = Machine.LoadAverage();
+machine["bench duration"] = $"{clock.Elapsed.TotalSeconds:0} s";
+
+var title = $"InstaDeploy benchmark results ({settings.Scale.Name} scale, synchronous={settings.DbSynchronous}, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC)";
+await File.WriteAllTextAsync(Path.Combine(settings.OutDir, $"results-{settings.Scale.Name}-{settings.DbSynchronous.ToLowerInvariant()}.md"), results.ToMarkdown(title, machine));
+await File.WriteAllTextAsync(Path.Combine(settings.OutDir, $"results-{settings.Scale.Name}-{settings.DbSynchronous.ToLowerInvariant()}.json"), results.ToJson(machine));
+Console.WriteLine();
+Console.WriteLine(results.ToMarkdown(title, machine));
+return 0;

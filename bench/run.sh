@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# The benchmarks in one command: builds Release, publishes the control plane and the agent as a user ships them,
+# raises the open-files limit, runs the six scenarios against real processes and prints a table. Results (markdown
+# and JSON) and every process's log go to bench/.out/.
+#
+#   bash bench/run.sh            # small scale, a few minutes (the CI smoke pass; it asserts no timing)
+#   bash bench/run.sh --full     # the issue's scale: 1,000 agents for latency, up to 10,000 idle agents, storm
+#   bash bench/run.sh --small --only dispatch,throughput      # a subset: dispatch throughput fleet storm agent deploy
+#   bash bench/run.sh --full --sync normal    # the control plane with INSTADEPLOY_DB_SYNCHRONOUS=NORMAL (default FULL)
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+out="$root/bench/.out"
+scale=small
+extra=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --small) scale=small ;;
+    --full) scale=full ;;
+    --only) extra+=(--only "$2"); shift ;;
+    --sync) extra+=(--sync "$2"); shift ;;
+    *) echo "usage: bash bench/run.sh [--small|--full] [--only scenario,...] [--sync full|normal]" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+# 10,000 agents are 10,000 sockets in the simulator and 10,000 in the control plane (each a process of its own).
+want=$([ "$scale" = full ] && echo 16384 || echo 4096)
+ulimit -n "$want" 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+if [ "$(ulimit -n)" -lt "$want" ]; then
+  echo "bench: the open-files limit is $(ulimit -n), below $want; raise the hard limit (e.g. /etc/security/limits.conf)" >&2
+  [ "$scale" = full ] && exit 1
+fi
+
+# Docker is needed only for the deploy-overhead scenario; without it that one is skipped and says so.
+if ! docker info >/dev/null 2>&1 || ! docker image inspect local/busybox:1 >/dev/null 2>&1; then
+  bash "$root/eng/setup-docker.sh" || echo "bench: no Docker engine; the deploy-overhead scenario will be skipped" >&2
+fi
+
+rm -rf "$out/control-plane" "$out/agent-bin" "$out/bench" "$out"/data-* "$out/agent"
+mkdir -p "$out"
+echo "bench: building Release"
+dotnet publish "$root/InstaDeploy.ControlPlane" -c Release -o "$out/control-plane" --nologo -v quiet
+dotnet publish "$root/InstaDeploy.Agent" -c Release -o "$out/agent-bin" --nologo -v quiet
+dotnet build "$root/bench/InstaDeploy.Bench" -c Release -o "$out/bench" --nologo -v quiet
+
+exec dotnet "$out/bench/InstaDeploy.Bench.dll" --scale "$scale" --out "$out" \
+  --control-plane "$out/control-plane/InstaDeploy.ControlPlane.dll" \
+  --agent "$out/agent-bin/InstaDeploy.Agent.dll" \
+  --compose "$root/bench/compose/web.yml" "${extra[@]}"
