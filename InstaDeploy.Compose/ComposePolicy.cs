@@ -36,13 +36,20 @@ public static class ComposePolicy
             {
                 if (serviceNode is not YamlMappingNode service) continue;
                 var name = (nameNode as YamlScalarNode)?.Value ?? "?";
+                // Compose fills in ${VAR} from the project's variables after this check, so a field the policy looks at
+                // must say its value itself: `privileged: ${P}` with P=true would otherwise pass.
+                foreach (var key in new[] { "privileged", "network_mode", "pid", "ipc" })
+                    if (Scalar(service, key) is { } value && value.Contains('$'))
+                        violations.Add($"service '{name}' sets {key} from a variable ('{value}'); the deploy policy cannot check what it becomes, so write the value itself");
                 if (Scalar(service, "privileged") is "true" or "True" or "TRUE" or "yes" or "on")
                     violations.Add($"service '{name}' sets privileged: true");
                 foreach (var key in new[] { "network_mode", "pid", "ipc" })
                     if (Scalar(service, key) == "host") violations.Add($"service '{name}' sets {key}: host");
                 if (Child(service, "volumes") is YamlSequenceNode volumes)
                     foreach (var volume in volumes.Children)
-                        if (BindSource(volume) is { } source && Outside(source, allowed))
+                        if (VariableIn(volume) is { } templated)
+                            violations.Add($"service '{name}' mounts a volume given by a variable ('{templated}'); the deploy policy cannot check what it becomes, so write its source and type themselves");
+                        else if (BindSource(volume) is { } source && Outside(source, allowed))
                             violations.Add($"service '{name}' bind-mounts '{source}', which is outside the allowed host paths ({Describe(allowed)})");
             }
         }
@@ -51,11 +58,19 @@ public static class ComposePolicy
         if (Child(root, "volumes") is YamlMappingNode namedVolumes)
             foreach (var (nameNode, volumeNode) in namedVolumes.Children)
                 if (volumeNode is YamlMappingNode volume && Child(volume, "driver_opts") is YamlMappingNode options
-                    && Scalar(options, "device") is { } device && Outside(device, allowed))
+                    && Scalar(options, "device") is { } device && (device.Contains('$') || Outside(device, allowed)))
                     violations.Add($"volume '{(nameNode as YamlScalarNode)?.Value}' binds the host path '{device}', which is outside the allowed host paths ({Describe(allowed)})");
 
         return violations;
     }
+
+    /// <summary>The volume's source or type when it contains a variable reference, else null.</summary>
+    private static string? VariableIn(YamlNode volume) => volume switch
+    {
+        YamlScalarNode { Value: { } shortSyntax } when shortSyntax.Split(':')[0].Contains('$') => shortSyntax,
+        YamlMappingNode longSyntax => new[] { Scalar(longSyntax, "type"), Scalar(longSyntax, "source") }.FirstOrDefault(v => v is not null && v.Contains('$')),
+        _ => null,
+    };
 
     private static string? BindSource(YamlNode volume)
     {

@@ -46,9 +46,16 @@ public static partial class EnvironmentVariables
     public static bool IsValidName(string? name) => name is not null && ValidName().IsMatch(name);
 
     /// <summary>Why a value cannot be written to a <c>.env</c> file, or null when it can.</summary>
+    /// <remarks>Compose v1 (python-dotenv) and v2 (compose-go) parse .env files differently; only values both read back
+    /// exactly are accepted, and the message says which characters to avoid.</remarks>
     public static string? ValueProblem(string value) =>
         value.Length > MaxValueLength ? $"is longer than {MaxValueLength} characters"
         : value.IndexOfAny(['\n', '\r', '\0']) >= 0 ? "contains a line break or NUL, which a .env file cannot hold"
+        : value.Contains("${", StringComparison.Ordinal) ? "contains '${', which compose v1 expands as a variable even in a quoted .env value"
+        : value.EndsWith('\\') || value.Contains(@"\\", StringComparison.Ordinal) || value.Contains(@"\'", StringComparison.Ordinal)
+            ? "has a backslash before another backslash, a single quote or the end of the value, which compose reads back differently from a .env file"
+        : value.Contains('\'') && (value.Contains('$') || value.Contains('\\'))
+            ? @"has a single quote together with '$' or '\', which compose v1 and v2 read back differently from a .env file"
         : null;
 
     /// <summary>One <c>.env</c> line that compose v1 (python-dotenv) and v2 (compose-go) both read back as exactly

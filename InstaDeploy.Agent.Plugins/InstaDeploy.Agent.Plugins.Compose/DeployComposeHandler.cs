@@ -54,6 +54,7 @@ public sealed class DeployComposeHandler(ComposeCli compose, ProjectFolders fold
             ? n.ToString(System.Globalization.CultureInfo.InvariantCulture)
             : $"local-{DateTimeOffset.UtcNow:yyyyMMddHHmmssfff}";
 
+        folders.RegisterSecrets(context, projectName); // the values deployed before, should an error quote the old .env
         var composeFile = await folders.WriteComposeFileAsync(projectName, content, context.CancellationToken);
         await context.WriteOutputLineAsync($"Wrote {composeFile} ({content.Length} bytes)");
         if (variables is not null)
@@ -79,7 +80,7 @@ public sealed class DeployComposeHandler(ComposeCli compose, ProjectFolders fold
 
         await context.WriteOutputLineAsync($"rollback_on_failure: rolling back to revision {previous.Revision} (deployed {previous.DeployedAt:u})");
         await history.RestoreAsync(projectName, previous, context.CancellationToken);
-        foreach (var secret in folders.SecretValuesOf(projectName)) context.AddSecret(secret);
+        folders.RegisterSecrets(context, projectName);
         var rollbackFailure = await UpAsync(projectName, composeFile, healthWait, context);
         var data = System.Text.Json.JsonSerializer.SerializeToElement(new Dictionary<string, object?>
         {
@@ -105,7 +106,15 @@ public sealed class DeployComposeHandler(ComposeCli compose, ProjectFolders fold
             workingDirectory: Path.GetDirectoryName(composeFile));
         if (result.ExitCode != 0)
             return $"compose up exited with code {result.ExitCode}: {string.Join('\n', result.StandardErrorTail)}";
-        return healthWait == TimeSpan.Zero ? null : await healthGate.WaitAsync(projectName, healthWait, context);
+        if (healthWait == TimeSpan.Zero) return null;
+        try
+        {
+            return await healthGate.WaitAsync(projectName, healthWait, context);
+        }
+        catch (InvalidOperationException e)
+        {
+            return $"the containers could not be checked: {e.Message}"; // docker ps/inspect failed
+        }
     }
 
     private static int IntOf(System.Text.Json.JsonElement payload, string name, int fallback, int min, int max) =>

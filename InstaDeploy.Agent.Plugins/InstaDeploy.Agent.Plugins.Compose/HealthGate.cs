@@ -2,8 +2,9 @@ namespace InstaDeploy.Agent.Plugins.Compose;
 
 /// <summary>
 /// Waits after <c>up -d</c> until every container of the project is running (and healthy, where it has a
-/// healthcheck), or exited 0 (a one-shot task), and still so a moment later; fails at once on a container that exited
-/// with an error, crash-loops, is dead or unhealthy, and at the deadline on one still starting.
+/// healthcheck), or exited 0 (a one-shot task), and still so a moment later. Fails at once on a container that exited
+/// with an error and will not be restarted, is dead or unhealthy; one that the engine restarts (the "retry until the
+/// database is up" pattern) gets until the deadline to come up and stay up.
 /// </summary>
 public sealed class HealthGate(ProjectContainers containers, TimeProvider time)
 {
@@ -30,17 +31,19 @@ public sealed class HealthGate(ProjectContainers containers, TimeProvider time)
             {
                 var restarted = restarts.TryGetValue(c.Id, out var before) && c.RestartCount > before;
                 restarts[c.Id] = c.RestartCount;
+                var willRestart = c.RestartPolicy is "always" or "unless-stopped" or "on-failure";
                 failure ??= (c.State, c.Health) switch
                 {
-                    ("exited", _) when c.ExitCode != 0 => $"container {c.Name} exited with code {c.ExitCode}",
+                    ("exited", _) when c.ExitCode != 0 && !willRestart => $"container {c.Name} exited with code {c.ExitCode}",
                     ("dead", _) => $"container {c.Name} is dead",
-                    ("restarting", _) => $"container {c.Name} keeps restarting (restarted {c.RestartCount} time(s), last exit code {c.ExitCode})",
-                    ("running", _) when restarted => $"container {c.Name} crashed and was restarted (restart count {c.RestartCount}, last exit code {c.ExitCode})",
                     ("running", "unhealthy") => $"container {c.Name} is unhealthy" + (c.LastHealthOutput is { Length: > 0 } o ? $": {o}" : ""),
                     _ => null,
                 };
-                if (!(c.State == "running" && c.Health is "none" or "healthy") && !(c.State == "exited" && c.ExitCode == 0))
-                    waitingFor.Add($"{c.Name} ({c.State}{(c.Health == "none" ? "" : ", " + c.Health)})");
+                var ready = !restarted && ((c.State == "running" && c.Health is "none" or "healthy") || (c.State == "exited" && c.ExitCode == 0));
+                if (!ready)
+                    waitingFor.Add(c.State is "restarting" || restarted || (c.State == "exited" && willRestart)
+                        ? $"{c.Name} (crashing: restarted {c.RestartCount} time(s), last exit code {c.ExitCode})"
+                        : $"{c.Name} ({c.State}{(c.Health == "none" ? "" : ", " + c.Health)})");
             }
             if (failure is not null)
             {
@@ -52,7 +55,7 @@ public sealed class HealthGate(ProjectContainers containers, TimeProvider time)
             if (waitingFor.Count == 0)
             {
                 readySince ??= now;
-                if (now - readySince >= Settle)
+                if (now - readySince >= Settle || now >= deadline)
                 {
                     await DescribeAsync(found, context);
                     return null;
@@ -61,11 +64,11 @@ public sealed class HealthGate(ProjectContainers containers, TimeProvider time)
             else
             {
                 readySince = null;
-            }
-            if (now >= deadline)
-            {
-                await DescribeAsync(found, context);
-                return $"not ready after {wait.TotalSeconds:0} s (health_wait_seconds): {string.Join(", ", waitingFor)}";
+                if (now >= deadline)
+                {
+                    await DescribeAsync(found, context);
+                    return $"not ready after {wait.TotalSeconds:0} s (health_wait_seconds): {string.Join(", ", waitingFor)}";
+                }
             }
             await Task.Delay(PollInterval, time, context.CancellationToken);
         }
@@ -74,6 +77,6 @@ public sealed class HealthGate(ProjectContainers containers, TimeProvider time)
     private static async Task DescribeAsync(IReadOnlyList<ContainerInfo> found, CommandContext context)
     {
         foreach (var c in found)
-            await context.WriteOutputLineAsync($"  {c.Name}: {c.State}{(c.Health == "none" ? "" : $" ({c.Health})")}{(c.State == "exited" ? $", exit code {c.ExitCode}" : "")}");
+            await context.WriteOutputLineAsync($"  {c.Name}: {c.State}{(c.Health == "none" ? "" : $" ({c.Health})")}{(c.State == "exited" ? $", exit code {c.ExitCode}" : "")}{(c.RestartCount > 0 ? $", restarted {c.RestartCount} time(s)" : "")}");
     }
 }

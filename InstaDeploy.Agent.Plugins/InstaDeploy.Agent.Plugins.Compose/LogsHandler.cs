@@ -40,7 +40,7 @@ public sealed class LogsHandler(ComposeCli compose, ProjectContainers projectCon
             return CommandResult.Failure(service is null
                 ? $"project '{projectName}' has no containers on this agent"
                 : $"project '{projectName}' has no containers of service '{service}' on this agent");
-        foreach (var secret in folders.SecretValuesOf(projectName)) context.AddSecret(secret);
+        folders.RegisterSecrets(context, projectName);
 
         List<string> arguments = ["logs", "--tail", tail.ToString(CultureInfo.InvariantCulture)];
         if (since is not null) arguments.AddRange(["--since", since]);

@@ -12,7 +12,8 @@ namespace InstaDeploy.Agent.Plugins.Compose;
 /// <param name="RestartCount">How often the engine restarted it.</param>
 /// <param name="LastHealthOutput">The last healthcheck's output, if any.</param>
 /// <param name="Ports">Published ports, e.g. 127.0.0.1:8080->80/tcp.</param>
-public sealed record ContainerInfo(string Id, string Name, string? Service, string State, string Health, int ExitCode, int RestartCount, string? LastHealthOutput, IReadOnlyList<string> Ports);
+/// <param name="RestartPolicy">no, always, unless-stopped or on-failure ("" when none).</param>
+public sealed record ContainerInfo(string Id, string Name, string? Service, string State, string Health, int ExitCode, int RestartCount, string? LastHealthOutput, IReadOnlyList<string> Ports, string RestartPolicy = "");
 
 /// <summary>
 /// The containers of a compose project, found by the compose project label (set by compose v1 and v2 alike), without
@@ -91,6 +92,8 @@ public sealed class ProjectContainers(ComposeCli compose)
             state.TryGetProperty("ExitCode", out var exit) && exit.TryGetInt32(out var code) ? code : 0,
             container.TryGetProperty("RestartCount", out var restarts) && restarts.TryGetInt32(out var count) ? count : 0,
             lastHealthOutput,
-            ports);
+            ports,
+            container.TryGetProperty("HostConfig", out var host) && host.TryGetProperty("RestartPolicy", out var policy)
+                && policy.ValueKind == JsonValueKind.Object && policy.TryGetProperty("Name", out var policyName) ? policyName.GetString() ?? "" : "");
     }
 }

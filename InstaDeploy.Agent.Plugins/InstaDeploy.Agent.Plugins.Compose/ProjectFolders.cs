@@ -78,25 +78,48 @@ public sealed class ProjectFolders(IAgentInfo agent)
         var secretNames = Path.Combine(StateFolderOf(projectName), SecretNamesFileName);
         if (variables.Count == 0)
         {
-            File.Delete(envFile);
+            // Only a .env this agent wrote (its secret-names file beside it says so): one an operator placed by hand stays.
+            if (File.Exists(secretNames)) File.Delete(envFile);
             File.Delete(secretNames);
             return;
         }
-        var text = string.Concat(variables.Select(v => Contracts.EnvironmentVariables.EnvFileLine(v.Name, v.Value) + "\n"));
-        await WriteAtomicallyAsync(envFile, System.Text.Encoding.UTF8.GetBytes(text), ownerOnly: true, cancellationToken);
+        // The names first: a reader (LOGS) that finds a new .env then always knows which of its values to redact.
         var names = string.Concat(variables.Where(v => v.Secret).Select(v => v.Name + "\n"));
         await WriteAtomicallyAsync(secretNames, System.Text.Encoding.UTF8.GetBytes(names), ownerOnly: true, cancellationToken);
+        var text = string.Concat(variables.Select(v => Contracts.EnvironmentVariables.EnvFileLine(v.Name, v.Value) + "\n"));
+        await WriteAtomicallyAsync(envFile, System.Text.Encoding.UTF8.GetBytes(text), ownerOnly: true, cancellationToken);
     }
 
-    /// <summary>The values of the project's secret variables as last deployed here (to redact them from container logs).</summary>
+    /// <summary>Registers every secret value of the project known here (now and in its kept history) with the job, so
+    /// compose errors that quote the .env, or containers still running an older revision, cannot show them.</summary>
+    public void RegisterSecrets(CommandContext context, string projectName)
+    {
+        foreach (var secret in SecretValuesOf(projectName)) context.AddSecret(secret);
+    }
+
+    /// <summary>The values of the project's secret variables: as deployed now, and in every revision kept in its history.</summary>
     public IReadOnlyList<string> SecretValuesOf(string projectName)
     {
         var folder = FolderOf(projectName);
-        var secretNames = Path.Combine(folder, StateFolderName, SecretNamesFileName);
-        var envFile = Path.Combine(folder, EnvFileName);
-        if (!File.Exists(secretNames) || !File.Exists(envFile)) return [];
-        var secret = File.ReadAllLines(secretNames).Where(n => n.Length > 0).ToHashSet(StringComparer.Ordinal);
-        return [.. ProjectVariable.ParseEnvFile(File.ReadAllText(envFile)).Where(v => secret.Contains(v.Name)).Select(v => v.Value)];
+        var places = new List<(string Env, string Names)> { (Path.Combine(folder, EnvFileName), Path.Combine(folder, StateFolderName, SecretNamesFileName)) };
+        var history = Path.Combine(folder, StateFolderName, "history");
+        if (Directory.Exists(history))
+            places.AddRange(Directory.GetDirectories(history).Select(d => (Path.Combine(d, EnvFileName), Path.Combine(d, SecretNamesFileName))));
+        var values = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var (envFile, secretNames) in places)
+        {
+            try
+            {
+                if (!File.Exists(secretNames) || !File.Exists(envFile)) continue;
+                var secret = File.ReadAllLines(secretNames).Where(n => n.Length > 0).ToHashSet(StringComparer.Ordinal);
+                values.UnionWith(ProjectVariable.ParseEnvFile(File.ReadAllText(envFile)).Where(v => secret.Contains(v.Name)).Select(v => v.Value));
+            }
+            catch (IOException)
+            {
+                // a history entry pruned while we read: its secrets are no longer on this agent
+            }
+        }
+        return [.. values];
     }
 
     /// <summary>A temporary file in the same folder, then a rename over the old one: a crash never leaves a half-written file.</summary>

@@ -10,6 +10,7 @@ public sealed class StopComposeHandler(ComposeCli compose, ProjectFolders folder
     public async Task<CommandResult> HandleAsync(CommandContext context)
     {
         var projectName = context.GetProjectName();
+        folders.RegisterSecrets(context, projectName); // compose reads the .env, and may quote it in an error
         var composeFile = folders.ComposeFileOf(projectName);
         if (!File.Exists(composeFile))
             return CommandResult.Failure($"project '{projectName}' is not deployed on this agent (no {composeFile})");

@@ -119,15 +119,15 @@ internal sealed class CommandRunner(
             error2 = $"plugin {pluginName} failed: {e.GetType().Name}: {e.Message}";
         }
 
-        if (context is not null)
-        {
-            // Whatever a handler put in its error, summary or result passes the same redaction as its output lines.
-            error2 = context.Redact(error2);
-            summary = summary is null ? null : context.Redact(summary);
-            if (data is { } d && context.Redact(d.GetRawText()) is var redacted && redacted != d.GetRawText()) data = JsonElement.Parse(redacted);
-        }
         try
         {
+            if (context is not null)
+            {
+                // Whatever a handler put in its error, summary or result passes the same redaction as its output lines.
+                error2 = context.Redact(error2);
+                summary = summary is null ? null : context.Redact(summary);
+                if (data is { } d) data = RedactStrings(d, context);
+            }
             var logs = await output.CompleteAsync(summary);
             if (status == JobStatuses.Failed) activity?.SetStatus(ActivityStatusCode.Error, error2);
             logger.JobFinished(command.Id, command.Type, status);
@@ -154,6 +154,21 @@ internal sealed class CommandRunner(
         if (await Task.WhenAny(run, abandon.Task) == run) return await run;
         _ = run.ContinueWith(t => _ = t.Exception, TaskContinuationOptions.OnlyOnFaulted); // observe a late failure
         throw new OperationCanceledException("the handler did not stop after cancellation", deadline);
+    }
+
+    /// <summary>The result with every string value redacted; names, numbers and structure stay as they are, so a short
+    /// secret cannot break the JSON (property names come from the handler's code, not from data).</summary>
+    private static JsonElement RedactStrings(JsonElement data, CommandContext context)
+    {
+        static System.Text.Json.Nodes.JsonNode? Walk(System.Text.Json.Nodes.JsonNode? node, CommandContext context) => node switch
+        {
+            System.Text.Json.Nodes.JsonObject o => new System.Text.Json.Nodes.JsonObject(o.Select(p =>
+                KeyValuePair.Create(p.Key, Walk(p.Value, context)))),
+            System.Text.Json.Nodes.JsonArray a => new System.Text.Json.Nodes.JsonArray([.. a.Select(item => Walk(item, context))]),
+            System.Text.Json.Nodes.JsonValue v when v.GetValueKind() == JsonValueKind.String => System.Text.Json.Nodes.JsonValue.Create(context.Redact(v.GetValue<string>())),
+            _ => node?.DeepClone(),
+        };
+        return JsonSerializer.SerializeToElement(Walk(System.Text.Json.Nodes.JsonNode.Parse(data.GetRawText()), context));
     }
 
     /// <summary>The values of the payload's <c>env</c> entries marked secret: redacted from everything the job reports.</summary>

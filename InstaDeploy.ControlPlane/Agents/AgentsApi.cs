@@ -48,6 +48,9 @@ public static partial class AgentsApi
     {
         if (string.IsNullOrEmpty(request.Type) || !CommandTypeRule().IsMatch(request.Type))
             return Problems.Invalid("type", "is required: 1-64 upper-case letters, digits or '_', starting with a letter, e.g. RESTART_COMPOSE");
+        if (request.Type == CommandTypes.DeployCompose)
+            return Problems.BadRequest("Use POST /deploy",
+                "DEPLOY_COMPOSE goes through POST /deploy, which checks the compose file and the deploy policy, records the revision and sends the project's variables.");
         var payload = request.Payload ?? EmptyObject;
         if (payload.ValueKind != JsonValueKind.Object)
             return Problems.Invalid("payload", $"must be a JSON object, got {payload.ValueKind}");

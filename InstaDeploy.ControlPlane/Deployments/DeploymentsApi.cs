@@ -102,6 +102,7 @@ public static class DeploymentsApi
             return Problems.Invalid("compose_file_base64", "the deploy policy refuses it: " + string.Join("; ", violations));
 
         if (ValidateHealthWait(request.HealthWaitSeconds) is { } invalidWait) return invalidWait;
+        if (ValidateTimeLeftForHealthWait(request.TimeoutSeconds, request.HealthWaitSeconds, request.RollbackOnFailure, options.Value) is { } tooShort) return tooShort;
 
         var (agentId, problem) = await selector.SelectAsync(request.AgentId, null, !request.FailFast, cancellationToken);
         if (problem is not null) return problem;
@@ -113,7 +114,8 @@ public static class DeploymentsApi
                 $"Agent '{agentId}' speaks the seed protocol only: it would ignore the project's variables and rollback_on_failure. Deploy to an InstaDeploy agent, or remove the project's variables (GET /deployments/{request.ProjectName}/env) and rollback_on_failure.");
         var job = await DispatchRevisionAsync(dispatcher, agentId!, request.ProjectName!, yaml,
             variables.Count == 0 ? null : protector.ProtectSnapshot(variables), [.. variables.Select(v => v.Name)],
-            user.Identity?.Name ?? "", rollbackOf: null, request.RollbackOnFailure, request.HealthWaitSeconds,
+            user.Identity?.Name ?? "", rollbackOf: null, request.RollbackOnFailure,
+            EffectiveHealthWait(request.HealthWaitSeconds, request.TimeoutSeconds, request.RollbackOnFailure, options.Value),
             request.TimeoutSeconds, request.QueueTtlSeconds, cancellationToken);
         return TypedResults.Accepted($"/jobs/{job.Id}", job.ToAccepted());
     }
@@ -125,14 +127,14 @@ public static class DeploymentsApi
     /// </summary>
     internal static Task<JobEntity> DispatchRevisionAsync(
         JobDispatcher dispatcher, string agentId, string projectName, string yaml, string? variablesProtected, string[] variableNames,
-        string createdBy, int? rollbackOf, bool rollbackOnFailure, int? healthWaitSeconds, int? timeoutSeconds, int? queueTtlSeconds, CancellationToken cancellationToken)
+        string createdBy, int? rollbackOf, bool rollbackOnFailure, int healthWaitSeconds, int? timeoutSeconds, int? queueTtlSeconds, CancellationToken cancellationToken)
     {
         var compose = Encoding.UTF8.GetBytes(yaml);
         var payload = new System.Text.Json.Nodes.JsonObject
         {
             ["project_name"] = projectName,
             ["compose_file_base64"] = Convert.ToBase64String(compose),
-            [DeployPayload.HealthWaitSeconds] = healthWaitSeconds ?? DeployPayload.DefaultHealthWaitSeconds,
+            [DeployPayload.HealthWaitSeconds] = healthWaitSeconds,
             [DeployPayload.RollbackOnFailure] = rollbackOnFailure,
         };
         // Variables travel encrypted until the command is written; an empty list tells the agent to remove an old .env.
@@ -201,6 +203,22 @@ public static class DeploymentsApi
         seconds is < 0 or > DeployPayload.MaxHealthWaitSeconds
             ? Problems.Invalid("health_wait_seconds", $"must be between 0 (no wait) and {DeployPayload.MaxHealthWaitSeconds}")
             : null;
+
+    /// <summary>A health wait named in the request must fit in the job's timeout (twice, with rollback_on_failure), with
+    /// 30 s left for compose itself.</summary>
+    internal static ValidationProblem? ValidateTimeLeftForHealthWait(int? timeoutSeconds, int? healthWaitSeconds, bool rollbackOnFailure, ControlPlaneOptions options)
+    {
+        if (healthWaitSeconds is not { } wait) return null;
+        var timeout = timeoutSeconds ?? options.JobTimeoutSeconds;
+        var needed = wait * (rollbackOnFailure ? 2 : 1) + 30;
+        return timeout >= needed ? null
+            : Problems.Invalid("timeout_seconds", $"is {timeout} s, too short for a health wait of {wait} s{(rollbackOnFailure ? " and a rollback's own wait" : "")}: give at least {needed} s, or a shorter health_wait_seconds");
+    }
+
+    /// <summary>The health wait when the request names none: 60 s, or less when the job's timeout is short, so the wait
+    /// (and a rollback's) always ends before the job's deadline.</summary>
+    internal static int EffectiveHealthWait(int? requested, int? timeoutSeconds, bool rollbackOnFailure, ControlPlaneOptions options) =>
+        requested ?? Math.Min(DeployPayload.DefaultHealthWaitSeconds, (timeoutSeconds ?? options.JobTimeoutSeconds) / (rollbackOnFailure ? 4 : 2));
 
     internal static ValidationProblem? ValidateProject(string? projectName) => projectName switch
     {

@@ -71,13 +71,14 @@ public static class RevisionsApi
 
     private static async Task<Results<Accepted<JobAccepted>, ValidationProblem, ProblemHttpResult>> Rollback(
         string projectName, RollbackRequest? request, AgentSelector selector, JobDispatcher dispatcher, InstaDeployDbContext db,
-        ClaimsPrincipal user, CancellationToken cancellationToken)
+        ClaimsPrincipal user, Microsoft.Extensions.Options.IOptions<ControlPlaneOptions> options, CancellationToken cancellationToken)
     {
         request ??= new RollbackRequest();
         if (DeploymentsApi.ValidateProject(projectName) is { } invalid) return invalid;
         if (DeploymentsApi.ValidateTimeout(request.TimeoutSeconds) is { } invalidTimeout) return invalidTimeout;
         if (DeploymentsApi.ValidateQueueTtl(request.QueueTtlSeconds) is { } invalidTtl) return invalidTtl;
         if (DeploymentsApi.ValidateHealthWait(request.HealthWaitSeconds) is { } invalidWait) return invalidWait;
+        if (DeploymentsApi.ValidateTimeLeftForHealthWait(request.TimeoutSeconds, request.HealthWaitSeconds, rollbackOnFailure: false, options.Value) is { } tooShort) return tooShort;
         if (request.Revision is < 1) return Problems.Invalid("revision", "must be a revision number (1 or more); GET /deployments/{project_name}/revisions lists them");
         if (!await db.Revisions.AnyAsync(r => r.ProjectName == projectName, cancellationToken))
             return Problems.NotFound("Unknown project", $"Project '{projectName}' has never been deployed, so there is nothing to roll back to.");
@@ -91,10 +92,16 @@ public static class RevisionsApi
             target = await db.Revisions.AsNoTracking().FirstOrDefaultAsync(r => r.ProjectName == projectName && r.Number == number, cancellationToken);
             if (target is null)
                 return Problems.NotFound("Unknown revision", $"Project '{projectName}' has no revision {number}. GET /deployments/{projectName}/revisions lists them.");
+            // Its variables are the ones merged for its agent (overrides included): they are not another agent's to run.
+            if (target.AgentId != agentId)
+                return Problems.Conflict("Revision of another agent",
+                    $"Revision {number} of '{projectName}' was deployed on agent '{target.AgentId}', not '{agentId}'. Roll back to one of '{agentId}'s revisions (GET /deployments/{projectName}/revisions?agent_id={agentId}), or deploy the file anew with POST /deploy.");
         }
         else
         {
-            // Back from what runs now (or, after a failed deploy, from that deploy) to the last success before it.
+            // Back from what runs now (or, after a failed deploy, from that deploy) to the last success before it. When
+            // what runs is itself a rollback, from the revision it restored: rolling back again keeps going back
+            // (3 -> 2 -> 1), instead of returning to the revision just left.
             var placement = await db.Deployments.AsNoTracking().FirstOrDefaultAsync(d => d.ProjectName == projectName && d.AgentId == agentId, cancellationToken);
             var last = await db.Revisions.AsNoTracking().Where(r => r.ProjectName == projectName && r.AgentId == agentId)
                 .OrderByDescending(r => r.Number).FirstOrDefaultAsync(cancellationToken);
@@ -103,6 +110,8 @@ public static class RevisionsApi
             var from = last.Outcome is RevisionOutcomes.Succeeded or RevisionOutcomes.RolledBack && placement?.CurrentRevision is { } current
                 ? current
                 : last.Number;
+            var running = await db.Revisions.AsNoTracking().FirstOrDefaultAsync(r => r.ProjectName == projectName && r.Number == from, cancellationToken);
+            if (running?.RollbackOf is { } restored) from = restored;
             target = await db.Revisions.AsNoTracking()
                 .Where(r => r.ProjectName == projectName && r.AgentId == agentId && r.Outcome == RevisionOutcomes.Succeeded && r.Number < from)
                 .OrderByDescending(r => r.Number).FirstOrDefaultAsync(cancellationToken);
@@ -111,10 +120,14 @@ public static class RevisionsApi
                     $"Project '{projectName}' has no successful revision on agent '{agentId}' before revision {from}. GET /deployments/{projectName}/revisions lists its revisions; name one as revision.");
         }
 
+        // The policy in force now applies to what is deployed again, whatever it was when the revision was made.
+        if (options.Value.PolicyEnabled && InstaDeploy.Compose.ComposePolicy.Check(target.ComposeYaml, options.Value.PolicyBindAllowList) is { Count: > 0 } violations)
+            return Problems.Invalid("revision", $"revision {target.Number} is refused by the deploy policy now in force: " + string.Join("; ", violations));
         if (await dispatcher.CheckCapacityAsync(agentId!, cancellationToken) is { } full) return full;
         var job = await DeploymentsApi.DispatchRevisionAsync(dispatcher, agentId!, projectName, target.ComposeYaml, target.VariablesProtected,
             target.VariableNames.Split(',', StringSplitOptions.RemoveEmptyEntries), user.Identity?.Name ?? "", rollbackOf: target.Number,
-            rollbackOnFailure: false, request.HealthWaitSeconds, request.TimeoutSeconds, request.QueueTtlSeconds, cancellationToken);
+            rollbackOnFailure: false, DeploymentsApi.EffectiveHealthWait(request.HealthWaitSeconds, request.TimeoutSeconds, rollbackOnFailure: false, options.Value),
+            request.TimeoutSeconds, request.QueueTtlSeconds, cancellationToken);
         return TypedResults.Accepted($"/jobs/{job.Id}", job.ToAccepted());
     }
 

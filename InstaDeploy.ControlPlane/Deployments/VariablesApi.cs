@@ -34,6 +34,9 @@ public static class VariablesApi
 {
     public const string Masked = "********";
 
+    /// <summary>Most variables a project may have: a deploy carries them all in one command.</summary>
+    public const int MaxVariablesPerProject = 200;
+
     public static IEndpointRouteBuilder MapVariablesApi(this IEndpointRouteBuilder app)
     {
         var read = app.MapGroup("/deployments/{projectName}/env").WithTags("Variables").RequireAuthorization(ApiKeys.ApiKeyScopes.Read).RequireRateLimiting(RateLimits.PerKey);
@@ -75,6 +78,9 @@ public static class VariablesApi
         if (ValidateName(name) is { } invalidName) return invalidName;
         if (request.Value is null) return Problems.Invalid("value", "is required (use \"\" for an empty value)");
         if (EnvironmentVariables.ValueProblem(request.Value) is { } problem) return Problems.Invalid("value", problem);
+        if (await db.ProjectVariables.CountAsync(v => v.ProjectName == projectName, cancellationToken) >= MaxVariablesPerProject
+            && !await db.ProjectVariables.AnyAsync(v => v.ProjectName == projectName && v.AgentId == (request.AgentId ?? "") && v.Name == name, cancellationToken))
+            return Problems.Conflict("Too many variables", $"Project '{projectName}' already has {MaxVariablesPerProject} variables (per-agent ones included), the most a deploy carries; delete some first.");
         if (!string.IsNullOrEmpty(request.AgentId) && !await db.Agents.AnyAsync(a => a.Id == request.AgentId, cancellationToken))
             return Problems.NotFound("Unknown agent", $"No agent '{request.AgentId}' has ever connected, so a variable for it would never be used. GET /agents lists the known agents.");
         var variable = await store.SetAsync(projectName, request.AgentId ?? "", name, request.Value, request.Secret, cancellationToken);

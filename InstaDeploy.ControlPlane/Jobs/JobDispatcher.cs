@@ -97,6 +97,13 @@ public sealed class JobDispatcher(
         try
         {
             payload = WirePayload(job);
+            if (!connection.ProjectConfig && payload.ValueKind == JsonValueKind.Object && payload.TryGetProperty(DeployPayload.Env, out var env) && env.GetArrayLength() > 0)
+            {
+                // Queued while the agent was offline, and it came back as a seed-protocol agent: it would ignore the
+                // variables and could not redact the secrets, so they are not sent to it.
+                await jobs.FailAsync(job.Id, $"agent '{connection.AgentId}' speaks the seed protocol only and would ignore the project's variables; the deploy was not sent. Deploy to an InstaDeploy agent, or remove the project's variables and deploy again.", CancellationToken.None);
+                return true;
+            }
         }
         catch (System.Security.Cryptography.CryptographicException e)
         {

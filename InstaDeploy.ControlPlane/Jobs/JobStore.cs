@@ -149,7 +149,7 @@ public sealed class JobStore(
 
     /// <summary>Ends a job the control plane cannot send (e.g. its variables cannot be decrypted) as FAILED.</summary>
     public Task FailAsync(string jobId, string error, CancellationToken cancellationToken) =>
-        FinishAsync(jobId, null, JobStatuses.Failed, null, error, null, cancellationToken);
+        FinishAsync(jobId, null, JobStatuses.Failed, null, error, null, cancellationToken, neverSent: true);
 
     /// <summary>
     /// Ends every sent job whose deadline has passed as TIMED_OUT, and every job still waiting for its offline agent
@@ -190,7 +190,7 @@ public sealed class JobStore(
         if (updated == 0) logger.UnknownJobResponse(agentId, response.JobId);
     }
 
-    private async Task FinishAsync(string jobId, string? agentId, string status, string? logs, string error, string? resultJson, CancellationToken cancellationToken)
+    private async Task FinishAsync(string jobId, string? agentId, string status, string? logs, string error, string? resultJson, CancellationToken cancellationToken, bool neverSent = false)
     {
         using var write = await writes.EnterAsync(cancellationToken);
         await using var db = await databases.CreateDbContextAsync(cancellationToken);
@@ -224,7 +224,7 @@ public sealed class JobStore(
             : await db.Deployments.FirstOrDefaultAsync(d => d.ProjectName == job.ProjectName && d.AgentId == job.AgentId && d.LastJobId == job.Id, cancellationToken);
         if (deployment is not null)
         {
-            if (agentId is null && status == JobStatuses.Expired)
+            if (agentId is null && (status == JobStatuses.Expired || neverSent))
             {
                 // Never reached the agent: nothing changed there, so the placement goes back to what it was.
                 if (deployment.PreviousState is null) db.Deployments.Remove(deployment);

@@ -134,16 +134,21 @@ public sealed class HistoryAndConfigurationTests(FleetFixture fleet) : IClassFix
                 Assert.Equal("COMPLETED", (await DeployAsync(project, Good(version))).GetProperty("status").GetString());
             Assert.Equal(["v3"], await RunningVersionsAsync(project));
 
-            var named = await SendAsync($"/deployments/{project}/rollback", new { revision = 1 });
-            Assert.True(named.GetProperty("status").GetString() == "COMPLETED", named.GetRawText());
-            Assert.Equal(["v1"], await RunningVersionsAsync(project));
-
+            // Rolling back again keeps going back: 3 -> 2 -> 1, not back and forth between 3 and 2.
             var previous = await SendAsync($"/deployments/{project}/rollback", new { });
-            Assert.Equal("COMPLETED", previous.GetProperty("status").GetString());
-            Assert.Equal(["v3"], await RunningVersionsAsync(project)); // the last success before revision 4 is revision 3
+            Assert.True(previous.GetProperty("status").GetString() == "COMPLETED", previous.GetRawText());
+            Assert.Equal(["v2"], await RunningVersionsAsync(project));
+            Assert.Equal("COMPLETED", (await SendAsync($"/deployments/{project}/rollback", new { })).GetProperty("status").GetString());
+            Assert.Equal(["v1"], await RunningVersionsAsync(project));
+            using (var nothingBefore = await fleet.Api.PostJsonAsync($"/deployments/{project}/rollback", new { }))
+                Assert.Equal(HttpStatusCode.Conflict, nothingBefore.StatusCode);
+
+            var named = await SendAsync($"/deployments/{project}/rollback", new { revision = 3 });
+            Assert.Equal("COMPLETED", named.GetProperty("status").GetString());
+            Assert.Equal(["v3"], await RunningVersionsAsync(project));
 
             var revisions = await RevisionsAsync(project);
-            Assert.Equal([(5, 3), (4, 1)], revisions.Take(2).Select(r => (r.GetProperty("revision").GetInt32(), r.GetProperty("rollback_of").GetInt32())));
+            Assert.Equal([(6, 3), (5, 1), (4, 2)], revisions.Take(3).Select(r => (r.GetProperty("revision").GetInt32(), r.GetProperty("rollback_of").GetInt32())));
             Assert.True(revisions[0].GetProperty("current").GetBoolean());
             Assert.Equal(revisions.Single(r => r.GetProperty("revision").GetInt32() == 3).GetProperty("compose_sha256").GetString(),
                 revisions[0].GetProperty("compose_sha256").GetString());

@@ -126,6 +126,9 @@ public sealed class VariablesAndRevisionsTests : IAsyncLifetime
     [InlineData("OK", "{\"secret\":true}", "value: is required")]
     [InlineData("OK", "{\"value\":\"two\\nlines\"}", "line break")]
     [InlineData("OK", "{\"value\":\"x\",\"agent_id\":\"nobody\"}", "No agent 'nobody'")]
+    [InlineData("OK", "{\"value\":\"a${HOME}b\"}", "compose v1 expands as a variable")]
+    [InlineData("OK", "{\"value\":\"ends-with\\\\\"}", "backslash before")]
+    [InlineData("OK", "{\"value\":\"it's $5\"}", "single quote together with '$'")]
     public async Task ABadVariableIsRefusedWithTheReasonAndNothingIsStored(string name, string body, string expected)
     {
         using var response = await _api.PutAsync($"/deployments/shop/env/{name}", new StringContent(body, Encoding.UTF8, "application/json"));
@@ -186,6 +189,10 @@ public sealed class VariablesAndRevisionsTests : IAsyncLifetime
         Assert.True(latest[0].GetProperty("current").GetBoolean());
         Assert.Equal(5, (await _api.GetJsonAsync("/deployments/web")).GetProperty("placements")[0].GetProperty("current_revision").GetInt32());
         Assert.Equal(Base64(Compose("1")), (await _api.GetJsonAsync("/deployments/web/revisions/5")).GetProperty("compose_file_base64").GetString());
+
+        // What runs is revision 1's content again: there is no success before it to go back to.
+        await AssertProblemAsync(await _api.PostJsonAsync("/deployments/web/rollback", new { }), HttpStatusCode.Conflict, "before revision 1");
+        await AssertProblemAsync(await _api.PostJsonAsync("/deployments/web/rollback", new { health_wait_seconds = 100, timeout_seconds = 60 }), HttpStatusCode.BadRequest, "too short for a health wait of 100 s");
     }
 
     private JsonElement LastCommandWithRevision(int revision)
@@ -236,6 +243,28 @@ public sealed class VariablesAndRevisionsTests : IAsyncLifetime
         (await _api.DeleteAsync("/deployments/plain/env/TOKEN")).EnsureSuccessStatusCode();
         using var accepted = await _api.PostJsonAsync("/deploy", deploy with { rollback_on_failure = false });
         Assert.Equal(HttpStatusCode.Accepted, accepted.StatusCode);
+
+        // A deploy queued while the agent was away is checked again when it comes back as a seed agent: not sent.
+        await seed.DisposeAsync();
+        await Eventually.TrueAsync(async () => !(await _api.GetJsonAsync("/agents/seed-1")).GetProperty("online").GetBoolean(), TimeSpan.FromSeconds(20), "seed-1 to be offline");
+        (await PutVariableAsync("plain", "TOKEN", new { value = "queued-secret", secret = true })).EnsureSuccessStatusCode();
+        using var queued = await _api.PostJsonAsync("/deploy", deploy with { rollback_on_failure = false });
+        var queuedJob = await queued.ReadJsonAsync();
+        Assert.Equal("PENDING", queuedJob.GetProperty("status").GetString());
+        await using var back = new SeedAgent((_, _, _) => ("COMPLETED", "", ""));
+        await back.ConnectAsync(_controlPlane.WebSocketUrl, _controlPlane.AgentToken, "seed-1");
+        var failed = await _api.WaitForJobAsync(queuedJob.GetProperty("job_id").GetString()!);
+        Assert.Equal("FAILED", failed.GetProperty("status").GetString());
+        Assert.Contains("speaks the seed protocol only", failed.GetProperty("error").GetString());
+        Assert.DoesNotContain(back.ReceivedCommands, c => c.GetProperty("type").GetString() == "DEPLOY_COMPOSE");
+    }
+
+    [Fact]
+    public async Task TheGenericCommandRouteDoesNotDeploy()
+    {
+        await AssertProblemAsync(await _api.PostJsonAsync($"/agents/{AgentId}/commands", new { type = "DEPLOY_COMPOSE", payload = new { project_name = "x", compose_file_base64 = Base64(Compose("1")), revision = 1 } }),
+            HttpStatusCode.BadRequest, "DEPLOY_COMPOSE goes through POST /deploy");
+        lock (_agent.ReceivedCommands) Assert.Empty(_agent.ReceivedCommands);
     }
 
     [Fact]
