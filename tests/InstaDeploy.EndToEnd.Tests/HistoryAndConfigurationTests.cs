@@ -125,6 +125,31 @@ public sealed class HistoryAndConfigurationTests(FleetFixture fleet) : IClassFix
     }
 
     [Fact]
+    public async Task AServiceTheEngineRestartsUntilItComesUpPassesTheHealthGate()
+    {
+        const string project = "e2e-retry";
+        // Fails its first start (its dependency "is not up yet"), then runs: the engine restarts it per its policy.
+        var compose = """
+            services:
+              web:
+                image: local/busybox:1
+                init: true
+                restart: on-failure
+                command: ["sh", "-c", "if [ ! -f /tmp/started-once ]; then touch /tmp/started-once; echo database not up yet; exit 1; fi; sleep 600"]
+            """;
+        try
+        {
+            var deploy = await DeployAsync(project, compose, healthWaitSeconds: 30);
+            Assert.True(deploy.GetProperty("status").GetString() == "COMPLETED", deploy.GetRawText());
+            Assert.Contains("restarted 1 time(s)", deploy.GetProperty("logs").GetString());
+        }
+        finally
+        {
+            await FleetFixture.RemoveProjectContainersAsync(project);
+        }
+    }
+
+    [Fact]
     public async Task RollbackRedeploysTheNamedRevisionOrThePreviousSuccessfulOne()
     {
         const string project = "e2e-rollback";
