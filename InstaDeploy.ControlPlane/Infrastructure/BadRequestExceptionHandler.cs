@@ -10,6 +10,22 @@ internal sealed class BadRequestExceptionHandler(IProblemDetailsService problemD
 {
     public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
     {
+        if (exception is System.Security.Cryptography.CryptographicException)
+        {
+            // Secret variables cannot be encrypted or decrypted: the key ring is missing, unreadable or not the one used.
+            httpContext.Response.StatusCode = StatusCodes.Status500InternalServerError;
+            return await problemDetails.TryWriteAsync(new ProblemDetailsContext
+            {
+                HttpContext = httpContext,
+                Exception = exception,
+                ProblemDetails =
+                {
+                    Status = StatusCodes.Status500InternalServerError,
+                    Title = "Secret variables cannot be read or written",
+                    Detail = "The Data Protection key ring (INSTADEPLOY_KEY_RING_DIR, default <data>/keys) is missing, unreadable, or not the one the variables were encrypted with. Restore it from backup, or set the project's secret variables again.",
+                },
+            });
+        }
         if (exception is not BadHttpRequestException badRequest) return false;
 
         var detail = badRequest.InnerException is System.Text.Json.JsonException json

@@ -101,6 +101,7 @@ public sealed class JobDispatcher(
             {
                 // Queued while the agent was offline, and it came back as a seed-protocol agent: it would ignore the
                 // variables and could not redact the secrets, so they are not sent to it.
+                job.Status = JobStatuses.Failed;
                 await jobs.FailAsync(job.Id, $"agent '{connection.AgentId}' speaks the seed protocol only and would ignore the project's variables; the deploy was not sent. Deploy to an InstaDeploy agent, or remove the project's variables and deploy again.", CancellationToken.None);
                 return true;
             }
@@ -108,6 +109,7 @@ public sealed class JobDispatcher(
         catch (System.Security.Cryptography.CryptographicException e)
         {
             logger.JobSendFailed(job.Id, connection.AgentId, $"its variables cannot be decrypted ({e.Message})");
+            job.Status = JobStatuses.Failed;
             await jobs.FailAsync(job.Id, "the deploy's variables cannot be decrypted: the Data Protection key ring (INSTADEPLOY_KEY_RING_DIR) is missing or not the one they were encrypted with. Restore the key ring, or set the project's variables again and redeploy.", CancellationToken.None);
             return true;
         }

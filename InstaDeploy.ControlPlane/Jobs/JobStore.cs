@@ -241,7 +241,7 @@ public sealed class JobStore(
         {
             var (rolledBackTo, rollbackSucceeded) = RollbackIn(resultJson);
             revision.FinishedAt = now;
-            revision.RolledBackTo = rolledBackTo;
+            revision.RolledBackTo = rollbackSucceeded ? rolledBackTo : null;
             revision.Outcome = (status, rolledBackTo, rollbackSucceeded) switch
             {
                 (JobStatuses.Completed, _, _) => RevisionOutcomes.Succeeded,
@@ -250,10 +250,12 @@ public sealed class JobStore(
                 (JobStatuses.Expired, _, _) => RevisionOutcomes.Expired,
                 _ => RevisionOutcomes.TimedOut,
             };
-            if (deployment is not null && status == JobStatuses.Completed)
-                deployment.CurrentRevision = revision.Number;
-            else if (deployment is not null && revision.Outcome == RevisionOutcomes.RolledBack)
+            if (deployment is not null && revision.Outcome == RevisionOutcomes.RolledBack)
                 (deployment.State, deployment.CurrentRevision) = (DeploymentStates.Running, rolledBackTo);
+            else if (status == JobStatuses.Completed
+                && (deployment ?? await db.Deployments.FirstOrDefaultAsync(d => d.ProjectName == job.ProjectName && d.AgentId == job.AgentId, cancellationToken)) is { } placed
+                && (placed.CurrentRevision ?? 0) < revision.Number)
+                placed.CurrentRevision = revision.Number; // also when a later deploy of the project was already created
         }
         if (job is { Type: CommandTypes.Status, ProjectName: not null } && status == JobStatuses.Completed && ObservedState(resultJson) is { } observed
             && await db.Deployments.FirstOrDefaultAsync(d => d.ProjectName == job.ProjectName && d.AgentId == job.AgentId, cancellationToken) is { } placement
