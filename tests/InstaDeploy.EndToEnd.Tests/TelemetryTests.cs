@@ -9,7 +9,11 @@ namespace InstaDeploy.EndToEnd.Tests;
 public sealed class TelemetryTests : IAsyncLifetime
 {
     private readonly ActivityRecorder _spans = new("Microsoft.AspNetCore", "InstaDeploy.ControlPlane", "InstaDeploy.Agent", "InstaDeploy.Agent.Process");
-    private readonly ControlPlaneFactory _controlPlane = new();
+
+    // Telemetry is on when an OTLP endpoint is configured, as under the AppHost. This one is a loopback port nothing
+    // listens on: the spans are read in-process by the recorder above, and the exporter's sends go nowhere.
+    private static readonly Dictionary<string, string?> WithTelemetry = new() { ["OTEL_EXPORTER_OTLP_ENDPOINT"] = $"http://127.0.0.1:{FleetFixture.FreePort()}" };
+    private readonly ControlPlaneFactory _controlPlane = new(WithTelemetry);
     private TestAgent _agent = null!;
     private HttpClient _api = null!;
 
@@ -17,7 +21,7 @@ public sealed class TelemetryTests : IAsyncLifetime
     {
         await DockerCli.EnsureEngineAndExampleImageAsync();
         _api = _controlPlane.CreateApiClient();
-        _agent = await TestAgent.StartAsync(_controlPlane.WebSocketUrl, _controlPlane.AgentToken, "trace-agent");
+        _agent = await TestAgent.StartAsync(_controlPlane.WebSocketUrl, _controlPlane.AgentToken, "trace-agent", WithTelemetry);
         await _api.WaitForAgentOnlineAsync("trace-agent");
     }
 
