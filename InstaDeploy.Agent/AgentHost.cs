@@ -10,7 +10,8 @@ public static class AgentHost
     /// <summary>Returns the host, or null and the problems with the settings (each naming the variable to set).</summary>
     public static (IHost? Host, IReadOnlyList<string> Problems) Create(string[] args, Action<HostApplicationBuilder>? configure = null)
     {
-        var builder = Host.CreateApplicationBuilder(args);
+        // The app's folder, not the current directory, so appsettings.json is read wherever the agent is started from.
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = args, ContentRootPath = AppContext.BaseDirectory });
         configure?.Invoke(builder);
         var (options, problems) = AgentOptions.Read(builder.Configuration);
         if (options is null) return (null, problems);

@@ -8,7 +8,9 @@ using InstaDeploy.ControlPlane.Jobs;
 using Microsoft.Extensions.Options;
 using Scalar.AspNetCore;
 
-var builder = WebApplication.CreateBuilder(args);
+// The content root is the app's folder, not the current directory: `dotnet /opt/instadeploy/InstaDeploy.ControlPlane.dll`
+// started from anywhere (systemd, a container, the bench) must still read its appsettings.json (log levels included).
+var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 builder.AddServiceDefaults(Telemetry.Name);
 builder.AddControlPlane();
 

@@ -197,6 +197,9 @@ public sealed class AdminKeyBootstrapTests
         start.Environment["AGENT_SECRET_TOKEN"] = "bootstrap-test-token";
         start.Environment["INSTADEPLOY_DATA_DIR"] = Path.Combine(folder, "data");
         start.Environment["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}";
+        // This folder holds the test's dependencies' settings files too (the agent's among them): say the level the
+        // "Application started" line this test waits for needs, rather than depend on which appsettings.json is here.
+        start.Environment["Logging__LogLevel__Microsoft.Hosting.Lifetime"] = "Information";
         using var process = Process.Start(start)!;
         var output = new StringBuilder();
         process.OutputDataReceived += (_, e) => { lock (output) output.AppendLine(e.Data); };
