@@ -21,11 +21,18 @@ internal static partial class Log
     [LoggerMessage(1006, LogLevel.Warning, "Agent {AgentId} answered job {JobId}, which is not an open job of that agent; ignored")]
     public static partial void UnknownJobResponse(this ILogger logger, string agentId, string jobId);
 
-    [LoggerMessage(2001, LogLevel.Information, "Job {JobId} ({Type}) for project {Project} sent to agent {AgentId}")]
+    // Debug: one line per job on the dispatch path, and the job's record (SentAt), its trace and the jobs.dispatched
+    // metric say the same; at Information the console logger's lock was a measurable share of each request.
+    [LoggerMessage(2001, LogLevel.Debug, "Job {JobId} ({Type}) for project {Project} sent to agent {AgentId}")]
     public static partial void JobSent(this ILogger logger, string jobId, string type, string? project, string agentId);
 
-    [LoggerMessage(2002, LogLevel.Information, "Job {JobId} finished {Status}")]
-    public static partial void JobFinished(this ILogger logger, string jobId, string status);
+    /// <summary>Information for a job that did not complete (an operator looks for those), Debug for one that did:
+    /// that line is per job on the result path and the job's record, trace and jobs.finished metric hold it.</summary>
+    [LoggerMessage(EventId = 2002, Message = "Job {JobId} finished {Status}")]
+    public static partial void JobFinished(this ILogger logger, LogLevel level, string jobId, string status);
+
+    public static void JobFinished(this ILogger logger, string jobId, string status) =>
+        logger.JobFinished(status == Contracts.JobStatuses.Completed ? LogLevel.Debug : LogLevel.Information, jobId, status);
 
     [LoggerMessage(2003, LogLevel.Warning, "Job {JobId} could not be sent to agent {AgentId}: {Reason}")]
     public static partial void JobSendFailed(this ILogger logger, string jobId, string agentId, string reason);
