@@ -192,6 +192,28 @@ public sealed class JobStore(
 
     private async Task FinishAsync(string jobId, string? agentId, string status, string? logs, string error, string? resultJson, CancellationToken cancellationToken)
     {
+        // Read what decides the path outside the write gate (WAL: readers never wait for the writer). Id, agent, type,
+        // project, trace and creation time never change, so only the status can be stale, and the update rechecks it.
+        JobHead? head;
+        await using (var read = await databases.CreateDbContextAsync(cancellationToken))
+        {
+            head = await read.Jobs.AsNoTracking().Where(j => j.Id == jobId)
+                .Select(j => new JobHead(j.AgentId, j.Status, j.Type, j.ProjectName, j.TraceParent, j.CreatedAt))
+                .FirstOrDefaultAsync(cancellationToken);
+        }
+        if (head is null || (agentId is not null && head.AgentId != agentId) || JobStatuses.IsTerminal(head.Status))
+        {
+            if (agentId is not null) logger.UnknownJobResponse(agentId, jobId);
+            return;
+        }
+        // A job of no project (health checks, most plugin commands) changes its own row only: one conditional UPDATE
+        // is the whole write. Deploy, stop and status jobs move their project's placement and revision as well.
+        if (head is { ProjectName: null } && head.Type != CommandTypes.DeployCompose)
+        {
+            await FinishJobOnlyAsync(jobId, agentId, head, status, logs, error, resultJson, cancellationToken);
+            return;
+        }
+
         using var write = await writes.EnterAsync(cancellationToken);
         await using var db = await databases.CreateDbContextAsync(cancellationToken);
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
@@ -266,6 +288,55 @@ public sealed class JobStore(
         await db.SaveChangesAsync(cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         metrics.JobFinished(job.Type, status, now - job.CreatedAt);
+        logger.JobFinished(jobId, status);
+    }
+
+    private sealed record JobHead(string AgentId, string Status, string Type, string? ProjectName, string? TraceParent, DateTimeOffset CreatedAt);
+
+    /// <summary>
+    /// Ends a job that belongs to no project with one statement, conditional on the job being open (and the answering
+    /// agent's), so a result that races a timeout or a repeated answer changes nothing: the same rule as the
+    /// transaction in <see cref="FinishAsync"/>, without its reads inside the write gate.
+    /// </summary>
+    private async Task FinishJobOnlyAsync(string jobId, string? agentId, JobHead head, string status, string? logs, string error, string? resultJson, CancellationToken cancellationToken)
+    {
+        var started = DateTimeOffset.UtcNow;
+        var now = time.GetUtcNow();
+        var tail = string.IsNullOrEmpty(logs) ? null : Tail(logs, options.Value.MaxJobLogBytes);
+        int updated;
+        using (await writes.EnterAsync(cancellationToken))
+        {
+            await using var db = await databases.CreateDbContextAsync(cancellationToken);
+            updated = await db.Jobs
+                .Where(j => j.Id == jobId && (agentId == null || j.AgentId == agentId) && OpenStates.Contains(j.Status))
+                .ExecuteUpdateAsync(s =>
+                {
+                    s.SetProperty(j => j.Status, status)
+                        .SetProperty(j => j.Error, error)
+                        .SetProperty(j => j.ResultJson, resultJson)
+                        .SetProperty(j => j.UpdatedAt, now)
+                        .SetProperty(j => j.CompletedAt, now);
+                    // A seed agent sends all output in its one final response; ours streams it first and repeats it all at the end.
+                    if (tail is not null) s.SetProperty(j => j.Logs, tail);
+                }, cancellationToken);
+        }
+        if (updated == 0)
+        {
+            // It ended between the read and the update (a timeout, or the same result twice at once).
+            if (agentId is not null) logger.UnknownJobResponse(agentId, jobId);
+            return;
+        }
+
+        ActivityContext.TryParse(head.TraceParent, null, out var parent);
+        using (var activity = Telemetry.ActivitySource.StartActivity("job result", ActivityKind.Internal, parent, startTime: started))
+        {
+            activity?.SetTag(Telemetry.Tags.JobId, jobId);
+            activity?.SetTag(Telemetry.Tags.CommandType, head.Type);
+            activity?.SetTag(Telemetry.Tags.AgentId, head.AgentId);
+            activity?.SetTag(Telemetry.Tags.Outcome, status);
+            if (status != JobStatuses.Completed) activity?.SetStatus(ActivityStatusCode.Error, error);
+        }
+        metrics.JobFinished(head.Type, status, now - head.CreatedAt);
         logger.JobFinished(jobId, status);
     }
 
