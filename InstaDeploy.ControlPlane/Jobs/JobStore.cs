@@ -15,6 +15,7 @@ namespace InstaDeploy.ControlPlane.Jobs;
 public sealed class JobStore(
     IDbContextFactory<InstaDeployDbContext> databases,
     DatabaseWriteGate writes,
+    JobWriteBatcher batcher,
     TimeProvider time,
     IOptions<ControlPlaneOptions> options,
     ControlPlaneMetrics metrics,
@@ -51,6 +52,12 @@ public sealed class JobStore(
             TraceParent = traceParent,
         };
         activity?.SetTag(Telemetry.Tags.JobId, job.Id);
+        if (revision is null && (projectName is null || DeploymentStateOnStart(type) is null))
+        {
+            // The job's own row only: one insert, committed together with the other writes queued at the same time.
+            await batcher.InsertAsync(job);
+            return job;
+        }
         // Two first deploys of one project at once both try to add its placement (or take the same revision number);
         // the loser retries with fresh reads.
         for (var attempt = 0; ; attempt++)
@@ -296,31 +303,16 @@ public sealed class JobStore(
     /// <summary>
     /// Ends a job that belongs to no project with one statement, conditional on the job being open (and the answering
     /// agent's), so a result that races a timeout or a repeated answer changes nothing: the same rule as the
-    /// transaction in <see cref="FinishAsync"/>, without its reads inside the write gate.
+    /// transaction in <see cref="FinishAsync"/>, without its reads inside the write gate, and group-committed with the
+    /// other job writes queued at the same time (<see cref="JobWriteBatcher"/>); it returns once committed.
     /// </summary>
     private async Task FinishJobOnlyAsync(string jobId, string? agentId, JobHead head, string status, string? logs, string error, string? resultJson, CancellationToken cancellationToken)
     {
         var started = DateTimeOffset.UtcNow;
         var now = time.GetUtcNow();
         var tail = string.IsNullOrEmpty(logs) ? null : Tail(logs, options.Value.MaxJobLogBytes);
-        int updated;
-        using (await writes.EnterAsync(cancellationToken))
-        {
-            await using var db = await databases.CreateDbContextAsync(cancellationToken);
-            updated = await db.Jobs
-                .Where(j => j.Id == jobId && (agentId == null || j.AgentId == agentId) && OpenStates.Contains(j.Status))
-                .ExecuteUpdateAsync(s =>
-                {
-                    s.SetProperty(j => j.Status, status)
-                        .SetProperty(j => j.Error, error)
-                        .SetProperty(j => j.ResultJson, resultJson)
-                        .SetProperty(j => j.UpdatedAt, now)
-                        .SetProperty(j => j.CompletedAt, now);
-                    // A seed agent sends all output in its one final response; ours streams it first and repeats it all at the end.
-                    if (tail is not null) s.SetProperty(j => j.Logs, tail);
-                }, cancellationToken);
-        }
-        if (updated == 0)
+        var updated = await batcher.FinishAsync(jobId, agentId, status, tail, error, resultJson, now);
+        if (!updated)
         {
             // It ended between the read and the update (a timeout, or the same result twice at once).
             if (agentId is not null) logger.UnknownJobResponse(agentId, jobId);
