@@ -295,7 +295,7 @@ public sealed class JobStore(
         await db.SaveChangesAsync(cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         metrics.JobFinished(job.Type, status, now - job.CreatedAt);
-        logger.JobFinished(jobId, status);
+        logger.JobFinished(jobId, status, ofProject: job.ProjectName is not null);
     }
 
     private sealed record JobHead(string AgentId, string Status, string Type, string? ProjectName, string? TraceParent, DateTimeOffset CreatedAt);
@@ -329,7 +329,7 @@ public sealed class JobStore(
             if (status != JobStatuses.Completed) activity?.SetStatus(ActivityStatusCode.Error, error);
         }
         metrics.JobFinished(head.Type, status, now - head.CreatedAt);
-        logger.JobFinished(jobId, status);
+        logger.JobFinished(jobId, status, ofProject: false);
     }
 
     private static async Task UpsertDeploymentAsync(InstaDeployDbContext db, string projectName, string agentId, string type, string state, string jobId, DateTimeOffset now, CancellationToken cancellationToken)
