@@ -117,10 +117,43 @@ public sealed class JobStore(
             .ExecuteUpdateAsync(s => s.SetProperty(j => j.Status, JobStatuses.Pending).SetProperty(j => j.UpdatedAt, now), cancellationToken);
     }
 
+    /// <summary>How many of the agent's jobs have not ended. On every command, so plain SQL on a pooled connection: no
+    /// DbContext, no EF connection set-up, no LINQ translation (index (AgentId, Status)).</summary>
     public async Task<int> CountOpenJobsAsync(string agentId, CancellationToken cancellationToken)
     {
-        await using var db = await databases.CreateDbContextAsync(cancellationToken);
-        return await db.Jobs.CountAsync(j => j.AgentId == agentId && OpenStates.Contains(j.Status), cancellationToken);
+        await using var connection = await OpenReaderAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = """SELECT COUNT(*) FROM "Jobs" WHERE "AgentId" = $agent AND "Status" IN ($pending, $sent, $running)""";
+        command.Parameters.AddWithValue("$agent", agentId);
+        command.Parameters.AddWithValue("$pending", JobStatuses.Pending);
+        command.Parameters.AddWithValue("$sent", JobStatuses.Sent);
+        command.Parameters.AddWithValue("$running", JobStatuses.Running);
+        return Convert.ToInt32(await command.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    private static readonly Microsoft.EntityFrameworkCore.Storage.ValueConversion.ValueConverter<DateTimeOffset, long> StoredTime =
+        new Microsoft.EntityFrameworkCore.Storage.ValueConversion.DateTimeOffsetToBinaryConverter();
+
+    /// <summary>What decides how a result is stored; null for an unknown job. Plain SQL, as it runs for every result.</summary>
+    private async Task<JobHead?> ReadHeadAsync(string jobId, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenReaderAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = """SELECT "AgentId", "Status", "Type", "ProjectName", "TraceParent", "CreatedAt" FROM "Jobs" WHERE "Id" = $id""";
+        command.Parameters.AddWithValue("$id", jobId);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        if (!await reader.ReadAsync(cancellationToken)) return null;
+        return new JobHead(reader.GetString(0), reader.GetString(1), reader.GetString(2),
+            reader.IsDBNull(3) ? null : reader.GetString(3), reader.IsDBNull(4) ? null : reader.GetString(4),
+            StoredTime.ConvertFromProvider(reader.GetInt64(5)) is DateTimeOffset created ? created : default);
+    }
+
+    /// <summary>A read connection from Microsoft.Data.Sqlite's pool (WAL: reads never wait for the writer).</summary>
+    private async Task<Microsoft.Data.Sqlite.SqliteConnection> OpenReaderAsync(CancellationToken cancellationToken)
+    {
+        var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={options.Value.DatabasePath};Pooling=True;Default Timeout=30");
+        await connection.OpenAsync(cancellationToken);
+        return connection;
     }
 
     /// <summary>The agent's jobs that have not ended, oldest first: the order they must reach the agent in.</summary>
@@ -201,13 +234,7 @@ public sealed class JobStore(
     {
         // Read what decides the path outside the write gate (WAL: readers never wait for the writer). Id, agent, type,
         // project, trace and creation time never change, so only the status can be stale, and the update rechecks it.
-        JobHead? head;
-        await using (var read = await databases.CreateDbContextAsync(cancellationToken))
-        {
-            head = await read.Jobs.AsNoTracking().Where(j => j.Id == jobId)
-                .Select(j => new JobHead(j.AgentId, j.Status, j.Type, j.ProjectName, j.TraceParent, j.CreatedAt))
-                .FirstOrDefaultAsync(cancellationToken);
-        }
+        var head = await ReadHeadAsync(jobId, cancellationToken);
         if (head is null || (agentId is not null && head.AgentId != agentId) || JobStatuses.IsTerminal(head.Status))
         {
             if (agentId is not null) logger.UnknownJobResponse(agentId, jobId);
