@@ -32,6 +32,9 @@ public sealed class InstaDeployDbContext(DbContextOptions<InstaDeployDbContext> 
         {
             job.HasKey(j => j.Id);
             job.HasIndex(j => new { j.AgentId, j.CreatedAt });
+            // The open-jobs count and lookup on every command (AgentId = ? AND Status IN open): without it SQLite walks
+            // the agent's whole job history through (AgentId, CreatedAt), which grows without bound.
+            job.HasIndex(j => new { j.AgentId, j.Status });
             job.HasIndex(j => new { j.ProjectName, j.CreatedAt });
             job.HasIndex(j => new { j.Status, j.TimeoutAt });
         });

@@ -83,6 +83,7 @@ public static class ControlPlaneExtensions
         services.AddSingleton<AgentStore>();
         services.AddSingleton<AgentCredentials>();
         services.AddScoped<AgentSelector>();
+        services.AddSingleton<JobWriteBatcher>();
         services.AddSingleton<JobStore>();
         services.AddSingleton<JobDispatcher>();
         services.AddSingleton<InterruptedJobFollowUp>();

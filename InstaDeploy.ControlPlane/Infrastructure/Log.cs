@@ -21,11 +21,23 @@ internal static partial class Log
     [LoggerMessage(1006, LogLevel.Warning, "Agent {AgentId} answered job {JobId}, which is not an open job of that agent; ignored")]
     public static partial void UnknownJobResponse(this ILogger logger, string agentId, string jobId);
 
-    [LoggerMessage(2001, LogLevel.Information, "Job {JobId} ({Type}) for project {Project} sent to agent {AgentId}")]
-    public static partial void JobSent(this ILogger logger, string jobId, string type, string? project, string agentId);
+    [LoggerMessage(EventId = 2001, Message = "Job {JobId} ({Type}) for project {Project} sent to agent {AgentId}")]
+    private static partial void JobSent(this ILogger logger, LogLevel level, string jobId, string type, string? project, string agentId);
 
-    [LoggerMessage(2002, LogLevel.Information, "Job {JobId} finished {Status}")]
-    public static partial void JobFinished(this ILogger logger, string jobId, string status);
+    /// <summary>Information for a project's job (a deploy, stop or status an operator follows), Debug for the others
+    /// (health checks, plugin commands): one line per job on the dispatch path, which the job's record (SentAt), its trace
+    /// and the jobs.dispatched metric hold too; at Information the console logger's lock was a measurable share of each request.</summary>
+    public static void JobSent(this ILogger logger, string jobId, string type, string? project, string agentId) =>
+        logger.JobSent(project is null ? LogLevel.Debug : LogLevel.Information, jobId, type, project, agentId);
+
+    [LoggerMessage(EventId = 2002, Message = "Job {JobId} finished {Status}")]
+    private static partial void JobFinished(this ILogger logger, LogLevel level, string jobId, string status);
+
+    /// <summary>Information for a project's job and for any job that did not complete (an operator looks for those),
+    /// Debug for a project-less job that completed: that line is per job on the result path, and the job's record, trace
+    /// and jobs.finished metric hold it.</summary>
+    public static void JobFinished(this ILogger logger, string jobId, string status, bool ofProject) =>
+        logger.JobFinished(ofProject || status != Contracts.JobStatuses.Completed ? LogLevel.Information : LogLevel.Debug, jobId, status);
 
     [LoggerMessage(2003, LogLevel.Warning, "Job {JobId} could not be sent to agent {AgentId}: {Reason}")]
     public static partial void JobSendFailed(this ILogger logger, string jobId, string agentId, string reason);

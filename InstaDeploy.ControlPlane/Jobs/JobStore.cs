@@ -15,6 +15,7 @@ namespace InstaDeploy.ControlPlane.Jobs;
 public sealed class JobStore(
     IDbContextFactory<InstaDeployDbContext> databases,
     DatabaseWriteGate writes,
+    JobWriteBatcher batcher,
     TimeProvider time,
     IOptions<ControlPlaneOptions> options,
     ControlPlaneMetrics metrics,
@@ -51,6 +52,12 @@ public sealed class JobStore(
             TraceParent = traceParent,
         };
         activity?.SetTag(Telemetry.Tags.JobId, job.Id);
+        if (revision is null && (projectName is null || DeploymentStateOnStart(type) is null))
+        {
+            // The job's own row only: one insert, committed together with the other writes queued at the same time.
+            await batcher.InsertAsync(job);
+            return job;
+        }
         // Two first deploys of one project at once both try to add its placement (or take the same revision number);
         // the loser retries with fresh reads.
         for (var attempt = 0; ; attempt++)
@@ -110,10 +117,43 @@ public sealed class JobStore(
             .ExecuteUpdateAsync(s => s.SetProperty(j => j.Status, JobStatuses.Pending).SetProperty(j => j.UpdatedAt, now), cancellationToken);
     }
 
+    /// <summary>How many of the agent's jobs have not ended. On every command, so plain SQL on a pooled connection: no
+    /// DbContext, no EF connection set-up, no LINQ translation (index (AgentId, Status)).</summary>
     public async Task<int> CountOpenJobsAsync(string agentId, CancellationToken cancellationToken)
     {
-        await using var db = await databases.CreateDbContextAsync(cancellationToken);
-        return await db.Jobs.CountAsync(j => j.AgentId == agentId && OpenStates.Contains(j.Status), cancellationToken);
+        await using var connection = await OpenReaderAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = """SELECT COUNT(*) FROM "Jobs" WHERE "AgentId" = $agent AND "Status" IN ($pending, $sent, $running)""";
+        command.Parameters.AddWithValue("$agent", agentId);
+        command.Parameters.AddWithValue("$pending", JobStatuses.Pending);
+        command.Parameters.AddWithValue("$sent", JobStatuses.Sent);
+        command.Parameters.AddWithValue("$running", JobStatuses.Running);
+        return Convert.ToInt32(await command.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    private static readonly Microsoft.EntityFrameworkCore.Storage.ValueConversion.ValueConverter<DateTimeOffset, long> StoredTime =
+        new Microsoft.EntityFrameworkCore.Storage.ValueConversion.DateTimeOffsetToBinaryConverter();
+
+    /// <summary>What decides how a result is stored; null for an unknown job. Plain SQL, as it runs for every result.</summary>
+    private async Task<JobHead?> ReadHeadAsync(string jobId, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenReaderAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = """SELECT "AgentId", "Status", "Type", "ProjectName", "TraceParent", "CreatedAt" FROM "Jobs" WHERE "Id" = $id""";
+        command.Parameters.AddWithValue("$id", jobId);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        if (!await reader.ReadAsync(cancellationToken)) return null;
+        return new JobHead(reader.GetString(0), reader.GetString(1), reader.GetString(2),
+            reader.IsDBNull(3) ? null : reader.GetString(3), reader.IsDBNull(4) ? null : reader.GetString(4),
+            StoredTime.ConvertFromProvider(reader.GetInt64(5)) is DateTimeOffset created ? created : default);
+    }
+
+    /// <summary>A read connection from Microsoft.Data.Sqlite's pool (WAL: reads never wait for the writer).</summary>
+    private async Task<Microsoft.Data.Sqlite.SqliteConnection> OpenReaderAsync(CancellationToken cancellationToken)
+    {
+        var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={options.Value.DatabasePath};Pooling=True;Default Timeout=30");
+        await connection.OpenAsync(cancellationToken);
+        return connection;
     }
 
     /// <summary>The agent's jobs that have not ended, oldest first: the order they must reach the agent in.</summary>
@@ -192,6 +232,22 @@ public sealed class JobStore(
 
     private async Task FinishAsync(string jobId, string? agentId, string status, string? logs, string error, string? resultJson, CancellationToken cancellationToken, bool neverSent = false)
     {
+        // Read what decides the path outside the write gate (WAL: readers never wait for the writer). Id, agent, type,
+        // project, trace and creation time never change, so only the status can be stale, and the update rechecks it.
+        var head = await ReadHeadAsync(jobId, cancellationToken);
+        if (head is null || (agentId is not null && head.AgentId != agentId) || JobStatuses.IsTerminal(head.Status))
+        {
+            if (agentId is not null) logger.UnknownJobResponse(agentId, jobId);
+            return;
+        }
+        // A job of no project (health checks, most plugin commands) changes its own row only: one conditional UPDATE
+        // is the whole write. Deploy, stop and status jobs move their project's placement and revision as well.
+        if (head is { ProjectName: null } && head.Type != CommandTypes.DeployCompose)
+        {
+            await FinishJobOnlyAsync(jobId, agentId, head, status, logs, error, resultJson, cancellationToken);
+            return;
+        }
+
         using var write = await writes.EnterAsync(cancellationToken);
         await using var db = await databases.CreateDbContextAsync(cancellationToken);
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
@@ -268,7 +324,41 @@ public sealed class JobStore(
         await db.SaveChangesAsync(cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         metrics.JobFinished(job.Type, status, now - job.CreatedAt);
-        logger.JobFinished(jobId, status);
+        logger.JobFinished(jobId, status, ofProject: job.ProjectName is not null);
+    }
+
+    private sealed record JobHead(string AgentId, string Status, string Type, string? ProjectName, string? TraceParent, DateTimeOffset CreatedAt);
+
+    /// <summary>
+    /// Ends a job that belongs to no project with one statement, conditional on the job being open (and the answering
+    /// agent's), so a result that races a timeout or a repeated answer changes nothing: the same rule as the
+    /// transaction in <see cref="FinishAsync"/>, without its reads inside the write gate, and group-committed with the
+    /// other job writes queued at the same time (<see cref="JobWriteBatcher"/>); it returns once committed.
+    /// </summary>
+    private async Task FinishJobOnlyAsync(string jobId, string? agentId, JobHead head, string status, string? logs, string error, string? resultJson, CancellationToken cancellationToken)
+    {
+        var started = DateTimeOffset.UtcNow;
+        var now = time.GetUtcNow();
+        var tail = string.IsNullOrEmpty(logs) ? null : Tail(logs, options.Value.MaxJobLogBytes);
+        var updated = await batcher.FinishAsync(jobId, agentId, status, tail, error, resultJson, now);
+        if (!updated)
+        {
+            // It ended between the read and the update (a timeout, or the same result twice at once).
+            if (agentId is not null) logger.UnknownJobResponse(agentId, jobId);
+            return;
+        }
+
+        ActivityContext.TryParse(head.TraceParent, null, out var parent);
+        using (var activity = Telemetry.ActivitySource.StartActivity("job result", ActivityKind.Internal, parent, startTime: started))
+        {
+            activity?.SetTag(Telemetry.Tags.JobId, jobId);
+            activity?.SetTag(Telemetry.Tags.CommandType, head.Type);
+            activity?.SetTag(Telemetry.Tags.AgentId, head.AgentId);
+            activity?.SetTag(Telemetry.Tags.Outcome, status);
+            if (status != JobStatuses.Completed) activity?.SetStatus(ActivityStatusCode.Error, error);
+        }
+        metrics.JobFinished(head.Type, status, now - head.CreatedAt);
+        logger.JobFinished(jobId, status, ofProject: false);
     }
 
     private static async Task UpsertDeploymentAsync(InstaDeployDbContext db, string projectName, string agentId, string type, string state, string jobId, DateTimeOffset now, CancellationToken cancellationToken)

@@ -229,6 +229,8 @@ namespace InstaDeploy.ControlPlane.Data.Migrations
 
                     b.HasIndex("AgentId", "CreatedAt");
 
+                    b.HasIndex("AgentId", "Status");
+
                     b.HasIndex("ProjectName", "CreatedAt");
 
                     b.HasIndex("Status", "TimeoutAt");

@@ -1,0 +1,214 @@
+using System.Threading.Channels;
+using InstaDeploy.ControlPlane.Data;
+using Microsoft.Data.Sqlite;
+using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
+using Microsoft.Extensions.Options;
+
+namespace InstaDeploy.ControlPlane.Jobs;
+
+/// <summary>
+/// Group commit for the two writes every job makes: its creation and its result (for jobs that change no other row).
+/// Callers queue their write and wait; one writer takes every write queued meanwhile, runs them in one transaction
+/// (each in its own savepoint, so one failing write fails only its caller), commits once, and only then completes each
+/// caller. So a caller still proceeds (sends the command, sends the ACK) only after its own write is durable, as before
+/// (docs/RELIABILITY.md), but many callers share one commit and one flush. The writer holds the
+/// <see cref="DatabaseWriteGate"/> for the batch, so it never races the other writers, and uses one long-lived
+/// connection with plain SQL: no DbContext, connection open or LINQ translation per write.
+/// </summary>
+public sealed class JobWriteBatcher : IAsyncDisposable, IDisposable
+{
+    private const int MaxBatch = 256;
+    private static readonly ValueConverter<DateTimeOffset, long> Time = new DateTimeOffsetToBinaryConverter();
+
+    private readonly Channel<Write> _queue = Channel.CreateUnbounded<Write>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly DatabaseWriteGate _gate;
+    private readonly IOptions<ControlPlaneOptions> _options;
+    private readonly ILogger<JobWriteBatcher> _logger;
+    private readonly Task _writer;
+    private SqliteConnection? _connection;
+
+    public JobWriteBatcher(DatabaseWriteGate gate, IOptions<ControlPlaneOptions> options, ILogger<JobWriteBatcher> logger)
+    {
+        _gate = gate;
+        _options = options;
+        _logger = logger;
+        _writer = Task.Run(WriteLoopAsync);
+    }
+
+    /// <summary>Inserts the job; completes once the insert is committed.</summary>
+    public Task InsertAsync(JobEntity job) => EnqueueAsync(new InsertJob(job));
+
+    /// <summary>
+    /// Ends the job if it is open (and, with <paramref name="agentId"/>, that agent's); completes once committed, with
+    /// whether it changed the job.
+    /// </summary>
+    public async Task<bool> FinishAsync(string jobId, string? agentId, string status, string? logs, string error, string? resultJson, DateTimeOffset now) =>
+        await EnqueueAsync(new FinishJob(jobId, agentId, status, logs, error, resultJson, now)) == 1;
+
+    private Task<int> EnqueueAsync(Write write)
+    {
+        if (!_queue.Writer.TryWrite(write)) throw new ObjectDisposedException(nameof(JobWriteBatcher));
+        return write.Done.Task;
+    }
+
+    private async Task WriteLoopAsync()
+    {
+        var batch = new List<Write>(MaxBatch);
+        while (await _queue.Reader.WaitToReadAsync())
+        {
+            // Writes that queue while this one waits for the gate join its batch.
+            using (await _gate.EnterAsync(CancellationToken.None))
+            {
+                while (batch.Count < MaxBatch && _queue.Reader.TryRead(out var write)) batch.Add(write);
+                Commit(batch);
+            }
+            foreach (var write in batch) write.Complete();
+            batch.Clear();
+        }
+        _connection?.Dispose();
+    }
+
+    private void Commit(List<Write> batch)
+    {
+        try
+        {
+            _connection ??= Open();
+            using var transaction = _connection.BeginTransaction();
+            foreach (var write in batch)
+            {
+                transaction.Save("w");
+                try
+                {
+                    write.Rows = write.Execute(_connection, transaction);
+                    transaction.Release("w");
+                }
+                catch (SqliteException e)
+                {
+                    transaction.Rollback("w");
+                    transaction.Release("w");
+                    write.Error = e;
+                }
+            }
+            transaction.Commit();
+        }
+        catch (Exception e)
+        {
+            // Nothing of the batch is committed: every caller fails, and the next batch starts on a fresh connection.
+            _logger.LogWarning(e, "A batch of {Count} job writes failed; nothing of it was stored", batch.Count);
+            foreach (var write in batch) write.Error ??= e;
+            _connection?.Dispose();
+            _connection = null;
+        }
+    }
+
+    private SqliteConnection Open()
+    {
+        var options = _options.Value;
+        var connection = new SqliteConnection($"Data Source={options.DatabasePath};Pooling=False;Default Timeout=30");
+        connection.Open();
+        if (options.DatabaseSynchronous.Equals("NORMAL", StringComparison.OrdinalIgnoreCase))
+        {
+            using var pragma = connection.CreateCommand();
+            pragma.CommandText = "PRAGMA synchronous=NORMAL;";
+            pragma.ExecuteNonQuery();
+        }
+        return connection;
+    }
+
+    /// <summary>Stops taking writes; waits for the queued ones to be committed.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        _queue.Writer.TryComplete();
+        await _writer;
+    }
+
+    public void Dispose()
+    {
+        _queue.Writer.TryComplete();
+        _writer.GetAwaiter().GetResult();
+    }
+
+    private abstract class Write
+    {
+        public TaskCompletionSource<int> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public int Rows { get; set; }
+        public Exception? Error { get; set; }
+
+        public abstract int Execute(SqliteConnection connection, SqliteTransaction transaction);
+
+        public void Complete()
+        {
+            if (Error is null) Done.SetResult(Rows);
+            else Done.SetException(Error);
+        }
+
+        protected static SqliteCommand Command(SqliteConnection connection, SqliteTransaction transaction, string sql)
+        {
+            var command = connection.CreateCommand();
+            command.Transaction = transaction;
+            command.CommandText = sql;
+            return command;
+        }
+
+        protected static object Value(object? value) => value ?? DBNull.Value;
+
+        protected static object TimeValue(DateTimeOffset? value) => value is { } v ? Time.ConvertToProvider(v)! : DBNull.Value;
+    }
+
+    private sealed class InsertJob(JobEntity job) : Write
+    {
+        public override int Execute(SqliteConnection connection, SqliteTransaction transaction)
+        {
+            using var command = Command(connection, transaction, """
+                INSERT INTO "Jobs" ("Id", "Type", "AgentId", "ProjectName", "Status", "PayloadJson", "Logs", "Error", "ResultJson",
+                    "CreatedAt", "UpdatedAt", "CompletedAt", "TimeoutAt", "TimeoutSeconds", "SentAt", "ExpiresAt", "TraceParent")
+                VALUES ($id, $type, $agent, $project, $status, $payload, $logs, $error, $result,
+                    $created, $updated, $completed, $timeout, $timeoutSeconds, $sent, $expires, $trace)
+                """);
+            var p = command.Parameters;
+            p.AddWithValue("$id", job.Id);
+            p.AddWithValue("$type", job.Type);
+            p.AddWithValue("$agent", job.AgentId);
+            p.AddWithValue("$project", Value(job.ProjectName));
+            p.AddWithValue("$status", job.Status);
+            p.AddWithValue("$payload", job.PayloadJson);
+            p.AddWithValue("$logs", job.Logs);
+            p.AddWithValue("$error", job.Error);
+            p.AddWithValue("$result", Value(job.ResultJson));
+            p.AddWithValue("$created", TimeValue(job.CreatedAt));
+            p.AddWithValue("$updated", TimeValue(job.UpdatedAt));
+            p.AddWithValue("$completed", TimeValue(job.CompletedAt));
+            p.AddWithValue("$timeout", TimeValue(job.TimeoutAt));
+            p.AddWithValue("$timeoutSeconds", job.TimeoutSeconds);
+            p.AddWithValue("$sent", TimeValue(job.SentAt));
+            p.AddWithValue("$expires", TimeValue(job.ExpiresAt));
+            p.AddWithValue("$trace", Value(job.TraceParent));
+            return command.ExecuteNonQuery();
+        }
+    }
+
+    /// <summary>The same conditional update as <c>JobStore</c>'s: only an open job, only by its own agent.</summary>
+    private sealed class FinishJob(string jobId, string? agentId, string status, string? logs, string error, string? resultJson, DateTimeOffset now) : Write
+    {
+        public override int Execute(SqliteConnection connection, SqliteTransaction transaction)
+        {
+            using var command = Command(connection, transaction, $"""
+                UPDATE "Jobs" SET "Status" = $status, "Error" = $error, "ResultJson" = $result, "UpdatedAt" = $now, "CompletedAt" = $now
+                    {(logs is null ? "" : ", \"Logs\" = $logs")}
+                WHERE "Id" = $id AND ($agent IS NULL OR "AgentId" = $agent) AND "Status" IN ($pending, $sent, $running)
+                """);
+            var p = command.Parameters;
+            p.AddWithValue("$status", status);
+            p.AddWithValue("$error", error);
+            p.AddWithValue("$result", Value(resultJson));
+            p.AddWithValue("$now", TimeValue(now));
+            if (logs is not null) p.AddWithValue("$logs", logs);
+            p.AddWithValue("$id", jobId);
+            p.AddWithValue("$agent", Value(agentId));
+            p.AddWithValue("$pending", Contracts.JobStatuses.Pending);
+            p.AddWithValue("$sent", Contracts.JobStatuses.Sent);
+            p.AddWithValue("$running", Contracts.JobStatuses.Running);
+            return command.ExecuteNonQuery();
+        }
+    }
+}

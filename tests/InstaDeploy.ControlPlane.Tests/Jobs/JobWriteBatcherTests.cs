@@ -1,0 +1,68 @@
+using System.Net;
+using InstaDeploy.ControlPlane.Data;
+using InstaDeploy.ControlPlane.Jobs;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace InstaDeploy.ControlPlane.Tests.Jobs;
+
+/// <summary>Group commit (<see cref="JobWriteBatcher"/>): many jobs at once are each stored, sent once and finished once.</summary>
+public sealed class JobWriteBatcherTests
+{
+    [Fact]
+    public async Task ManyCommandsAtOnceAreEachStoredSentOnceAndFinished()
+    {
+        await using var controlPlane = new ControlPlaneFactory(new Dictionary<string, string?> { ["INSTADEPLOY_RATE_LIMIT_PER_SECOND"] = "1000" });
+        using var api = controlPlane.CreateApiClient();
+        await using var agent = new SeedAgent((_, _, _) => ("COMPLETED", "ok", ""));
+        await agent.ConnectAsync(controlPlane.WebSocketUrl, controlPlane.AgentToken, "vps-1");
+        await api.WaitForAgentOnlineAsync("vps-1");
+
+        var responses = await Task.WhenAll(Enumerable.Range(0, 40).Select(_ => api.PostAsync("/agents/vps-1/health", null)));
+        var jobIds = new List<string>();
+        foreach (var response in responses)
+        {
+            Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+            jobIds.Add((await response.ReadJsonAsync()).GetProperty("job_id").GetString()!);
+            response.Dispose();
+        }
+        foreach (var jobId in jobIds)
+        {
+            var job = await api.WaitForJobAsync(jobId, TimeSpan.FromSeconds(30));
+            Assert.Equal("COMPLETED", job.GetProperty("status").GetString());
+            Assert.Equal("ok", job.GetProperty("logs").GetString());
+        }
+        lock (agent.ReceivedCommands)
+            Assert.Equal(jobIds.Order(), agent.ReceivedCommands.Select(c => c.GetProperty("id").GetString()!).Order());
+    }
+
+    [Fact]
+    public async Task AWriteThatFailsFailsOnlyItsOwnCaller()
+    {
+        await using var controlPlane = new ControlPlaneFactory();
+        _ = controlPlane.BaseAddress; // starts the host (and migrates the database)
+        var batcher = controlPlane.Services.GetRequiredService<JobWriteBatcher>();
+        var now = DateTimeOffset.UtcNow;
+        JobEntity Job(string id) => new()
+        {
+            Id = id, Type = "HEALTH_CHECK", AgentId = "vps-1", Status = "PENDING", PayloadJson = "{}",
+            CreatedAt = now, UpdatedAt = now, TimeoutAt = now.AddMinutes(5), TimeoutSeconds = 60, ExpiresAt = now.AddMinutes(5),
+        };
+        await batcher.InsertAsync(Job("job-first"));
+
+        // The same id again fails (primary key) at the same time as writes that must not be taken down with it.
+        var duplicate = batcher.InsertAsync(Job("job-first"));
+        var other = batcher.InsertAsync(Job("job-second"));
+        var finish = batcher.FinishAsync("job-first", "vps-1", "COMPLETED", null, "", null, now);
+        await Assert.ThrowsAsync<Microsoft.Data.Sqlite.SqliteException>(() => duplicate);
+        await other;
+        Assert.True(await finish);
+        // A finished job is not finished again, and another agent cannot finish a job.
+        Assert.False(await batcher.FinishAsync("job-first", "vps-1", "FAILED", null, "again", null, now));
+        Assert.False(await batcher.FinishAsync("job-second", "vps-2", "COMPLETED", null, "", null, now));
+
+        using var api = controlPlane.CreateApiClient();
+        var first = await api.GetJsonAsync("/jobs/job-first");
+        Assert.Equal("COMPLETED", first.GetProperty("status").GetString());
+        Assert.Equal("PENDING", (await api.GetJsonAsync("/jobs/job-second")).GetProperty("status").GetString());
+    }
+}
