@@ -122,11 +122,13 @@ public sealed class ProjectFolders(IAgentInfo agent)
         return [.. values];
     }
 
-    /// <summary>A temporary file in the same folder, then a rename over the old one: a crash never leaves a half-written file.</summary>
-    internal static async Task WriteAtomicallyAsync(string target, byte[] content, bool ownerOnly, CancellationToken cancellationToken)
+    /// <summary>A temporary file in the same folder, then a rename over the old one: a crash never leaves a half-written file.
+    /// <paramref name="durable"/> flushes it to disk first (the files compose runs from); the history, a convenience for
+    /// rollbacks, is not worth a disk flush on every deploy's path.</summary>
+    internal static async Task WriteAtomicallyAsync(string target, byte[] content, bool ownerOnly, CancellationToken cancellationToken, bool durable = true)
     {
         var temporary = Path.Combine(Path.GetDirectoryName(target)!, $".{Path.GetFileName(target)}.{Guid.NewGuid():N}.tmp");
-        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, Share = FileShare.None, Options = FileOptions.WriteThrough };
+        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, Share = FileShare.None, Options = durable ? FileOptions.WriteThrough : FileOptions.None };
         if (ownerOnly && !OperatingSystem.IsWindows()) options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
         try
         {

@@ -25,7 +25,7 @@ public sealed class ProjectHistory(ProjectFolders folders, Microsoft.Extensions.
         foreach (var (source, name) in ProjectFiles(project))
         {
             if (File.Exists(source))
-                await ProjectFolders.WriteAtomicallyAsync(Path.Combine(folder, name), await File.ReadAllBytesAsync(source, cancellationToken), ownerOnly: true, cancellationToken);
+                await ProjectFolders.WriteAtomicallyAsync(Path.Combine(folder, name), await File.ReadAllBytesAsync(source, cancellationToken), ownerOnly: true, cancellationToken, durable: false);
         }
         var entry = new HistoryEntry(revision, null, DateTimeOffset.UtcNow, folder);
         await WriteMetaAsync(entry, cancellationToken);
@@ -93,7 +93,7 @@ public sealed class ProjectHistory(ProjectFolders folders, Microsoft.Extensions.
             ["succeeded"] = entry.Succeeded,
             ["deployed_at"] = entry.DeployedAt,
         });
-        await ProjectFolders.WriteAtomicallyAsync(Path.Combine(entry.Folder, MetaFileName), meta, ownerOnly: true, cancellationToken);
+        await ProjectFolders.WriteAtomicallyAsync(Path.Combine(entry.Folder, MetaFileName), meta, ownerOnly: true, cancellationToken, durable: false);
     }
 
     private static HistoryEntry? ReadMeta(string folder)
