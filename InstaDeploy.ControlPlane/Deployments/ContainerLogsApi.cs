@@ -20,6 +20,10 @@ public static class ContainerLogsApi
     public const int DefaultFollowSeconds = 60;
     public const int MaxFollowSeconds = 3600;
 
+    /// <summary>Most LOGS jobs an agent may have open at once: log streams held open by readers never crowd out deploys
+    /// (which count against INSTADEPLOY_MAX_OPEN_JOBS_PER_AGENT too).</summary>
+    public const int MaxOpenLogJobsPerAgent = 16;
+
     /// <summary>How long a LOGS job without follow may take before the request gives up.</summary>
     private static readonly TimeSpan ReadTimeout = TimeSpan.FromSeconds(60);
 
@@ -64,6 +68,14 @@ public static class ContainerLogsApi
         var (agent, problem) = await selector.SelectAsync(agentId, projectName, allowOffline: false, cancellationToken);
         if (problem is not null) return problem;
         if (await dispatcher.CheckCapacityAsync(agent!, cancellationToken) is { } full) return full;
+        await using (var db = await databases.CreateDbContextAsync(cancellationToken))
+        {
+            string[] open = [JobStatuses.Pending, JobStatuses.Sent, JobStatuses.Running];
+            var streams = await db.Jobs.CountAsync(j => j.AgentId == agent && open.Contains(j.Status) && j.Type == CommandTypes.Logs, cancellationToken);
+            if (streams >= MaxOpenLogJobsPerAgent)
+                return TypedResults.Problem(statusCode: StatusCodes.Status429TooManyRequests, title: "Too many log streams",
+                    detail: $"Agent '{agent}' already has {streams} container-log reads open (at most {MaxOpenLogJobsPerAgent}); retry when a follow ends, or use a shorter follow_seconds.");
+        }
 
         var following = follow == true;
         var seconds = followSeconds ?? DefaultFollowSeconds;

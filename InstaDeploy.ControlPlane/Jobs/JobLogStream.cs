@@ -27,6 +27,16 @@ public static class JobLogStream
         response.Headers["X-Accel-Buffering"] = "no"; // proxies must not hold the stream back
         using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         limit.CancelAfter(MaxFollow);
+        try
+        {
+            // The headers now, not with the first line (which may be minutes away): clients see the stream is open.
+            await response.StartAsync(limit.Token);
+            await response.Body.FlushAsync(limit.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            return TypedResults.Empty;
+        }
 
         var sent = "";
         try

@@ -16,6 +16,8 @@ public sealed class VariablesAndRevisionsTests : IAsyncLifetime
     private HttpClient _api = null!;
     private SeedAgent _agent = null!;
 
+    private volatile bool _agentIgnoresLogs;
+
     /// <summary>What the agent answers next, by command type; COMPLETED when not set.</summary>
     private readonly Dictionary<string, (string Status, string Logs, string Error)> _answers = [];
 
@@ -24,6 +26,7 @@ public sealed class VariablesAndRevisionsTests : IAsyncLifetime
         _api = _controlPlane.CreateApiClient();
         _agent = new SeedAgent((_, type, _) =>
         {
+            if (type == "LOGS" && _agentIgnoresLogs) return null;
             lock (_answers) return _answers.TryGetValue(type, out var answer) ? answer : ("COMPLETED", "done", "");
         });
         // Claims to apply project variables and rollback_on_failure, as our agent does; it answers as told.
@@ -293,6 +296,22 @@ public sealed class VariablesAndRevisionsTests : IAsyncLifetime
         Assert.Contains("data: tick", stream);
         Assert.Contains("event: end", stream);
         Assert.Equal(5, LastCommand("LOGS").GetProperty("payload").GetProperty("follow_seconds").GetInt32());
+    }
+
+    [Fact]
+    public async Task LogStreamsHeldOpenCannotCrowdOutDeploys()
+    {
+        await DeployAsync("logged", "1");
+        lock (_answers) _answers.Remove("LOGS");
+        _agentIgnoresLogs = true; // every LOGS job stays open, as a long follow does
+        var jobs = new List<string>();
+        for (var i = 0; i < 16; i++)
+        {
+            using var response = await _api.GetAsync("/deployments/logged/logs?follow=true&follow_seconds=600", HttpCompletionOption.ResponseHeadersRead);
+            jobs.Add(response.Headers.GetValues("X-InstaDeploy-Job-Id").Single());
+        }
+        await AssertProblemAsync(await _api.GetAsync("/deployments/logged/logs?follow=true"), HttpStatusCode.TooManyRequests, "at most 16");
+        Assert.Equal("COMPLETED", (await DeployAsync("logged", "2")).GetProperty("status").GetString());
     }
 
     [Theory]
