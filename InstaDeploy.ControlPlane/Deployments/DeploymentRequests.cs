@@ -3,7 +3,7 @@ namespace InstaDeploy.ControlPlane.Deployments;
 /// <summary>Deploy a docker-compose file to an agent.</summary>
 /// <param name="ProjectName">1-64 letters, digits, '_' or '-'; the folder and compose project on the agent.</param>
 /// <param name="ComposeFileBase64">The docker-compose.yml, base64 encoded.</param>
-/// <param name="AgentId">The agent to deploy to; may be left out when exactly one agent is online.</param>
+/// <param name="AgentId">The agent to deploy to; may be left out when the project is deployed on exactly one agent (a redeploy), or exactly one agent is online.</param>
 /// <param name="TimeoutSeconds">How long the deploy may take once sent before it ends TIMED_OUT (default INSTADEPLOY_JOB_TIMEOUT_SECONDS).</param>
 /// <param name="QueueTtlSeconds">If the agent is offline, how long the job waits for it before it ends EXPIRED (default INSTADEPLOY_QUEUE_TTL_SECONDS).</param>
 /// <param name="FailFast">If the agent is offline, answer 409 instead of queueing.</param>

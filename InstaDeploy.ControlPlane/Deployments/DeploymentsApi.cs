@@ -104,7 +104,8 @@ public static class DeploymentsApi
         if (ValidateHealthWait(request.HealthWaitSeconds) is { } invalidWait) return invalidWait;
         if (ValidateTimeLeftForHealthWait(request.TimeoutSeconds, request.HealthWaitSeconds, request.RollbackOnFailure, options.Value) is { } tooShort) return tooShort;
 
-        var (agentId, problem) = await selector.SelectAsync(request.AgentId, null, !request.FailFast, cancellationToken);
+        // A redeploy goes where the project is, when that is one agent; a new project needs agent_id unless one agent is online.
+        var (agentId, problem) = await selector.SelectAsync(request.AgentId, request.ProjectName, !request.FailFast, cancellationToken);
         if (problem is not null) return problem;
 
         if (await dispatcher.CheckCapacityAsync(agentId!, cancellationToken) is { } full) return full;

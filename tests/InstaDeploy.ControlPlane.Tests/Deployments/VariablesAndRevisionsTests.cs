@@ -246,6 +246,9 @@ public sealed class VariablesAndRevisionsTests : IAsyncLifetime
         (await _api.DeleteAsync("/deployments/plain/env/TOKEN")).EnsureSuccessStatusCode();
         using var accepted = await _api.PostJsonAsync("/deploy", deploy with { rollback_on_failure = false });
         Assert.Equal(HttpStatusCode.Accepted, accepted.StatusCode);
+        // Two agents are online; a redeploy without agent_id goes where the project is.
+        using var redeploy = await _api.PostJsonAsync("/deploy", new { project_name = "plain", compose_file_base64 = Base64(Compose("2")) });
+        Assert.Equal("seed-1", (await redeploy.ReadJsonAsync()).GetProperty("agent_id").GetString());
 
         // A deploy queued while the agent was away is checked again when it comes back as a seed agent: not sent.
         await seed.DisposeAsync();
