@@ -49,7 +49,7 @@ public static class ContainerLogsApi
         [FromQuery(Name = "timestamps")] bool? timestamps,
         [FromQuery(Name = "follow")] bool? follow,
         [FromQuery(Name = "follow_seconds")] int? followSeconds,
-        HttpContext context, AgentSelector selector, JobDispatcher dispatcher, IDbContextFactory<InstaDeployDbContext> databases,
+        HttpContext context, AgentSelector selector, JobDispatcher dispatcher, JobStore jobs, IDbContextFactory<InstaDeployDbContext> databases,
         CancellationToken cancellationToken)
     {
         if (DeploymentsApi.ValidateProject(projectName) is { } invalid) return invalid;
@@ -68,14 +68,9 @@ public static class ContainerLogsApi
         var (agent, problem) = await selector.SelectAsync(agentId, projectName, allowOffline: false, cancellationToken);
         if (problem is not null) return problem;
         if (await dispatcher.CheckCapacityAsync(agent!, cancellationToken) is { } full) return full;
-        await using (var db = await databases.CreateDbContextAsync(cancellationToken))
-        {
-            string[] open = [JobStatuses.Pending, JobStatuses.Sent, JobStatuses.Running];
-            var streams = await db.Jobs.CountAsync(j => j.AgentId == agent && open.Contains(j.Status) && j.Type == CommandTypes.Logs, cancellationToken);
-            if (streams >= MaxOpenLogJobsPerAgent)
-                return TypedResults.Problem(statusCode: StatusCodes.Status429TooManyRequests, title: "Too many log streams",
-                    detail: $"Agent '{agent}' already has {streams} container-log reads open (at most {MaxOpenLogJobsPerAgent}); retry when a follow ends, or use a shorter follow_seconds.");
-        }
+        if (await jobs.CountOpenJobsAsync(agent!, cancellationToken, CommandTypes.Logs) is var streams && streams >= MaxOpenLogJobsPerAgent)
+            return TypedResults.Problem(statusCode: StatusCodes.Status429TooManyRequests, title: "Too many log streams",
+                detail: $"Agent '{agent}' already has {streams} container-log reads open (at most {MaxOpenLogJobsPerAgent}); retry when a follow ends, or use a shorter follow_seconds.");
 
         var following = follow == true;
         var seconds = followSeconds ?? DefaultFollowSeconds;

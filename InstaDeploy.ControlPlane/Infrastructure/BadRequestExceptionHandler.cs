@@ -13,18 +13,8 @@ internal sealed class BadRequestExceptionHandler(IProblemDetailsService problemD
         if (exception is System.Security.Cryptography.CryptographicException)
         {
             // Secret variables cannot be encrypted or decrypted: the key ring is missing, unreadable or not the one used.
-            httpContext.Response.StatusCode = StatusCodes.Status500InternalServerError;
-            return await problemDetails.TryWriteAsync(new ProblemDetailsContext
-            {
-                HttpContext = httpContext,
-                Exception = exception,
-                ProblemDetails =
-                {
-                    Status = StatusCodes.Status500InternalServerError,
-                    Title = "Secret variables cannot be read or written",
-                    Detail = "The Data Protection key ring (INSTADEPLOY_KEY_RING_DIR, default <data>/keys) is missing, unreadable, or not the one the variables were encrypted with. Restore it from backup, or set the project's secret variables again.",
-                },
-            });
+            return await WriteAsync(httpContext, exception, StatusCodes.Status500InternalServerError, "Secret variables cannot be read or written",
+                "The Data Protection key ring (INSTADEPLOY_KEY_RING_DIR, default <data>/keys) is missing, unreadable, or not the one the variables were encrypted with. Restore it from backup, or set the project's secret variables again.");
         }
         if (exception is not BadHttpRequestException badRequest) return false;
 
@@ -33,18 +23,18 @@ internal sealed class BadRequestExceptionHandler(IProblemDetailsService problemD
             : badRequest.StatusCode == StatusCodes.Status413PayloadTooLarge
                 ? "The request body is larger than this endpoint accepts."
                 : badRequest.Message;
+        return await WriteAsync(httpContext, exception, badRequest.StatusCode,
+            badRequest.StatusCode == StatusCodes.Status413PayloadTooLarge ? "Payload too large" : "Bad request", detail);
+    }
 
-        httpContext.Response.StatusCode = badRequest.StatusCode;
+    private async ValueTask<bool> WriteAsync(HttpContext httpContext, Exception exception, int status, string title, string detail)
+    {
+        httpContext.Response.StatusCode = status;
         return await problemDetails.TryWriteAsync(new ProblemDetailsContext
         {
             HttpContext = httpContext,
             Exception = exception,
-            ProblemDetails =
-            {
-                Status = badRequest.StatusCode,
-                Title = badRequest.StatusCode == StatusCodes.Status413PayloadTooLarge ? "Payload too large" : "Bad request",
-                Detail = detail,
-            },
+            ProblemDetails = { Status = status, Title = title, Detail = detail },
         });
     }
 }

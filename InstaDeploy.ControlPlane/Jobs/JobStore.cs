@@ -119,12 +119,15 @@ public sealed class JobStore(
 
     /// <summary>How many of the agent's jobs have not ended. On every command, so plain SQL on a pooled connection: no
     /// DbContext, no EF connection set-up, no LINQ translation (index (AgentId, Status)).</summary>
-    public async Task<int> CountOpenJobsAsync(string agentId, CancellationToken cancellationToken)
+    /// <summary>The agent's jobs waiting or running; with <paramref name="type"/>, only those of that command type.</summary>
+    public async Task<int> CountOpenJobsAsync(string agentId, CancellationToken cancellationToken, string? type = null)
     {
         await using var connection = await OpenReaderAsync(cancellationToken);
         await using var command = connection.CreateCommand();
-        command.CommandText = """SELECT COUNT(*) FROM "Jobs" WHERE "AgentId" = $agent AND "Status" IN ($pending, $sent, $running)""";
+        command.CommandText = """SELECT COUNT(*) FROM "Jobs" WHERE "AgentId" = $agent AND "Status" IN ($pending, $sent, $running)"""
+            + (type is null ? "" : """ AND "Type" = $type""");
         command.Parameters.AddWithValue("$agent", agentId);
+        if (type is not null) command.Parameters.AddWithValue("$type", type);
         command.Parameters.AddWithValue("$pending", JobStatuses.Pending);
         command.Parameters.AddWithValue("$sent", JobStatuses.Sent);
         command.Parameters.AddWithValue("$running", JobStatuses.Running);

@@ -257,14 +257,7 @@ public sealed class HistoryAndConfigurationTests(FleetFixture fleet) : IClassFix
             Assert.All(answers, answer => Assert.DoesNotContain(secret, answer));
             Assert.DoesNotContain(fleet.ControlPlane.Logs.Lines, line => line.Contains(secret, StringComparison.Ordinal));
             Assert.DoesNotContain(fleet.Agent.Logs.Lines, line => line.Contains(secret, StringComparison.Ordinal));
-            var needle = Encoding.UTF8.GetBytes(secret);
-            foreach (var file in Directory.GetFiles(fleet.ControlPlane.DataDirectory, "instadeploy.db*"))
-            {
-                using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-                using var copy = new MemoryStream();
-                await stream.CopyToAsync(copy);
-                Assert.True(copy.ToArray().AsSpan().IndexOf(needle) < 0, $"{Path.GetFileName(file)} holds the secret in clear text");
-            }
+            await SecretScan.AssertNotInFilesAsync(fleet.ControlPlane.DataDirectory, "instadeploy.db*", secret);
         }
         finally
         {

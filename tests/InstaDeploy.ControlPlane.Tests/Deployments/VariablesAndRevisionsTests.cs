@@ -103,16 +103,7 @@ public sealed class VariablesAndRevisionsTests : IAsyncLifetime
         foreach (var path in new[] { "/jobs", $"/jobs/{job.GetProperty("job_id").GetString()}", "/deployments/shop/revisions", "/deployments/shop/revisions/1", "/deployments/shop", "/deployments/shop/env" })
             Assert.DoesNotContain(secret, await _api.GetStringAsync(path));
         Assert.DoesNotContain(_controlPlane.Logs.Lines, line => line.Contains(secret, StringComparison.Ordinal));
-        var needle = Encoding.UTF8.GetBytes(secret);
-        var files = Directory.GetFiles(_controlPlane.DataDirectory, "instadeploy.db*");
-        Assert.NotEmpty(files);
-        foreach (var file in files)
-        {
-            using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-            using var copy = new MemoryStream();
-            await stream.CopyToAsync(copy);
-            Assert.True(copy.ToArray().AsSpan().IndexOf(needle) < 0, $"{Path.GetFileName(file)} holds the secret in clear text");
-        }
+        await SecretScan.AssertNotInFilesAsync(_controlPlane.DataDirectory, "instadeploy.db*", secret);
         // The key ring that can decrypt it lives in its own folder, readable by the owner only.
         var keys = Path.Combine(_controlPlane.DataDirectory, "keys");
         Assert.NotEmpty(Directory.GetFiles(keys, "key-*.xml"));
