@@ -9,6 +9,27 @@ public static class WireJson
     /// <summary>Serializes a command to UTF-8 JSON.</summary>
     public static byte[] Serialize(AgentCommand command) => JsonSerializer.SerializeToUtf8Bytes(command, WireJsonContext.Default.AgentCommand);
 
+    /// <summary>
+    /// Serializes a command whose payload is already JSON text (as a job stores it), writing the payload as it is rather
+    /// than parsing it into a <see cref="JsonElement"/> first: the same bytes as <see cref="Serialize(AgentCommand)"/>.
+    /// </summary>
+    public static byte[] SerializeCommand(string id, string type, string payloadJson, string? traceParent, int? timeoutSeconds)
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>(256 + payloadJson.Length);
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartObject();
+            writer.WriteString("id"u8, id);
+            writer.WriteString("type"u8, type);
+            writer.WritePropertyName("payload"u8);
+            writer.WriteRawValue(payloadJson, skipInputValidation: true);
+            if (traceParent is not null) writer.WriteString("traceparent"u8, traceParent);
+            if (timeoutSeconds is { } timeout) writer.WriteNumber("timeout_seconds"u8, timeout);
+            writer.WriteEndObject();
+        }
+        return buffer.WrittenSpan.ToArray();
+    }
+
     /// <summary>Serializes a response to UTF-8 JSON.</summary>
     public static byte[] Serialize(AgentResponse response) => JsonSerializer.SerializeToUtf8Bytes(response, WireJsonContext.Default.AgentResponse);
 

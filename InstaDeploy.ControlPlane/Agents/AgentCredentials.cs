@@ -1,7 +1,6 @@
 using System.Security.Cryptography;
 using InstaDeploy.ControlPlane.Data;
 using InstaDeploy.ControlPlane.Infrastructure;
-using InstaDeploy.ControlPlane.Hub;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 
@@ -16,7 +15,7 @@ namespace InstaDeploy.ControlPlane.Agents;
 public sealed class AgentCredentials(
     IDbContextFactory<InstaDeployDbContext> databases,
     AgentTokenValidator sharedToken,
-    AgentConnectionRegistry registry,
+    Jobs.Delivery.IAgentLinks links,
     IOptions<ControlPlaneOptions> options,
     TimeProvider time)
 {
@@ -115,8 +114,7 @@ public sealed class AgentCredentials(
         agent.KeyHash = null;
         agent.Online = false;
         await db.SaveChangesAsync(cancellationToken);
-        if (registry.TryGet(agentId, out var connection))
-            await connection.CloseAsync(System.Net.WebSockets.WebSocketCloseStatus.PolicyViolation, "agent revoked");
+        if (links.TryGet(agentId, out var link)) await link.DisconnectAsync("agent revoked");
         return true;
     }
 

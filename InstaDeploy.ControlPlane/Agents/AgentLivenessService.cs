@@ -1,4 +1,4 @@
-using InstaDeploy.ControlPlane.Hub;
+using InstaDeploy.ControlPlane.Jobs.Delivery;
 using InstaDeploy.ControlPlane.Infrastructure;
 using Microsoft.Extensions.Options;
 
@@ -9,7 +9,7 @@ namespace InstaDeploy.ControlPlane.Agents;
 /// current. A dead connection is found by the WebSocket keep-alive (ping with a pong timeout), which ends it.
 /// </summary>
 public sealed class AgentLivenessService(
-    AgentStore agents, AgentConnectionRegistry registry, IOptions<ControlPlaneOptions> options, TimeProvider time,
+    AgentStore agents, IAgentLinks links, IOptions<ControlPlaneOptions> options, TimeProvider time,
     ILogger<AgentLivenessService> logger) : BackgroundService
 {
     public override async Task StartAsync(CancellationToken cancellationToken)
@@ -27,7 +27,7 @@ public sealed class AgentLivenessService(
             {
                 try
                 {
-                    await agents.TouchAsync(registry.ConnectedAgentIds, stoppingToken);
+                    await agents.TouchAsync(links.ConnectedAgentIds, stoppingToken);
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {

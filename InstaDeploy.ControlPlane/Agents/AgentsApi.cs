@@ -3,6 +3,7 @@ using InstaDeploy.Contracts;
 using InstaDeploy.ControlPlane.Data;
 using InstaDeploy.ControlPlane.Infrastructure;
 using InstaDeploy.ControlPlane.Jobs;
+using InstaDeploy.ControlPlane.Jobs.Submission;
 using Microsoft.EntityFrameworkCore;
 
 namespace InstaDeploy.ControlPlane.Agents;
@@ -44,7 +45,7 @@ public static partial class AgentsApi
     }
 
     private static async Task<Results<Accepted<JobAccepted>, ValidationProblem, ProblemHttpResult>> RunCommand(
-        string agentId, CommandRequest request, InstaDeployDbContext db, AgentSelector selector, JobDispatcher dispatcher, CancellationToken cancellationToken)
+        string agentId, CommandRequest request, CommandSubmitter submitter, CancellationToken cancellationToken)
     {
         if (string.IsNullOrEmpty(request.Type) || !CommandTypeRule().IsMatch(request.Type))
             return Problems.Invalid("type", "is required: 1-64 upper-case letters, digits or '_', starting with a letter, e.g. RESTART_COMPOSE");
@@ -62,18 +63,17 @@ public static partial class AgentsApi
             projectName = project.GetString();
         }
 
-        if (Deployments.DeploymentsApi.ValidateQueueTtl(request.QueueTtlSeconds) is { } invalidTtl) return invalidTtl;
-        var (_, unavailable) = await selector.SelectAsync(agentId, null, !request.FailFast, cancellationToken);
-        if (unavailable is not null) return unavailable;
-        var agent = await db.Agents.AsNoTracking().FirstAsync(a => a.Id == agentId, cancellationToken);
-        var known = agent.ToDto().CommandTypes;
-        if (known is not null && !known.Contains(request.Type))
-            return Problems.BadRequest("Unknown command type",
-                $"Agent '{agentId}' has no plugin for {request.Type}; it runs: {(known.Count == 0 ? "(nothing)" : string.Join(", ", known))}.");
-
-        if (await dispatcher.CheckCapacityAsync(agentId, cancellationToken) is { } full) return full;
-        var job = await dispatcher.DispatchAsync(agentId, request.Type, projectName, payload, request.TimeoutSeconds, request.QueueTtlSeconds, cancellationToken);
-        return TypedResults.Accepted($"/jobs/{job.Id}", job.ToAccepted());
+        return (await submitter.SubmitAsync(new JobRequest
+        {
+            Type = request.Type,
+            AgentId = agentId,
+            ProjectName = projectName,
+            WaitIfOffline = !request.FailFast,
+            TimeoutSeconds = request.TimeoutSeconds,
+            QueueTtlSeconds = request.QueueTtlSeconds,
+            RequirePluginForType = true,
+            Body = (_, _) => ValueTask.FromResult(CommandBody.Of(payload, CommandPayloadJson.Any)),
+        }, cancellationToken)).ToHttp();
     }
 
     private static readonly JsonElement EmptyObject = JsonDocument.Parse("{}").RootElement.Clone();
@@ -95,13 +95,13 @@ public static partial class AgentsApi
             : TypedResults.Ok(agent.ToDto());
     }
 
-    private static async Task<Results<Accepted<JobAccepted>, ProblemHttpResult>> CheckHealth(
-        string agentId, AgentSelector selector, JobDispatcher dispatcher, CancellationToken cancellationToken)
-    {
-        if (await selector.RequireOnlineAsync(agentId, cancellationToken) is { } problem) return problem;
-        if (await dispatcher.CheckCapacityAsync(agentId, cancellationToken) is { } full) return full;
-        using var empty = JsonDocument.Parse("{}");
-        var job = await dispatcher.DispatchAsync(agentId, CommandTypes.HealthCheck, null, empty.RootElement, null, null, cancellationToken);
-        return TypedResults.Accepted($"/jobs/{job.Id}", job.ToAccepted());
-    }
+    private static async Task<Results<Accepted<JobAccepted>, ValidationProblem, ProblemHttpResult>> CheckHealth(
+        string agentId, CommandSubmitter submitter, CancellationToken cancellationToken) =>
+        (await submitter.SubmitAsync(new JobRequest
+        {
+            Type = CommandTypes.HealthCheck,
+            AgentId = agentId,
+            WaitIfOffline = false,
+            Body = (_, _) => ValueTask.FromResult(CommandBody.Of(EmptyObject, CommandPayloadJson.Any)),
+        }, cancellationToken)).ToHttp();
 }

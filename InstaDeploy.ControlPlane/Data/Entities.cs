@@ -49,6 +49,35 @@ public sealed class JobEntity
 
     /// <summary>W3C trace context of the request that created the job, so its result joins the same trace.</summary>
     public string? TraceParent { get; set; }
+
+    /// <summary>
+    /// What the command carries that must not be stored in clear (a deploy's variables), as a Data Protection payload;
+    /// merged into the payload only as the command is written to the agent's socket.
+    /// </summary>
+    public string? SecretsProtected { get; set; }
+
+    /// <summary>Lines of output dropped from the head of <see cref="Logs"/> to keep it within the job-log cap, so line
+    /// numbers stay those the job streamed.</summary>
+    public int LogLinesDropped { get; set; }
+}
+
+/// <summary>
+/// Output a job streamed while it runs, appended in batches (never rewritten): lines <see cref="Seq"/> to
+/// <see cref="Seq"/> + <see cref="LineCount"/> − 1. When the job ends its output moves into
+/// <see cref="JobEntity.Logs"/> and these rows go.
+/// </summary>
+public sealed class JobOutputChunkEntity
+{
+    public required string JobId { get; set; }
+
+    /// <summary>The number of the chunk's first line in the job's output (1 is the first line).</summary>
+    public long Seq { get; set; }
+
+    /// <summary>How many lines <see cref="Text"/> holds.</summary>
+    public int LineCount { get; set; }
+
+    /// <summary>The lines, each ending in a newline.</summary>
+    public required string Text { get; set; }
 }
 
 /// <summary>A project as placed on one agent: the last deploy or stop job and the state it left.</summary>

@@ -12,6 +12,7 @@ public sealed class InstaDeployDbContext(DbContextOptions<InstaDeployDbContext> 
     public DbSet<EnrollmentTokenEntity> EnrollmentTokens => Set<EnrollmentTokenEntity>();
     public DbSet<RevisionEntity> Revisions => Set<RevisionEntity>();
     public DbSet<ProjectVariableEntity> ProjectVariables => Set<ProjectVariableEntity>();
+    public DbSet<JobOutputChunkEntity> JobOutput => Set<JobOutputChunkEntity>();
 
     protected override void ConfigureConventions(ModelConfigurationBuilder configurationBuilder)
     {
@@ -61,6 +62,12 @@ public sealed class InstaDeployDbContext(DbContextOptions<InstaDeployDbContext> 
             revision.HasKey(r => r.Id);
             revision.HasIndex(r => new { r.ProjectName, r.Number }).IsUnique();
             revision.HasIndex(r => r.JobId).IsUnique();
+        });
+
+        modelBuilder.Entity<JobOutputChunkEntity>(chunk =>
+        {
+            chunk.ToTable("JobOutput");
+            chunk.HasKey(c => new { c.JobId, c.Seq });
         });
 
         modelBuilder.Entity<ProjectVariableEntity>(variable =>

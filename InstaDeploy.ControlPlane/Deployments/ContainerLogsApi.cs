@@ -1,9 +1,8 @@
-using System.Text.Json;
 using InstaDeploy.Contracts;
-using InstaDeploy.ControlPlane.Agents;
 using InstaDeploy.ControlPlane.Data;
 using InstaDeploy.ControlPlane.Infrastructure;
-using InstaDeploy.ControlPlane.Jobs;
+using InstaDeploy.ControlPlane.Jobs.Output;
+using InstaDeploy.ControlPlane.Jobs.Submission;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.EntityFrameworkCore;
 
@@ -49,7 +48,7 @@ public static class ContainerLogsApi
         [FromQuery(Name = "timestamps")] bool? timestamps,
         [FromQuery(Name = "follow")] bool? follow,
         [FromQuery(Name = "follow_seconds")] int? followSeconds,
-        HttpContext context, AgentSelector selector, JobDispatcher dispatcher, JobStore jobs, IDbContextFactory<InstaDeployDbContext> databases,
+        HttpContext context, CommandSubmitter submitter, JobOutputFollower output, IDbContextFactory<InstaDeployDbContext> databases,
         CancellationToken cancellationToken)
     {
         if (DeploymentsApi.ValidateProject(projectName) is { } invalid) return invalid;
@@ -65,50 +64,53 @@ public static class ContainerLogsApi
                     ? $"Project '{projectName}' has never been deployed. GET /deployments lists deployed projects."
                     : $"Project '{projectName}' was never deployed on agent '{agentId}'. GET /deployments/{projectName} shows where it is.");
         }
-        var (agent, problem) = await selector.SelectAsync(agentId, projectName, allowOffline: false, cancellationToken);
-        if (problem is not null) return problem;
-        if (await dispatcher.CheckCapacityAsync(agent!, cancellationToken) is { } full) return full;
-        if (await jobs.CountOpenJobsAsync(agent!, cancellationToken, CommandTypes.Logs) is var streams && streams >= MaxOpenLogJobsPerAgent)
-            return TypedResults.Problem(statusCode: StatusCodes.Status429TooManyRequests, title: "Too many log streams",
-                detail: $"Agent '{agent}' already has {streams} container-log reads open (at most {MaxOpenLogJobsPerAgent}); retry when a follow ends, or use a shorter follow_seconds.");
 
         var following = follow == true;
         var seconds = followSeconds ?? DefaultFollowSeconds;
-        var payload = new Dictionary<string, object?>
+        var payload = new LogsPayload
         {
-            ["project_name"] = projectName,
-            ["tail"] = tail ?? DefaultTail,
-            ["timestamps"] = timestamps == true,
+            ProjectName = projectName,
+            Tail = tail ?? DefaultTail,
+            Timestamps = timestamps == true,
+            Since = since,
+            Service = service,
+            FollowSeconds = following ? seconds : null,
         };
-        if (since is not null) payload["since"] = since;
-        if (service is not null) payload["service"] = service;
-        if (following) payload["follow_seconds"] = seconds;
-        var job = await dispatcher.DispatchAsync(agent!, CommandTypes.Logs, projectName, JsonSerializer.SerializeToElement(payload),
-            timeoutSeconds: following ? seconds + 30 : (int)ReadTimeout.TotalSeconds, queueTtlSeconds: 30, cancellationToken);
+        var submission = await submitter.SubmitAsync(new JobRequest
+        {
+            Type = CommandTypes.Logs,
+            ProjectName = projectName,
+            AgentId = agentId,
+            ChooseByProject = true,
+            WaitIfOffline = false,
+            TimeoutSeconds = following ? seconds + 30 : (int)ReadTimeout.TotalSeconds,
+            QueueTtlSeconds = 30,
+            OpenOfTypeLimit = new TypeLimit(MaxOpenLogJobsPerAgent, "Too many log streams",
+                $"Agent '{{0}}' already has {{1}} container-log reads open (at most {MaxOpenLogJobsPerAgent}); retry when a follow ends, or use a shorter follow_seconds."),
+            Body = (_, _) => ValueTask.FromResult(CommandBody.Of(payload, CommandPayloadJson.Logs)),
+        }, cancellationToken);
+        if (submission.Refusal is { } refusal) return refusal.ToResult();
+        var job = submission.Job!;
         context.Response.Headers["X-InstaDeploy-Job-Id"] = job.Id;
 
-        if (following) return await JobLogStream.GetAsync(job.Id, true, context, databases, cancellationToken);
+        if (following) return await JobLogStream.StreamAsync(job.Id, 0, context, output, TimeSpan.FromSeconds(seconds + 35), cancellationToken);
 
+        // Without follow: the job's output once it has ended, from memory as it arrives, not by polling.
         using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         limit.CancelAfter(ReadTimeout + TimeSpan.FromSeconds(5));
+        EndEvent end;
         try
         {
-            while (true)
-            {
-                await using var db = await databases.CreateDbContextAsync(limit.Token);
-                var state = await db.Jobs.AsNoTracking().Where(j => j.Id == job.Id)
-                    .Select(j => new { j.Status, j.Logs, j.Error }).FirstAsync(limit.Token);
-                if (state.Status == JobStatuses.Completed) return TypedResults.Text(state.Logs, "text/plain; charset=utf-8");
-                if (JobStatuses.IsTerminal(state.Status))
-                    return TypedResults.Problem(statusCode: StatusCodes.Status502BadGateway, title: "The agent could not read the logs",
-                        detail: $"LOGS job {job.Id} ended {state.Status}: {state.Error}");
-                await Task.Delay(TimeSpan.FromMilliseconds(100), limit.Token);
-            }
+            end = await output.WaitForEndAsync(job.Id, limit.Token);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
             return TypedResults.Problem(statusCode: StatusCodes.Status504GatewayTimeout, title: "The agent did not answer in time",
                 detail: $"LOGS job {job.Id} did not finish within {ReadTimeout.TotalSeconds:0} s; follow it at GET /jobs/{job.Id}/logs.");
         }
+        if (end.Status == JobStatuses.Completed && await output.ReadAsync(job.Id, cancellationToken) is { } read)
+            return TypedResults.Text(read.Text, "text/plain; charset=utf-8");
+        return TypedResults.Problem(statusCode: StatusCodes.Status502BadGateway, title: "The agent could not read the logs",
+            detail: $"LOGS job {job.Id} ended {end.Status}: {end.Error}");
     }
 }

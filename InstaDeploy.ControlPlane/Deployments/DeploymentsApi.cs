@@ -2,10 +2,10 @@ using System.Text;
 using System.Text.Json;
 using InstaDeploy.Compose;
 using InstaDeploy.Contracts;
-using InstaDeploy.ControlPlane.Agents;
 using InstaDeploy.ControlPlane.Data;
 using InstaDeploy.ControlPlane.Infrastructure;
 using InstaDeploy.ControlPlane.Jobs;
+using InstaDeploy.ControlPlane.Jobs.Submission;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 
@@ -63,12 +63,10 @@ public static class DeploymentsApi
     }
 
     private static async Task<Results<Accepted<JobAccepted>, ValidationProblem, ProblemHttpResult>> Deploy(
-        DeployRequest request, AgentSelector selector, JobDispatcher dispatcher, ProjectVariableStore variableStore, VariableProtector protector,
-        System.Security.Claims.ClaimsPrincipal user, Hub.AgentConnectionRegistry registry, IOptions<ControlPlaneOptions> options, CancellationToken cancellationToken)
+        DeployRequest request, CommandSubmitter submitter, ProjectVariableStore variableStore, VariableProtector protector,
+        System.Security.Claims.ClaimsPrincipal user, IOptions<ControlPlaneOptions> options, CancellationToken cancellationToken)
     {
         if (ValidateProject(request.ProjectName) is { } invalidName) return invalidName;
-        if (ValidateTimeout(request.TimeoutSeconds) is { } invalidTimeout) return invalidTimeout;
-        if (ValidateQueueTtl(request.QueueTtlSeconds) is { } invalidTtl) return invalidTtl;
         if (string.IsNullOrEmpty(request.ComposeFileBase64))
             return Problems.Invalid("compose_file_base64", "is required: the docker-compose.yml, base64 encoded");
 
@@ -104,83 +102,39 @@ public static class DeploymentsApi
         if (ValidateHealthWait(request.HealthWaitSeconds) is { } invalidWait) return invalidWait;
         if (ValidateTimeLeftForHealthWait(request.TimeoutSeconds, request.HealthWaitSeconds, request.RollbackOnFailure, options.Value) is { } tooShort) return tooShort;
 
+        var project = request.ProjectName!;
+        var healthWait = EffectiveHealthWait(request.HealthWaitSeconds, request.TimeoutSeconds, request.RollbackOnFailure, options.Value);
         // A redeploy goes where the project is, when that is one agent; a new project needs agent_id unless one agent is online.
-        var (agentId, problem) = await selector.SelectAsync(request.AgentId, request.ProjectName, !request.FailFast, cancellationToken);
-        if (problem is not null) return problem;
-
-        if (await dispatcher.CheckCapacityAsync(agentId!, cancellationToken) is { } full) return full;
-        var variables = await variableStore.ForDeployAsync(request.ProjectName!, agentId!, cancellationToken);
-        if ((variables.Count > 0 || request.RollbackOnFailure) && registry.TryGet(agentId!, out var connection) && !connection.ProjectConfig)
-            return Problems.Conflict("The agent cannot apply this deploy",
-                $"Agent '{agentId}' speaks the seed protocol only: it would ignore the project's variables and rollback_on_failure. Deploy to an InstaDeploy agent, or remove the project's variables (GET /deployments/{request.ProjectName}/env) and rollback_on_failure.");
-        var job = await DispatchRevisionAsync(dispatcher, agentId!, request.ProjectName!, yaml,
-            variables.Count == 0 ? null : protector.ProtectSnapshot(variables), [.. variables.Select(v => v.Name)],
-            user.Identity?.Name ?? "", rollbackOf: null, request.RollbackOnFailure,
-            EffectiveHealthWait(request.HealthWaitSeconds, request.TimeoutSeconds, request.RollbackOnFailure, options.Value),
-            request.TimeoutSeconds, request.QueueTtlSeconds, cancellationToken);
-        return TypedResults.Accepted($"/jobs/{job.Id}", job.ToAccepted());
-    }
-
-    /// <summary>
-    /// Sends DEPLOY_COMPOSE for one revision: the compose file, the variables (stored only as <paramref name="variablesProtected"/>;
-    /// decrypted into the command as it is written to the agent), the health wait and rollback_on_failure. The revision is
-    /// numbered and stored with the job.
-    /// </summary>
-    internal static Task<JobEntity> DispatchRevisionAsync(
-        JobDispatcher dispatcher, string agentId, string projectName, string yaml, string? variablesProtected, string[] variableNames,
-        string createdBy, int? rollbackOf, bool rollbackOnFailure, int healthWaitSeconds, int? timeoutSeconds, int? queueTtlSeconds, CancellationToken cancellationToken)
-    {
-        var compose = Encoding.UTF8.GetBytes(yaml);
-        var payload = new System.Text.Json.Nodes.JsonObject
+        var submission = await submitter.SubmitAsync(new JobRequest
         {
-            ["project_name"] = projectName,
-            ["compose_file_base64"] = Convert.ToBase64String(compose),
-            [DeployPayload.HealthWaitSeconds] = healthWaitSeconds,
-            [DeployPayload.RollbackOnFailure] = rollbackOnFailure,
-        };
-        // Variables travel encrypted until the command is written; an empty list tells the agent to remove an old .env.
-        if (variablesProtected is not null) payload[JobDispatcher.ProtectedEnv] = variablesProtected;
-        else payload[DeployPayload.Env] = new System.Text.Json.Nodes.JsonArray();
-        var revision = new RevisionEntity
-        {
-            ProjectName = projectName,
-            AgentId = agentId,
-            JobId = "",
-            ComposeSha256 = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(compose)),
-            ComposeYaml = yaml,
-            VariablesProtected = variablesProtected,
-            VariableNames = string.Join(',', variableNames),
-            CreatedBy = createdBy,
-            Outcome = RevisionOutcomes.Pending,
-            RollbackOf = rollbackOf,
-        };
-        return dispatcher.DispatchAsync(agentId, CommandTypes.DeployCompose, projectName, JsonSerializer.SerializeToElement(payload),
-            timeoutSeconds, queueTtlSeconds, cancellationToken, revision);
+            Type = CommandTypes.DeployCompose,
+            ProjectName = project,
+            AgentId = request.AgentId,
+            ChooseByProject = true,
+            WaitIfOffline = !request.FailFast,
+            TimeoutSeconds = request.TimeoutSeconds,
+            QueueTtlSeconds = request.QueueTtlSeconds,
+            Body = async (agentId, token) =>
+            {
+                var variables = await variableStore.ForDeployAsync(project, agentId, token);
+                return ProjectCommands.Revision(project, agentId, yaml, variables.Count == 0 ? null : protector.ProtectSnapshot(variables),
+                    variables.Select(v => v.Name), user.Identity?.Name ?? "", rollbackOf: null, request.RollbackOnFailure, healthWait);
+            },
+        }, cancellationToken);
+        return submission.ToHttp();
     }
 
-    private static Task<Results<Accepted<JobAccepted>, ValidationProblem, ProblemHttpResult>> Stop(
-        ProjectRequest request, AgentSelector selector, JobDispatcher dispatcher, CancellationToken cancellationToken) =>
-        SendProjectCommand(CommandTypes.StopCompose, request, selector, dispatcher, cancellationToken);
+    private static async Task<Results<Accepted<JobAccepted>, ValidationProblem, ProblemHttpResult>> Stop(
+        ProjectRequest request, CommandSubmitter submitter, CancellationToken cancellationToken) =>
+        ValidateProject(request.ProjectName) is { } invalid ? invalid
+            : (await submitter.SubmitAsync(ProjectCommands.Request(CommandTypes.StopCompose, request.ProjectName!, request.AgentId,
+                request.TimeoutSeconds, request.QueueTtlSeconds, request.FailFast), cancellationToken)).ToHttp();
 
-    private static Task<Results<Accepted<JobAccepted>, ValidationProblem, ProblemHttpResult>> Status(
-        ProjectRequest request, AgentSelector selector, JobDispatcher dispatcher, CancellationToken cancellationToken) =>
-        SendProjectCommand(CommandTypes.Status, request, selector, dispatcher, cancellationToken);
-
-    private static async Task<Results<Accepted<JobAccepted>, ValidationProblem, ProblemHttpResult>> SendProjectCommand(
-        string type, ProjectRequest request, AgentSelector selector, JobDispatcher dispatcher, CancellationToken cancellationToken)
-    {
-        if (ValidateProject(request.ProjectName) is { } invalidName) return invalidName;
-        if (ValidateTimeout(request.TimeoutSeconds) is { } invalidTimeout) return invalidTimeout;
-        if (ValidateQueueTtl(request.QueueTtlSeconds) is { } invalidTtl) return invalidTtl;
-
-        var (agentId, problem) = await selector.SelectAsync(request.AgentId, request.ProjectName, !request.FailFast, cancellationToken);
-        if (problem is not null) return problem;
-
-        if (await dispatcher.CheckCapacityAsync(agentId!, cancellationToken) is { } full) return full;
-        var payload = JsonSerializer.SerializeToElement(new Dictionary<string, string> { ["project_name"] = request.ProjectName! });
-        var job = await dispatcher.DispatchAsync(agentId!, type, request.ProjectName, payload, request.TimeoutSeconds, request.QueueTtlSeconds, cancellationToken);
-        return TypedResults.Accepted($"/jobs/{job.Id}", job.ToAccepted());
-    }
+    private static async Task<Results<Accepted<JobAccepted>, ValidationProblem, ProblemHttpResult>> Status(
+        ProjectRequest request, CommandSubmitter submitter, CancellationToken cancellationToken) =>
+        ValidateProject(request.ProjectName) is { } invalid ? invalid
+            : (await submitter.SubmitAsync(ProjectCommands.Request(CommandTypes.Status, request.ProjectName!, request.AgentId,
+                request.TimeoutSeconds, request.QueueTtlSeconds, request.FailFast), cancellationToken)).ToHttp();
 
     private static async Task<Ok<DeploymentDto[]>> ListDeployments(InstaDeployDbContext db, CancellationToken cancellationToken)
     {
@@ -211,6 +165,7 @@ public static class DeploymentsApi
     {
         if (healthWaitSeconds is not { } wait) return null;
         var timeout = timeoutSeconds ?? options.JobTimeoutSeconds;
+        if (CommandSubmitter.ValidateTimeout(timeout) is not null) return null; // the submission refuses the timeout itself
         var needed = wait * (rollbackOnFailure ? 2 : 1) + 30;
         return timeout >= needed ? null
             : Problems.Invalid("timeout_seconds", $"is {timeout} s, too short for a health wait of {wait} s{(rollbackOnFailure ? " and a rollback's own wait" : "")}: give at least {needed} s, or a shorter health_wait_seconds");
@@ -228,12 +183,6 @@ public static class DeploymentsApi
             $"'{Printable(projectName)}' is not a valid project name: use 1-64 letters, digits, '_' or '-' ({ProjectNames.Pattern})"),
         _ => null,
     };
-
-    internal static ValidationProblem? ValidateTimeout(int? timeoutSeconds) =>
-        timeoutSeconds is < 1 or > 86_400 ? Problems.Invalid("timeout_seconds", "must be between 1 and 86400") : null;
-
-    internal static ValidationProblem? ValidateQueueTtl(int? queueTtlSeconds) =>
-        queueTtlSeconds is < 1 or > 30 * 86_400 ? Problems.Invalid("queue_ttl_seconds", "must be between 1 and 2592000 (30 days)") : null;
 
     private static string Printable(string value)
     {

@@ -1,13 +1,10 @@
 using System.Text.Json;
+using InstaDeploy.Contracts;
 using InstaDeploy.ControlPlane.Data;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.EntityFrameworkCore;
 
 namespace InstaDeploy.ControlPlane.Deployments;
-
-/// <summary>A variable as deployed: its name, value in clear, and whether it is secret. Only ever held in memory or
-/// inside a Data Protection payload.</summary>
-public sealed record DeployVariable(string Name, string Value, bool Secret);
 
 /// <summary>
 /// Encrypts secret variable values, and the variables a deploy carries, with ASP.NET Core Data Protection (AES-256-CBC +
@@ -22,16 +19,17 @@ public sealed class VariableProtector(IDataProtectionProvider provider)
 
     public string UnprotectValue(string protectedValue) => _values.Unprotect(protectedValue);
 
-    /// <summary>The variables of one deploy, as one protected string (kept in the job's payload and the revision).</summary>
-    public string ProtectSnapshot(IReadOnlyList<DeployVariable> variables) =>
-        _snapshots.Protect(JsonSerializer.Serialize(variables, VariablesJson.Default.IReadOnlyListDeployVariable));
+    /// <summary>The variables of one deploy, as one protected string (kept with the job and the revision). A variable is
+    /// only ever in clear in memory, or in the command written to the agent's socket.</summary>
+    public string ProtectSnapshot(IReadOnlyList<ProjectVariable> variables) =>
+        _snapshots.Protect(JsonSerializer.Serialize(variables, VariablesJson.Default.IReadOnlyListProjectVariable));
 
-    public IReadOnlyList<DeployVariable> UnprotectSnapshot(string snapshot) =>
-        JsonSerializer.Deserialize(_snapshots.Unprotect(snapshot), VariablesJson.Default.IReadOnlyListDeployVariable) ?? [];
+    public IReadOnlyList<ProjectVariable> UnprotectSnapshot(string snapshot) =>
+        JsonSerializer.Deserialize(_snapshots.Unprotect(snapshot), VariablesJson.Default.IReadOnlyListProjectVariable) ?? [];
 }
 
 [System.Text.Json.Serialization.JsonSourceGenerationOptions(PropertyNamingPolicy = System.Text.Json.Serialization.JsonKnownNamingPolicy.SnakeCaseLower)]
-[System.Text.Json.Serialization.JsonSerializable(typeof(IReadOnlyList<DeployVariable>))]
+[System.Text.Json.Serialization.JsonSerializable(typeof(IReadOnlyList<ProjectVariable>))]
 internal sealed partial class VariablesJson : System.Text.Json.Serialization.JsonSerializerContext;
 
 /// <summary>A project's variables: project-wide ones, and per-agent ones that override them on that agent.</summary>
@@ -72,11 +70,11 @@ public sealed class ProjectVariableStore(IDbContextFactory<InstaDeployDbContext>
 
     /// <summary>The variables a deploy of the project to <paramref name="agentId"/> carries: project-wide ones, overridden
     /// by the agent's own; values in clear (secrets decrypted), sorted by name.</summary>
-    public async Task<IReadOnlyList<DeployVariable>> ForDeployAsync(string projectName, string agentId, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<ProjectVariable>> ForDeployAsync(string projectName, string agentId, CancellationToken cancellationToken)
     {
-        var merged = new SortedDictionary<string, DeployVariable>(StringComparer.Ordinal);
+        var merged = new SortedDictionary<string, ProjectVariable>(StringComparer.Ordinal);
         foreach (var variable in (await ListAsync(projectName, agentId, cancellationToken)).OrderBy(v => v.AgentId.Length))
-            merged[variable.Name] = new DeployVariable(variable.Name, variable.Secret ? protector.UnprotectValue(variable.Value) : variable.Value, variable.Secret);
+            merged[variable.Name] = new ProjectVariable(variable.Name, variable.Secret ? protector.UnprotectValue(variable.Value) : variable.Value, variable.Secret);
         return [.. merged.Values];
     }
 }

@@ -1,9 +1,9 @@
 using System.Security.Claims;
 using System.Text;
-using InstaDeploy.ControlPlane.Agents;
 using InstaDeploy.ControlPlane.Data;
 using InstaDeploy.ControlPlane.Infrastructure;
 using InstaDeploy.ControlPlane.Jobs;
+using InstaDeploy.ControlPlane.Jobs.Submission;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.EntityFrameworkCore;
 
@@ -70,65 +70,40 @@ public static class RevisionsApi
     }
 
     private static async Task<Results<Accepted<JobAccepted>, ValidationProblem, ProblemHttpResult>> Rollback(
-        string projectName, RollbackRequest? request, AgentSelector selector, JobDispatcher dispatcher, InstaDeployDbContext db,
+        string projectName, RollbackRequest? request, CommandSubmitter submitter, InstaDeployDbContext db,
         ClaimsPrincipal user, Microsoft.Extensions.Options.IOptions<ControlPlaneOptions> options, CancellationToken cancellationToken)
     {
         request ??= new RollbackRequest();
         if (DeploymentsApi.ValidateProject(projectName) is { } invalid) return invalid;
-        if (DeploymentsApi.ValidateTimeout(request.TimeoutSeconds) is { } invalidTimeout) return invalidTimeout;
-        if (DeploymentsApi.ValidateQueueTtl(request.QueueTtlSeconds) is { } invalidTtl) return invalidTtl;
         if (DeploymentsApi.ValidateHealthWait(request.HealthWaitSeconds) is { } invalidWait) return invalidWait;
         if (DeploymentsApi.ValidateTimeLeftForHealthWait(request.TimeoutSeconds, request.HealthWaitSeconds, rollbackOnFailure: false, options.Value) is { } tooShort) return tooShort;
         if (request.Revision is < 1) return Problems.Invalid("revision", "must be a revision number (1 or more); GET /deployments/{project_name}/revisions lists them");
         if (!await db.Revisions.AnyAsync(r => r.ProjectName == projectName, cancellationToken))
             return Problems.NotFound("Unknown project", $"Project '{projectName}' has never been deployed, so there is nothing to roll back to.");
 
-        var (agentId, problem) = await selector.SelectAsync(request.AgentId, projectName, !request.FailFast, cancellationToken);
-        if (problem is not null) return problem;
-
-        RevisionEntity? target;
-        if (request.Revision is { } number)
+        var healthWait = DeploymentsApi.EffectiveHealthWait(request.HealthWaitSeconds, request.TimeoutSeconds, rollbackOnFailure: false, options.Value);
+        var submission = await submitter.SubmitAsync(new JobRequest
         {
-            target = await db.Revisions.AsNoTracking().FirstOrDefaultAsync(r => r.ProjectName == projectName && r.Number == number, cancellationToken);
-            if (target is null)
-                return Problems.NotFound("Unknown revision", $"Project '{projectName}' has no revision {number}. GET /deployments/{projectName}/revisions lists them.");
-            // Its variables are the ones merged for its agent (overrides included): they are not another agent's to run.
-            if (target.AgentId != agentId)
-                return Problems.Conflict("Revision of another agent",
-                    $"Revision {number} of '{projectName}' was deployed on agent '{target.AgentId}', not '{agentId}'. Roll back to one of '{agentId}'s revisions (GET /deployments/{projectName}/revisions?agent_id={agentId}), or deploy the file anew with POST /deploy.");
-        }
-        else
-        {
-            // Back from what runs now (or, after a failed deploy, from that deploy) to the last success before it. When
-            // what runs is itself a rollback, from the revision it restored: rolling back again keeps going back
-            // (3 -> 2 -> 1), instead of returning to the revision just left.
-            var placement = await db.Deployments.AsNoTracking().FirstOrDefaultAsync(d => d.ProjectName == projectName && d.AgentId == agentId, cancellationToken);
-            var last = await db.Revisions.AsNoTracking().Where(r => r.ProjectName == projectName && r.AgentId == agentId)
-                .OrderByDescending(r => r.Number).FirstOrDefaultAsync(cancellationToken);
-            if (last is null)
-                return Problems.Conflict("Nothing to roll back", $"Project '{projectName}' was never deployed on agent '{agentId}'. Name a revision to deploy it there.");
-            var from = last.Outcome is RevisionOutcomes.Succeeded or RevisionOutcomes.RolledBack && placement?.CurrentRevision is { } current
-                ? current
-                : last.Number;
-            var running = await db.Revisions.AsNoTracking().FirstOrDefaultAsync(r => r.ProjectName == projectName && r.Number == from, cancellationToken);
-            if (running?.RollbackOf is { } restored) from = restored;
-            target = await db.Revisions.AsNoTracking()
-                .Where(r => r.ProjectName == projectName && r.AgentId == agentId && r.Outcome == RevisionOutcomes.Succeeded && r.Number < from)
-                .OrderByDescending(r => r.Number).FirstOrDefaultAsync(cancellationToken);
-            if (target is null)
-                return Problems.Conflict("Nothing to roll back to",
-                    $"Project '{projectName}' has no successful revision on agent '{agentId}' before revision {from}. GET /deployments/{projectName}/revisions lists its revisions; name one as revision.");
-        }
-
-        // The policy in force now applies to what is deployed again, whatever it was when the revision was made.
-        if (options.Value.PolicyEnabled && InstaDeploy.Compose.ComposePolicy.Check(target.ComposeYaml, options.Value.PolicyBindAllowList) is { Count: > 0 } violations)
-            return Problems.Invalid("revision", $"revision {target.Number} is refused by the deploy policy now in force: " + string.Join("; ", violations));
-        if (await dispatcher.CheckCapacityAsync(agentId!, cancellationToken) is { } full) return full;
-        var job = await DeploymentsApi.DispatchRevisionAsync(dispatcher, agentId!, projectName, target.ComposeYaml, target.VariablesProtected,
-            target.VariableNames.Split(',', StringSplitOptions.RemoveEmptyEntries), user.Identity?.Name ?? "", rollbackOf: target.Number,
-            rollbackOnFailure: false, DeploymentsApi.EffectiveHealthWait(request.HealthWaitSeconds, request.TimeoutSeconds, rollbackOnFailure: false, options.Value),
-            request.TimeoutSeconds, request.QueueTtlSeconds, cancellationToken);
-        return TypedResults.Accepted($"/jobs/{job.Id}", job.ToAccepted());
+            Type = Contracts.CommandTypes.DeployCompose,
+            ProjectName = projectName,
+            AgentId = request.AgentId,
+            ChooseByProject = true,
+            WaitIfOffline = !request.FailFast,
+            TimeoutSeconds = request.TimeoutSeconds,
+            QueueTtlSeconds = request.QueueTtlSeconds,
+            Body = async (agentId, token) =>
+            {
+                var (target, refusal) = await RollbackTargets.FindAsync(db, projectName, agentId, request.Revision, token);
+                if (refusal is not null) return refusal;
+                // The policy in force now applies to what is deployed again, whatever it was when the revision was made.
+                if (options.Value.PolicyEnabled && InstaDeploy.Compose.ComposePolicy.Check(target!.ComposeYaml, options.Value.PolicyBindAllowList) is { Count: > 0 } violations)
+                    return CommandRefusal.Invalid("revision", $"revision {target.Number} is refused by the deploy policy now in force: " + string.Join("; ", violations));
+                return ProjectCommands.Revision(projectName, agentId, target!.ComposeYaml, target.VariablesProtected,
+                    target.VariableNames.Split(',', StringSplitOptions.RemoveEmptyEntries), user.Identity?.Name ?? "", rollbackOf: target.Number,
+                    rollbackOnFailure: false, healthWait);
+            },
+        }, cancellationToken);
+        return submission.ToHttp();
     }
 
     /// <summary>The revision each agent runs now, by agent.</summary>

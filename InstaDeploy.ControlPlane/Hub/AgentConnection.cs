@@ -1,10 +1,11 @@
 using System.Buffers;
 using System.Net.WebSockets;
+using InstaDeploy.ControlPlane.Jobs.Delivery;
 
 namespace InstaDeploy.ControlPlane.Hub;
 
 /// <summary>One agent's live WebSocket: serialized sends, and a receive loop that hands whole messages on.</summary>
-public sealed class AgentConnection(string agentId, WebSocket socket, int maxMessageBytes)
+public sealed class AgentConnection(string agentId, WebSocket socket, int maxMessageBytes, AgentCapabilities capabilities) : IAgentLink
 {
     private readonly SemaphoreSlim _sendLock = new(1, 1);
 
@@ -12,11 +13,8 @@ public sealed class AgentConnection(string agentId, WebSocket socket, int maxMes
 
     public Guid ConnectionId { get; } = Guid.NewGuid();
 
-    /// <summary>Whether the agent announced the reliable-delivery feature (remembers jobs, reports state, takes ACKs).</summary>
-    public bool ReliableDelivery { get; init; }
-
-    /// <summary>Whether the agent applies project variables, the health wait and rollback_on_failure (see <see cref="InstaDeploy.Contracts.HandshakeHeaders.FeatureProjectConfig"/>).</summary>
-    public bool ProjectConfig { get; init; }
+    /// <summary>The extensions the agent announced.</summary>
+    public AgentCapabilities Capabilities { get; } = capabilities;
 
     /// <summary>Sends one text message; concurrent callers take turns, as a WebSocket allows one sender at a time.</summary>
     public async Task SendAsync(ReadOnlyMemory<byte> utf8Json, CancellationToken cancellationToken)
@@ -76,6 +74,8 @@ public sealed class AgentConnection(string agentId, WebSocket socket, int maxMes
             return $"connection lost ({e.WebSocketErrorCode})";
         }
     }
+
+    public Task DisconnectAsync(string reason) => CloseAsync(WebSocketCloseStatus.PolicyViolation, reason);
 
     /// <summary>Closes the socket, ignoring a socket that is already gone.</summary>
     public async Task CloseAsync(WebSocketCloseStatus status, string reason)

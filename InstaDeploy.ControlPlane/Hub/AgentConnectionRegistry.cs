@@ -1,10 +1,11 @@
 using System.Collections.Concurrent;
 using System.Net.WebSockets;
+using InstaDeploy.ControlPlane.Jobs.Delivery;
 
 namespace InstaDeploy.ControlPlane.Hub;
 
 /// <summary>The agents connected to this control plane right now, by agent id.</summary>
-public sealed class AgentConnectionRegistry
+public sealed class AgentConnectionRegistry : IAgentLinks
 {
     private readonly ConcurrentDictionary<string, AgentConnection> _connections = new(StringComparer.Ordinal);
 
@@ -13,6 +14,13 @@ public sealed class AgentConnectionRegistry
     public bool TryGet(string agentId, out AgentConnection connection) => _connections.TryGetValue(agentId, out connection!);
 
     public IReadOnlyCollection<string> ConnectedAgentIds => [.. _connections.Keys];
+
+    bool IAgentLinks.TryGet(string agentId, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out IAgentLink? link)
+    {
+        var found = _connections.TryGetValue(agentId, out var connection);
+        link = connection;
+        return found;
+    }
 
     /// <summary>Adds a connection. An agent id connects once: a newer connection replaces (and closes) the older one,
     /// since the older one is most likely half-open after a network change.</summary>

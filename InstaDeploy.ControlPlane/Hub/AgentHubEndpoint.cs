@@ -1,24 +1,21 @@
 using System.Diagnostics;
-using System.Text.RegularExpressions;
 using InstaDeploy.Contracts;
 using InstaDeploy.ControlPlane.Agents;
 using InstaDeploy.ControlPlane.Infrastructure;
 using InstaDeploy.ControlPlane.Jobs;
+using InstaDeploy.ControlPlane.Jobs.Delivery;
 using Microsoft.Extensions.Options;
 
 namespace InstaDeploy.ControlPlane.Hub;
 
 /// <summary>The agents' WebSocket endpoint, <c>/ws</c>: authenticate, register, receive responses until the agent goes.</summary>
-public static partial class AgentHubEndpoint
+public static class AgentHubEndpoint
 {
     public static IEndpointRouteBuilder MapAgentHub(this IEndpointRouteBuilder app)
     {
         app.Map("/ws", HandleAsync).ExcludeFromDescription();
         return app;
     }
-
-    [GeneratedRegex(@"^[A-Za-z0-9][A-Za-z0-9._-]{0,252}\z", RegexOptions.CultureInvariant)]
-    private static partial Regex ValidHostname();
 
     private static async Task<IResult> HandleAsync(
         HttpContext context,
@@ -30,7 +27,6 @@ public static partial class AgentHubEndpoint
         IHostApplicationLifetime lifetime,
         ControlPlaneMetrics metrics,
         JobDispatcher dispatcher,
-        InterruptedJobFollowUp followUps,
         ILoggerFactory loggerFactory)
     {
         var logger = loggerFactory.CreateLogger("InstaDeploy.ControlPlane.Hub");
@@ -38,7 +34,7 @@ public static partial class AgentHubEndpoint
 
         // The credentials are checked before anything else, so an unauthenticated caller learns nothing but 401.
         var hostname = context.Request.Headers[HandshakeHeaders.AgentHostname].ToString();
-        var refusal = ValidHostname().IsMatch(hostname)
+        var refusal = AgentIds.IsValid(hostname)
             ? await credentials.AuthenticateAsync(context.Request.Headers.Authorization, hostname, context.RequestAborted)
             : "missing or invalid X-Agent-Hostname";
         if (refusal is not null)
@@ -56,8 +52,9 @@ public static partial class AgentHubEndpoint
 
         var settings = options.Value;
         context.Response.Headers[HandshakeHeaders.Features] = $"{HandshakeHeaders.FeatureAgentPlugins}, {HandshakeHeaders.FeatureReliableDelivery}";
-        var agentFeatures = context.Request.Headers[HandshakeHeaders.AgentFeatures].ToString().Split(',', StringSplitOptions.TrimEntries);
-        var reliable = agentFeatures.Contains(HandshakeHeaders.FeatureReliableDelivery);
+        var capabilities = new AgentCapabilities(context.Request.Headers[HandshakeHeaders.AgentFeatures].ToString()
+            .Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Take(32).Select(f => Truncate(f, 64)).ToHashSet(StringComparer.Ordinal));
+        var reliable = capabilities.ReliableDelivery;
         using var socket = await context.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext
         {
             KeepAliveInterval = TimeSpan.FromSeconds(settings.AgentPingSeconds),
@@ -69,7 +66,7 @@ public static partial class AgentHubEndpoint
         Activity.Current?.Stop();
         Activity.Current = null;
 
-        var connection = new AgentConnection(hostname, socket, settings.MaxMessageBytes) { ReliableDelivery = reliable, ProjectConfig = agentFeatures.Contains(HandshakeHeaders.FeatureProjectConfig) };
+        var connection = new AgentConnection(hostname, socket, settings.MaxMessageBytes, capabilities);
         var reason = "unknown";
         try
         {
@@ -100,8 +97,6 @@ public static partial class AgentHubEndpoint
                             var persisted = await jobs.ApplyResponseAsync(hostname, response, CancellationToken.None);
                             if (persisted && reliable)
                                 await connection.SendAsync(WireJson.Serialize(AgentCommand.Acknowledge(response.JobId)), CancellationToken.None);
-                            if (persisted && response.Error.StartsWith(JobStatuses.InterruptedPrefix, StringComparison.Ordinal))
-                                await followUps.RefreshProjectStateAsync(hostname, response.JobId);
                             break;
                         case AgentStateMessage state:
                             await dispatcher.DeliverOpenJobsAsync(connection, state, lifetime.ApplicationStopping);

@@ -4,6 +4,7 @@ using InstaDeploy.ControlPlane.ApiKeys;
 using InstaDeploy.ControlPlane.Data;
 using InstaDeploy.ControlPlane.Hub;
 using InstaDeploy.ControlPlane.Jobs;
+using InstaDeploy.ControlPlane.Deployments;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Http.Json;
 using Microsoft.EntityFrameworkCore;
@@ -43,8 +44,6 @@ public static class ControlPlaneExtensions
                 else Directory.CreateDirectory(folder, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
                 keys.XmlRepository = new Microsoft.AspNetCore.DataProtection.Repositories.FileSystemXmlRepository(new DirectoryInfo(folder), loggers);
             });
-        services.AddSingleton<Deployments.VariableProtector>();
-        services.AddSingleton<Deployments.ProjectVariableStore>();
 
         services.AddSingleton<DatabaseWriteGate>();
         services.AddSingleton<ApiKeyStore>();
@@ -78,17 +77,14 @@ public static class ControlPlaneExtensions
             .Configure<IConfiguration>((kestrel, configuration) =>
                 kestrel.Limits.RequestHeadersTimeout = TimeSpan.FromSeconds(Math.Clamp(configuration.GetValue("INSTADEPLOY_HANDSHAKE_TIMEOUT_SECONDS", 10), 1, 600)));
         services.AddSingleton<AgentConnectionRegistry>();
+        services.AddSingleton<Jobs.Delivery.IAgentLinks>(sp => sp.GetRequiredService<AgentConnectionRegistry>());
         services.AddSingleton<ControlPlaneMetrics>();
         services.AddSingleton<AgentTokenValidator>();
         services.AddSingleton<AgentStore>();
         services.AddSingleton<AgentCredentials>();
-        services.AddScoped<AgentSelector>();
-        services.AddSingleton<JobWriteBatcher>();
-        services.AddSingleton<JobStore>();
-        services.AddSingleton<JobDispatcher>();
-        services.AddSingleton<InterruptedJobFollowUp>();
+        services.AddJobs();
+        services.AddDeployments();
         services.AddHostedService<AgentLivenessService>();
-        services.AddHostedService<JobTimeoutService>();
 
         services.Configure<JsonOptions>(json =>
         {

@@ -57,6 +57,9 @@ internal static partial class Log
     [LoggerMessage(1007, LogLevel.Error, "Agent {AgentId}: a message could not be applied; the connection stays open")]
     public static partial void AgentMessageFailed(this ILogger logger, Exception exception, string agentId);
 
+    [LoggerMessage(2007, LogLevel.Warning, "The STATUS that follows up an interrupted job of project {Project} on agent {AgentId} was not sent: {Reason}")]
+    public static partial void FollowUpRefused(this ILogger logger, string project, string agentId, string reason);
+
     [LoggerMessage(3001, LogLevel.Information, "Database {Path} ready")]
     public static partial void DatabaseReady(this ILogger logger, string path);
 }

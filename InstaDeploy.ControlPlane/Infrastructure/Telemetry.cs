@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
-using InstaDeploy.ControlPlane.Hub;
+using InstaDeploy.Contracts;
+using InstaDeploy.ControlPlane.Jobs.Delivery;
 
 namespace InstaDeploy.ControlPlane.Infrastructure;
 
@@ -10,16 +11,6 @@ public static class Telemetry
     public const string Name = "InstaDeploy.ControlPlane";
 
     public static readonly ActivitySource ActivitySource = new(Name);
-
-    /// <summary>Span attributes, the same on both sides of the socket.</summary>
-    public static class Tags
-    {
-        public const string JobId = "instadeploy.job.id";
-        public const string CommandType = "instadeploy.command.type";
-        public const string AgentId = "instadeploy.agent.id";
-        public const string Project = "instadeploy.project";
-        public const string Outcome = "instadeploy.job.outcome";
-    }
 }
 
 /// <summary>The control plane's metrics (meter <c>InstaDeploy.ControlPlane</c>).</summary>
@@ -33,10 +24,10 @@ public sealed class ControlPlaneMetrics
     private readonly Counter<long> _bytes;
     private readonly Counter<long> _reconnects;
 
-    public ControlPlaneMetrics(IMeterFactory meterFactory, AgentConnectionRegistry registry)
+    public ControlPlaneMetrics(IMeterFactory meterFactory, IAgentLinks links)
     {
         var meter = meterFactory.Create(Telemetry.Name);
-        meter.CreateObservableUpDownCounter("instadeploy.agents.connected", () => registry.Count, "{agent}", "Agents connected right now");
+        meter.CreateObservableUpDownCounter("instadeploy.agents.connected", () => links.Count, "{agent}", "Agents connected right now");
         _jobsDispatched = meter.CreateCounter<long>("instadeploy.jobs.dispatched", "{job}", "Jobs written to an agent's socket, by command type");
         _jobsFinished = meter.CreateCounter<long>("instadeploy.jobs.finished", "{job}", "Jobs that reached a final state, by command type and outcome");
         _jobDuration = meter.CreateHistogram<double>("instadeploy.job.duration", "s", "Time from job creation to its final state, by command type and outcome");
@@ -46,15 +37,15 @@ public sealed class ControlPlaneMetrics
         _reconnects = meter.CreateCounter<long>("instadeploy.agents.reconnects", "{connection}", "Connections of agents that had connected before");
     }
 
-    public void JobDispatched(string type) => _jobsDispatched.Add(1, new KeyValuePair<string, object?>(Telemetry.Tags.CommandType, type));
+    public void JobDispatched(string type) => _jobsDispatched.Add(1, new KeyValuePair<string, object?>(TelemetryTags.CommandType, type));
 
     public void JobFinished(string type, string outcome, TimeSpan duration)
     {
-        var tags = new TagList { { Telemetry.Tags.CommandType, type }, { Telemetry.Tags.Outcome, outcome } };
+        var tags = new TagList { { TelemetryTags.CommandType, type }, { TelemetryTags.Outcome, outcome } };
         _jobsFinished.Add(1, tags);
         _jobDuration.Record(duration.TotalSeconds, tags);
         if (type == Contracts.CommandTypes.DeployCompose)
-            _deployDuration.Record(duration.TotalSeconds, new KeyValuePair<string, object?>(Telemetry.Tags.Outcome, outcome));
+            _deployDuration.Record(duration.TotalSeconds, new KeyValuePair<string, object?>(TelemetryTags.Outcome, outcome));
     }
 
     public void MessageIn(int bytes) => Message("in", bytes);

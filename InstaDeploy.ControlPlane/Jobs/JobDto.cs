@@ -19,6 +19,20 @@ public sealed record JobDto(
     string JobId, string Type, string AgentId, string? ProjectName, string Status, string Logs, string Error,
     JsonElement? Result, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, DateTimeOffset? CompletedAt);
 
+/// <summary>A job in a list: everything but its output and result (GET /jobs/{job_id} has those).</summary>
+/// <param name="JobId">The job's id.</param>
+/// <param name="Type">The command type.</param>
+/// <param name="AgentId">The agent that runs it.</param>
+/// <param name="ProjectName">The project it concerns, if any.</param>
+/// <param name="Status">PENDING, SENT, RUNNING, COMPLETED, FAILED, TIMED_OUT or EXPIRED.</param>
+/// <param name="Error">Why the job failed; empty otherwise.</param>
+/// <param name="CreatedAt">When the job was created.</param>
+/// <param name="UpdatedAt">When the job last changed.</param>
+/// <param name="CompletedAt">When the job ended, or null while it runs.</param>
+public sealed record JobSummaryDto(
+    string JobId, string Type, string AgentId, string? ProjectName, string Status, string Error,
+    DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, DateTimeOffset? CompletedAt);
+
 /// <summary>What a command request answers with (HTTP 202): follow the job at <c>GET /jobs/{job_id}</c>.</summary>
 /// <param name="JobId">The new job's id.</param>
 /// <param name="AgentId">The agent it was sent to.</param>

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using InstaDeploy.Contracts;
 using InstaDeploy.ControlPlane.Data;
 using InstaDeploy.ControlPlane.Infrastructure;
+using InstaDeploy.ControlPlane.Jobs.Output;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 
@@ -9,75 +10,72 @@ namespace InstaDeploy.ControlPlane.Jobs;
 
 /// <summary>
 /// Every change of a job's state, persisted as it happens. Each change is a conditional update, so a late or
-/// duplicate message never moves a job out of a terminal state, and an agent can only answer its own jobs.
-/// Deploy and stop jobs also move their project's deployment state.
+/// duplicate message never moves a job out of a terminal state, and an agent can only answer its own jobs. What other
+/// features keep in step with a job (a deploy's placement and revision) they write through an
+/// <see cref="IJobLifecycleHook"/> inside the same transaction.
 /// </summary>
 public sealed class JobStore(
     IDbContextFactory<InstaDeployDbContext> databases,
     DatabaseWriteGate writes,
     JobWriteBatcher batcher,
+    JobReads reads,
+    JobOutputHub output,
+    JobEvents events,
+    IEnumerable<IJobLifecycleHook> hooks,
     TimeProvider time,
     IOptions<ControlPlaneOptions> options,
     ControlPlaneMetrics metrics,
     ILogger<JobStore> logger)
 {
     private static readonly string[] OpenStates = [JobStatuses.Pending, JobStatuses.Sent, JobStatuses.Running];
+    private readonly IJobLifecycleHook[] _hooks = [.. hooks];
 
     /// <summary>
-    /// Persists a new job (and moves its project's placement). With <paramref name="claimForSend"/> (its agent is connected
-    /// and the caller sends it next) the job is stored already claimed, SENT with its timeout running, in the same write as
-    /// its creation: the claim that <see cref="TryClaimForSendAsync"/> makes for a job created earlier, without a second
-    /// transaction on the path from request to agent. The caller unclaims it if the send fails. With
-    /// <paramref name="revision"/> (a deploy), the revision is numbered (the project's next number), stored in the same
-    /// transaction, and its number added to the payload.
+    /// Persists a new job. With <see cref="JobDraft.ClaimForSend"/> (its agent is connected and the caller sends it next)
+    /// the job is stored already claimed, SENT with its timeout running, in the same write as its creation: the claim
+    /// that <see cref="TryClaimForSendAsync"/> makes for a job created earlier, without a second transaction on the path
+    /// from request to agent. The caller unclaims it if the send fails. A job a hook tracks is stored in one transaction
+    /// with what the hook writes.
     /// </summary>
-    public async Task<JobEntity> CreateAsync(string type, string agentId, string? projectName, string payloadJson, int timeoutSeconds, TimeSpan queueTtl, string? traceParent, bool claimForSend, CancellationToken cancellationToken, RevisionEntity? revision = null)
+    public async Task<JobEntity> CreateAsync(JobDraft draft, CancellationToken cancellationToken)
     {
         using var activity = Telemetry.ActivitySource.StartActivity("job create");
         var now = time.GetUtcNow();
         var job = new JobEntity
         {
             Id = "job-" + Guid.CreateVersion7(now).ToString("N"),
-            Type = type,
-            AgentId = agentId,
-            ProjectName = projectName,
-            Status = claimForSend ? JobStatuses.Sent : JobStatuses.Pending,
-            PayloadJson = payloadJson,
+            Type = draft.Type,
+            AgentId = draft.AgentId,
+            ProjectName = draft.ProjectName,
+            Status = draft.ClaimForSend ? JobStatuses.Sent : JobStatuses.Pending,
+            PayloadJson = "",
             CreatedAt = now,
             UpdatedAt = now,
-            TimeoutSeconds = timeoutSeconds,
-            SentAt = claimForSend ? now : null,
-            TimeoutAt = claimForSend ? now + TimeSpan.FromSeconds(timeoutSeconds) : now + queueTtl + TimeSpan.FromSeconds(timeoutSeconds),
-            ExpiresAt = now + queueTtl,
-            TraceParent = traceParent,
+            TimeoutSeconds = draft.TimeoutSeconds,
+            SentAt = draft.ClaimForSend ? now : null,
+            TimeoutAt = draft.ClaimForSend ? now + TimeSpan.FromSeconds(draft.TimeoutSeconds) : now + draft.QueueTtl + TimeSpan.FromSeconds(draft.TimeoutSeconds),
+            ExpiresAt = now + draft.QueueTtl,
+            TraceParent = draft.TraceParent,
+            SecretsProtected = draft.SecretsProtected,
         };
-        activity?.SetTag(Telemetry.Tags.JobId, job.Id);
-        if (revision is null && (projectName is null || DeploymentStateOnStart(type) is null))
+        activity?.SetTag(TelemetryTags.JobId, job.Id);
+        var tracking = _hooks.Where(h => h.Tracks(draft.Type, draft.ProjectName)).ToArray();
+        if (tracking.Length == 0)
         {
             // The job's own row only: one insert, committed together with the other writes queued at the same time.
+            job.PayloadJson = System.Text.Json.JsonSerializer.Serialize(draft.Payload, draft.PayloadType);
             await batcher.InsertAsync(job);
             return job;
         }
-        // Two first deploys of one project at once both try to add its placement (or take the same revision number);
-        // the loser retries with fresh reads.
+        // Two first deploys of one project at once may both add its placement (or take the same revision number); the
+        // loser retries with fresh reads.
         for (var attempt = 0; ; attempt++)
         {
             using var write = await writes.EnterAsync(cancellationToken);
             await using var db = await databases.CreateDbContextAsync(cancellationToken);
-            if (revision is not null)
-            {
-                revision.Id = 0;
-                revision.Number = 1 + (await db.Revisions.Where(r => r.ProjectName == projectName).MaxAsync(r => (int?)r.Number, cancellationToken) ?? 0);
-                revision.JobId = job.Id;
-                revision.CreatedAt = now;
-                var payload = System.Text.Json.Nodes.JsonNode.Parse(payloadJson)!.AsObject();
-                payload[DeployPayload.Revision] = revision.Number;
-                job.PayloadJson = payload.ToJsonString();
-                db.Revisions.Add(revision);
-            }
+            foreach (var hook in tracking) await hook.OnCreatingAsync(db, draft, job, cancellationToken);
+            job.PayloadJson = System.Text.Json.JsonSerializer.Serialize(draft.Payload, draft.PayloadType);
             db.Jobs.Add(job);
-            if (projectName is not null && DeploymentStateOnStart(type) is { } state)
-                await UpsertDeploymentAsync(db, projectName, agentId, type, state, job.Id, now, cancellationToken);
             try
             {
                 await db.SaveChangesAsync(cancellationToken);
@@ -117,48 +115,6 @@ public sealed class JobStore(
             .ExecuteUpdateAsync(s => s.SetProperty(j => j.Status, JobStatuses.Pending).SetProperty(j => j.UpdatedAt, now), cancellationToken);
     }
 
-    /// <summary>How many of the agent's jobs have not ended. On every command, so plain SQL on a pooled connection: no
-    /// DbContext, no EF connection set-up, no LINQ translation (index (AgentId, Status)).</summary>
-    /// <summary>The agent's jobs waiting or running; with <paramref name="type"/>, only those of that command type.</summary>
-    public async Task<int> CountOpenJobsAsync(string agentId, CancellationToken cancellationToken, string? type = null)
-    {
-        await using var connection = await OpenReaderAsync(cancellationToken);
-        await using var command = connection.CreateCommand();
-        command.CommandText = """SELECT COUNT(*) FROM "Jobs" WHERE "AgentId" = $agent AND "Status" IN ($pending, $sent, $running)"""
-            + (type is null ? "" : """ AND "Type" = $type""");
-        command.Parameters.AddWithValue("$agent", agentId);
-        if (type is not null) command.Parameters.AddWithValue("$type", type);
-        command.Parameters.AddWithValue("$pending", JobStatuses.Pending);
-        command.Parameters.AddWithValue("$sent", JobStatuses.Sent);
-        command.Parameters.AddWithValue("$running", JobStatuses.Running);
-        return Convert.ToInt32(await command.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture);
-    }
-
-    private static readonly Microsoft.EntityFrameworkCore.Storage.ValueConversion.ValueConverter<DateTimeOffset, long> StoredTime =
-        new Microsoft.EntityFrameworkCore.Storage.ValueConversion.DateTimeOffsetToBinaryConverter();
-
-    /// <summary>What decides how a result is stored; null for an unknown job. Plain SQL, as it runs for every result.</summary>
-    private async Task<JobHead?> ReadHeadAsync(string jobId, CancellationToken cancellationToken)
-    {
-        await using var connection = await OpenReaderAsync(cancellationToken);
-        await using var command = connection.CreateCommand();
-        command.CommandText = """SELECT "AgentId", "Status", "Type", "ProjectName", "TraceParent", "CreatedAt" FROM "Jobs" WHERE "Id" = $id""";
-        command.Parameters.AddWithValue("$id", jobId);
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        if (!await reader.ReadAsync(cancellationToken)) return null;
-        return new JobHead(reader.GetString(0), reader.GetString(1), reader.GetString(2),
-            reader.IsDBNull(3) ? null : reader.GetString(3), reader.IsDBNull(4) ? null : reader.GetString(4),
-            StoredTime.ConvertFromProvider(reader.GetInt64(5)) is DateTimeOffset created ? created : default);
-    }
-
-    /// <summary>A read connection from Microsoft.Data.Sqlite's pool (WAL: reads never wait for the writer).</summary>
-    private async Task<Microsoft.Data.Sqlite.SqliteConnection> OpenReaderAsync(CancellationToken cancellationToken)
-    {
-        var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={options.Value.DatabasePath};Pooling=True;Default Timeout=30");
-        await connection.OpenAsync(cancellationToken);
-        return connection;
-    }
-
     /// <summary>The agent's jobs that have not ended, oldest first: the order they must reach the agent in.</summary>
     public async Task<List<JobEntity>> OpenJobsAsync(string agentId, CancellationToken cancellationToken)
     {
@@ -170,22 +126,23 @@ public sealed class JobStore(
     }
 
     /// <summary>
-    /// Applies an agent's response: RUNNING appends its output lines; COMPLETED/FAILED end the job. Returns whether
-    /// the agent may forget the result: it is persisted now, or the job had already ended (a repeated result).
+    /// Applies an agent's response: RUNNING output goes to the job's followers at once and to the store in batches;
+    /// COMPLETED/FAILED end the job. Returns whether the agent may forget the result: it is persisted now, or the job
+    /// had already ended (a repeated result).
     /// </summary>
     public async Task<bool> ApplyResponseAsync(string agentId, AgentResponse response, CancellationToken cancellationToken)
     {
         switch (response.Status)
         {
             case JobStatuses.Running:
-                await AppendRunningAsync(agentId, response, cancellationToken);
+                await output.AppendAsync(agentId, response.JobId, response.Logs, cancellationToken);
                 return false;
             case JobStatuses.Completed or JobStatuses.Failed:
                 var result = response.Result is { } r ? r.GetRawText() : null;
                 await FinishAsync(response.JobId, agentId, response.Status, response.Logs, response.Error, result, cancellationToken);
                 return true;
             default:
-                logger.BadAgentMessage(agentId, $"unknown status '{response.Status}' for job {response.JobId}");
+                logger.BadAgentMessage(agentId, $"unknown status for job {response.JobId}");
                 return false;
         }
     }
@@ -217,212 +174,96 @@ public sealed class JobStore(
         return timedOut.Count + expired.Count;
     }
 
-    private async Task AppendRunningAsync(string agentId, AgentResponse response, CancellationToken cancellationToken)
-    {
-        using var write = await writes.EnterAsync(cancellationToken);
-        await using var db = await databases.CreateDbContextAsync(cancellationToken);
-        var now = time.GetUtcNow();
-        var chunk = response.Logs.Length == 0 || response.Logs.EndsWith('\n') ? response.Logs : response.Logs + "\n";
-        var cap = options.Value.MaxJobLogBytes;
-        var updated = await db.Jobs
-            .Where(j => j.Id == response.JobId && j.AgentId == agentId && OpenStates.Contains(j.Status))
-            .ExecuteUpdateAsync(s => s
-                .SetProperty(j => j.Status, JobStatuses.Running)
-                .SetProperty(j => j.Logs, j => j.Logs.Length < cap ? j.Logs + chunk : j.Logs)
-                .SetProperty(j => j.UpdatedAt, now), cancellationToken);
-        if (updated == 0) logger.UnknownJobResponse(agentId, response.JobId);
-    }
-
     private async Task FinishAsync(string jobId, string? agentId, string status, string? logs, string error, string? resultJson, CancellationToken cancellationToken, bool neverSent = false)
     {
         // Read what decides the path outside the write gate (WAL: readers never wait for the writer). Id, agent, type,
         // project, trace and creation time never change, so only the status can be stale, and the update rechecks it.
-        var head = await ReadHeadAsync(jobId, cancellationToken);
+        var head = await reads.ReadHeadAsync(jobId, cancellationToken);
         if (head is null || (agentId is not null && head.AgentId != agentId) || JobStatuses.IsTerminal(head.Status))
         {
             if (agentId is not null) logger.UnknownJobResponse(agentId, jobId);
             return;
         }
-        // A job of no project (health checks, most plugin commands) changes its own row only: one conditional UPDATE
-        // is the whole write. Deploy, stop and status jobs move their project's placement and revision as well.
-        if (head is { ProjectName: null } && head.Type != CommandTypes.DeployCompose)
+        JobLogs.Kept? finalLogs = string.IsNullOrEmpty(logs) ? null : JobLogs.Tail(logs, options.Value.MaxJobLogBytes);
+        var tracking = _hooks.Where(h => h.Tracks(head.Type, head.ProjectName)).ToArray();
+        var finished = tracking.Length == 0
+            ? await FinishJobOnlyAsync(jobId, agentId, head, status, finalLogs, error, resultJson)
+            : await FinishTrackedAsync(jobId, agentId, tracking, status, finalLogs, error, resultJson, neverSent, cancellationToken);
+        if (finished is null)
         {
-            await FinishJobOnlyAsync(jobId, agentId, head, status, logs, error, resultJson, cancellationToken);
+            if (agentId is not null) logger.UnknownJobResponse(agentId, jobId);
             return;
         }
+        output.Complete(jobId, finalLogs, status, error);
+        events.RaiseFinished(finished);
+    }
 
+    /// <summary>The job and what its hooks keep in step with it, in one transaction.</summary>
+    private async Task<FinishedJob?> FinishTrackedAsync(
+        string jobId, string? agentId, IJobLifecycleHook[] tracking, string status, JobLogs.Kept? finalLogs, string error, string? resultJson, bool neverSent,
+        CancellationToken cancellationToken)
+    {
         using var write = await writes.EnterAsync(cancellationToken);
         await using var db = await databases.CreateDbContextAsync(cancellationToken);
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
         var job = await db.Jobs.FirstOrDefaultAsync(j => j.Id == jobId, cancellationToken);
         if (job is null || (agentId is not null && job.AgentId != agentId) || JobStatuses.IsTerminal(job.Status))
-        {
-            if (agentId is not null) logger.UnknownJobResponse(agentId, jobId);
-            return;
-        }
+            return null;
 
         ActivityContext.TryParse(job.TraceParent, null, out var parent);
         using var activity = Telemetry.ActivitySource.StartActivity("job result", ActivityKind.Internal, parent);
-        activity?.SetTag(Telemetry.Tags.JobId, job.Id);
-        activity?.SetTag(Telemetry.Tags.CommandType, job.Type);
-        activity?.SetTag(Telemetry.Tags.AgentId, job.AgentId);
-        activity?.SetTag(Telemetry.Tags.Outcome, status);
-        if (job.ProjectName is not null) activity?.SetTag(Telemetry.Tags.Project, job.ProjectName);
-        if (status != JobStatuses.Completed) activity?.SetStatus(ActivityStatusCode.Error, error);
+        TagResult(activity, job.Id, job.Type, job.AgentId, status, error, job.ProjectName);
 
         var now = time.GetUtcNow();
         job.Status = status;
         // A seed agent sends all output in its one final response; ours streams it first and repeats it all at the end.
-        if (!string.IsNullOrEmpty(logs)) job.Logs = Tail(logs, options.Value.MaxJobLogBytes);
+        // Without a final output (a timeout), what was streamed is the record.
+        if (finalLogs is { } kept) (job.Logs, job.LogLinesDropped) = (kept.Text, kept.DroppedLines);
+        else job.Logs = string.Concat(await db.JobOutput.Where(c => c.JobId == jobId).OrderBy(c => c.Seq).Select(c => c.Text).ToListAsync(cancellationToken));
+        await db.JobOutput.Where(c => c.JobId == jobId).ExecuteDeleteAsync(cancellationToken);
         job.Error = error;
         job.ResultJson = resultJson;
         job.UpdatedAt = now;
         job.CompletedAt = now;
 
-        var deployment = job.ProjectName is null ? null
-            : await db.Deployments.FirstOrDefaultAsync(d => d.ProjectName == job.ProjectName && d.AgentId == job.AgentId && d.LastJobId == job.Id, cancellationToken);
-        if (deployment is not null)
-        {
-            if (agentId is null && (status == JobStatuses.Expired || neverSent))
-            {
-                // Never reached the agent: nothing changed there, so the placement goes back to what it was.
-                if (deployment.PreviousState is null) db.Deployments.Remove(deployment);
-                else (deployment.State, deployment.LastJobId) = (deployment.PreviousState, deployment.PreviousJobId!);
-            }
-            else if (DeploymentStateOnFinish(job.Type, status) is { } state)
-            {
-                deployment.State = state;
-            }
-            deployment.UpdatedAt = now;
-        }
-        if (job.Type == CommandTypes.DeployCompose
-            && await db.Revisions.FirstOrDefaultAsync(r => r.JobId == job.Id, cancellationToken) is { } revision)
-        {
-            var (rolledBackTo, rollbackSucceeded) = RollbackIn(resultJson);
-            revision.FinishedAt = now;
-            revision.RolledBackTo = rollbackSucceeded ? rolledBackTo : null;
-            revision.Outcome = (status, rolledBackTo, rollbackSucceeded) switch
-            {
-                (JobStatuses.Completed, _, _) => RevisionOutcomes.Succeeded,
-                (JobStatuses.Failed, not null, true) => RevisionOutcomes.RolledBack,
-                (JobStatuses.Failed, _, _) => RevisionOutcomes.Failed,
-                (JobStatuses.Expired, _, _) => RevisionOutcomes.Expired,
-                _ => RevisionOutcomes.TimedOut,
-            };
-            if (deployment is not null && revision.Outcome == RevisionOutcomes.RolledBack)
-                (deployment.State, deployment.CurrentRevision) = (DeploymentStates.Running, rolledBackTo);
-            else if (status == JobStatuses.Completed
-                && (deployment ?? await db.Deployments.FirstOrDefaultAsync(d => d.ProjectName == job.ProjectName && d.AgentId == job.AgentId, cancellationToken)) is { } placed
-                && (placed.CurrentRevision ?? 0) < revision.Number)
-                placed.CurrentRevision = revision.Number; // also when a later deploy of the project was already created
-        }
-        if (job is { Type: CommandTypes.Status, ProjectName: not null } && status == JobStatuses.Completed && ObservedState(resultJson) is { } observed
-            && await db.Deployments.FirstOrDefaultAsync(d => d.ProjectName == job.ProjectName && d.AgentId == job.AgentId, cancellationToken) is { } placement
-            && await db.Jobs.AnyAsync(j => j.Id == placement.LastJobId && !OpenStates.Contains(j.Status), cancellationToken))
-        {
-            // Level-triggered: what STATUS saw on the engine is the placement's state (e.g. after an interrupted deploy).
-            placement.State = observed;
-            placement.UpdatedAt = now;
-        }
+        var ending = new JobEnding(status, resultJson, ReachedAgent: !(agentId is null && (status == JobStatuses.Expired || neverSent)), now);
+        foreach (var hook in tracking) await hook.OnFinishingAsync(db, job, ending, cancellationToken);
         await db.SaveChangesAsync(cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         metrics.JobFinished(job.Type, status, now - job.CreatedAt);
         logger.JobFinished(jobId, status, ofProject: job.ProjectName is not null);
+        return new FinishedJob(job.Id, job.Type, job.AgentId, job.ProjectName, status, error);
     }
 
-    private sealed record JobHead(string AgentId, string Status, string Type, string? ProjectName, string? TraceParent, DateTimeOffset CreatedAt);
-
     /// <summary>
-    /// Ends a job that belongs to no project with one statement, conditional on the job being open (and the answering
-    /// agent's), so a result that races a timeout or a repeated answer changes nothing: the same rule as the
-    /// transaction in <see cref="FinishAsync"/>, without its reads inside the write gate, and group-committed with the
-    /// other job writes queued at the same time (<see cref="JobWriteBatcher"/>); it returns once committed.
+    /// Ends a job no hook tracks with one statement, conditional on the job being open (and the answering agent's), so a
+    /// result that races a timeout or a repeated answer changes nothing: the same rule as the transaction in
+    /// <see cref="FinishTrackedAsync"/>, without its reads inside the write gate, and group-committed with the other job
+    /// writes queued at the same time (<see cref="JobWriteBatcher"/>); it returns once committed.
     /// </summary>
-    private async Task FinishJobOnlyAsync(string jobId, string? agentId, JobHead head, string status, string? logs, string error, string? resultJson, CancellationToken cancellationToken)
+    private async Task<FinishedJob?> FinishJobOnlyAsync(string jobId, string? agentId, JobReads.JobHead head, string status, JobLogs.Kept? logs, string error, string? resultJson)
     {
         var started = DateTimeOffset.UtcNow;
         var now = time.GetUtcNow();
-        var tail = string.IsNullOrEmpty(logs) ? null : Tail(logs, options.Value.MaxJobLogBytes);
-        var updated = await batcher.FinishAsync(jobId, agentId, status, tail, error, resultJson, now);
-        if (!updated)
-        {
-            // It ended between the read and the update (a timeout, or the same result twice at once).
-            if (agentId is not null) logger.UnknownJobResponse(agentId, jobId);
-            return;
-        }
+        if (!await batcher.FinishAsync(jobId, agentId, status, logs, error, resultJson, now))
+            return null; // it ended between the read and the update (a timeout, or the same result twice at once)
 
         ActivityContext.TryParse(head.TraceParent, null, out var parent);
         using (var activity = Telemetry.ActivitySource.StartActivity("job result", ActivityKind.Internal, parent, startTime: started))
-        {
-            activity?.SetTag(Telemetry.Tags.JobId, jobId);
-            activity?.SetTag(Telemetry.Tags.CommandType, head.Type);
-            activity?.SetTag(Telemetry.Tags.AgentId, head.AgentId);
-            activity?.SetTag(Telemetry.Tags.Outcome, status);
-            if (status != JobStatuses.Completed) activity?.SetStatus(ActivityStatusCode.Error, error);
-        }
+            TagResult(activity, jobId, head.Type, head.AgentId, status, error, head.ProjectName);
         metrics.JobFinished(head.Type, status, now - head.CreatedAt);
-        logger.JobFinished(jobId, status, ofProject: false);
+        logger.JobFinished(jobId, status, ofProject: head.ProjectName is not null);
+        return new FinishedJob(jobId, head.Type, head.AgentId, head.ProjectName, status, error);
     }
 
-    private static async Task UpsertDeploymentAsync(InstaDeployDbContext db, string projectName, string agentId, string type, string state, string jobId, DateTimeOffset now, CancellationToken cancellationToken)
+    private static void TagResult(Activity? activity, string jobId, string type, string agentId, string status, string error, string? project)
     {
-        var deployment = await db.Deployments.FindAsync([projectName, agentId], cancellationToken);
-        if (deployment is null)
-        {
-            // Only a deploy places a project on an agent; stopping a project that is not there changes nothing.
-            if (type != CommandTypes.DeployCompose) return;
-            db.Deployments.Add(new DeploymentEntity
-            {
-                ProjectName = projectName, AgentId = agentId, State = state, LastJobId = jobId, CreatedAt = now, UpdatedAt = now,
-            });
-            return;
-        }
-        deployment.PreviousState = deployment.State;
-        deployment.PreviousJobId = deployment.LastJobId;
-        deployment.State = state;
-        deployment.LastJobId = jobId;
-        deployment.UpdatedAt = now;
+        if (activity is null) return;
+        activity.SetTag(TelemetryTags.JobId, jobId);
+        activity.SetTag(TelemetryTags.CommandType, type);
+        activity.SetTag(TelemetryTags.AgentId, agentId);
+        activity.SetTag(TelemetryTags.Outcome, status);
+        if (project is not null) activity.SetTag(TelemetryTags.Project, project);
+        if (status != JobStatuses.Completed) activity.SetStatus(ActivityStatusCode.Error, error);
     }
-
-    private static string? DeploymentStateOnStart(string type) => type switch
-    {
-        CommandTypes.DeployCompose => DeploymentStates.Deploying,
-        CommandTypes.StopCompose => DeploymentStates.Stopping,
-        _ => null,
-    };
-
-    private static string? DeploymentStateOnFinish(string type, string status) => (type, status) switch
-    {
-        (CommandTypes.DeployCompose or CommandTypes.StopCompose, JobStatuses.TimedOut) => DeploymentStates.Unknown,
-        (CommandTypes.DeployCompose, JobStatuses.Completed) => DeploymentStates.Running,
-        (CommandTypes.DeployCompose, _) => DeploymentStates.Failed,
-        (CommandTypes.StopCompose, JobStatuses.Completed) => DeploymentStates.Stopped,
-        (CommandTypes.StopCompose, _) => DeploymentStates.StopFailed,
-        _ => null,
-    };
-
-    private static string? ObservedState(string? statusResult)
-    {
-        if (statusResult is null) return null;
-        using var document = System.Text.Json.JsonDocument.Parse(statusResult);
-        if (!document.RootElement.TryGetProperty("containers", out var containers) || containers.ValueKind != System.Text.Json.JsonValueKind.Array)
-            return null;
-        var total = containers.GetArrayLength();
-        var running = containers.EnumerateArray().Count(c => c.TryGetProperty("state", out var s) && s.GetString() == "running");
-        return total == 0 ? DeploymentStates.Stopped : running == total ? DeploymentStates.Running : DeploymentStates.Degraded;
-    }
-
-    /// <summary>The rollback a failed deploy's result reports, if the agent rolled back by itself.</summary>
-    private static (int? To, bool Succeeded) RollbackIn(string? resultJson)
-    {
-        if (resultJson is null) return (null, false);
-        using var document = System.Text.Json.JsonDocument.Parse(resultJson);
-        var root = document.RootElement;
-        if (root.ValueKind != System.Text.Json.JsonValueKind.Object
-            || !root.TryGetProperty(DeployPayload.RolledBackTo, out var to) || !to.TryGetInt32(out var number))
-            return (null, false);
-        return (number, root.TryGetProperty(DeployPayload.RollbackSucceeded, out var ok) && ok.ValueKind == System.Text.Json.JsonValueKind.True);
-    }
-
-    private static string Tail(string text, int maxChars) => text.Length <= maxChars ? text : text[^maxChars..];
 }

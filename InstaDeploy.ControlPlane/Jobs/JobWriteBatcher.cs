@@ -40,10 +40,14 @@ public sealed class JobWriteBatcher : IAsyncDisposable, IDisposable
 
     /// <summary>
     /// Ends the job if it is open (and, with <paramref name="agentId"/>, that agent's); completes once committed, with
-    /// whether it changed the job.
+    /// whether it changed the job. Without <paramref name="logs"/> (a timeout), the output streamed so far becomes the
+    /// job's logs; either way its streamed chunks go.
     /// </summary>
-    public async Task<bool> FinishAsync(string jobId, string? agentId, string status, string? logs, string error, string? resultJson, DateTimeOffset now) =>
+    public async Task<bool> FinishAsync(string jobId, string? agentId, string status, JobLogs.Kept? logs, string error, string? resultJson, DateTimeOffset now) =>
         await EnqueueAsync(new FinishJob(jobId, agentId, status, logs, error, resultJson, now)) == 1;
+
+    /// <summary>Appends streamed output (of open jobs only) and moves those jobs to RUNNING; completes once committed.</summary>
+    public Task AppendOutputAsync(IReadOnlyList<OutputChunk> chunks, DateTimeOffset now) => EnqueueAsync(new AppendOutput(chunks, now));
 
     private Task<int> EnqueueAsync(Write write)
     {
@@ -161,9 +165,10 @@ public sealed class JobWriteBatcher : IAsyncDisposable, IDisposable
         {
             using var command = Command(connection, transaction, """
                 INSERT INTO "Jobs" ("Id", "Type", "AgentId", "ProjectName", "Status", "PayloadJson", "Logs", "Error", "ResultJson",
-                    "CreatedAt", "UpdatedAt", "CompletedAt", "TimeoutAt", "TimeoutSeconds", "SentAt", "ExpiresAt", "TraceParent")
+                    "CreatedAt", "UpdatedAt", "CompletedAt", "TimeoutAt", "TimeoutSeconds", "SentAt", "ExpiresAt", "TraceParent",
+                    "SecretsProtected", "LogLinesDropped")
                 VALUES ($id, $type, $agent, $project, $status, $payload, $logs, $error, $result,
-                    $created, $updated, $completed, $timeout, $timeoutSeconds, $sent, $expires, $trace)
+                    $created, $updated, $completed, $timeout, $timeoutSeconds, $sent, $expires, $trace, $secrets, 0)
                 """);
             var p = command.Parameters;
             p.AddWithValue("$id", job.Id);
@@ -183,18 +188,20 @@ public sealed class JobWriteBatcher : IAsyncDisposable, IDisposable
             p.AddWithValue("$sent", TimeValue(job.SentAt));
             p.AddWithValue("$expires", TimeValue(job.ExpiresAt));
             p.AddWithValue("$trace", Value(job.TraceParent));
+            p.AddWithValue("$secrets", Value(job.SecretsProtected));
             return command.ExecuteNonQuery();
         }
     }
 
     /// <summary>The same conditional update as <c>JobStore</c>'s: only an open job, only by its own agent.</summary>
-    private sealed class FinishJob(string jobId, string? agentId, string status, string? logs, string error, string? resultJson, DateTimeOffset now) : Write
+    private sealed class FinishJob(string jobId, string? agentId, string status, JobLogs.Kept? logs, string error, string? resultJson, DateTimeOffset now) : Write
     {
         public override int Execute(SqliteConnection connection, SqliteTransaction transaction)
         {
-            using var command = Command(connection, transaction, $"""
-                UPDATE "Jobs" SET "Status" = $status, "Error" = $error, "ResultJson" = $result, "UpdatedAt" = $now, "CompletedAt" = $now
-                    {(logs is null ? "" : ", \"Logs\" = $logs")}
+            using var command = Command(connection, transaction, """
+                UPDATE "Jobs" SET "Status" = $status, "Error" = $error, "ResultJson" = $result, "UpdatedAt" = $now, "CompletedAt" = $now,
+                    "Logs" = COALESCE($logs, (SELECT group_concat("Text", '' ORDER BY "Seq") FROM "JobOutput" WHERE "JobId" = $id), "Logs"),
+                    "LogLinesDropped" = $dropped
                 WHERE "Id" = $id AND ($agent IS NULL OR "AgentId" = $agent) AND "Status" IN ($pending, $sent, $running)
                 """);
             var p = command.Parameters;
@@ -202,13 +209,71 @@ public sealed class JobWriteBatcher : IAsyncDisposable, IDisposable
             p.AddWithValue("$error", error);
             p.AddWithValue("$result", Value(resultJson));
             p.AddWithValue("$now", TimeValue(now));
-            if (logs is not null) p.AddWithValue("$logs", logs);
+            p.AddWithValue("$logs", logs is { } kept ? kept.Text : DBNull.Value);
+            p.AddWithValue("$dropped", logs?.DroppedLines ?? 0);
             p.AddWithValue("$id", jobId);
             p.AddWithValue("$agent", Value(agentId));
             p.AddWithValue("$pending", Contracts.JobStatuses.Pending);
             p.AddWithValue("$sent", Contracts.JobStatuses.Sent);
             p.AddWithValue("$running", Contracts.JobStatuses.Running);
-            return command.ExecuteNonQuery();
+            var updated = command.ExecuteNonQuery();
+            if (updated == 1)
+            {
+                using var delete = Command(connection, transaction, """DELETE FROM "JobOutput" WHERE "JobId" = $id""");
+                delete.Parameters.AddWithValue("$id", jobId);
+                delete.ExecuteNonQuery();
+            }
+            return updated;
+        }
+    }
+
+    /// <summary>Streamed output: each chunk stored only while its job is open; the first one moves the job to RUNNING.</summary>
+    private sealed class AppendOutput(IReadOnlyList<OutputChunk> chunks, DateTimeOffset now) : Write
+    {
+        public override int Execute(SqliteConnection connection, SqliteTransaction transaction)
+        {
+            using var insert = Command(connection, transaction, """
+                INSERT OR IGNORE INTO "JobOutput" ("JobId", "Seq", "LineCount", "Text")
+                SELECT $id, $seq, $count, $text WHERE EXISTS (SELECT 1 FROM "Jobs" WHERE "Id" = $id AND "Status" IN ($pending, $sent, $running))
+                """);
+            var id = insert.Parameters.Add("$id", SqliteType.Text);
+            var seq = insert.Parameters.Add("$seq", SqliteType.Integer);
+            var count = insert.Parameters.Add("$count", SqliteType.Integer);
+            var text = insert.Parameters.Add("$text", SqliteType.Text);
+            insert.Parameters.AddWithValue("$pending", Contracts.JobStatuses.Pending);
+            insert.Parameters.AddWithValue("$sent", Contracts.JobStatuses.Sent);
+            insert.Parameters.AddWithValue("$running", Contracts.JobStatuses.Running);
+            using var running = Command(connection, transaction, """
+                UPDATE "Jobs" SET "Status" = $running, "UpdatedAt" = $now WHERE "Id" = $id AND "Status" IN ($pending, $sent)
+                """);
+            var runningId = running.Parameters.Add("$id", SqliteType.Text);
+            running.Parameters.AddWithValue("$now", TimeValue(now));
+            running.Parameters.AddWithValue("$pending", Contracts.JobStatuses.Pending);
+            running.Parameters.AddWithValue("$sent", Contracts.JobStatuses.Sent);
+            running.Parameters.AddWithValue("$running", Contracts.JobStatuses.Running);
+            var rows = 0;
+            foreach (var chunk in chunks)
+            {
+                if (chunk.LineCount > 0)
+                {
+                    (id.Value, seq.Value, count.Value, text.Value) = (chunk.JobId, chunk.Seq, chunk.LineCount, chunk.Text);
+                    rows += insert.ExecuteNonQuery();
+                }
+                if (chunk.First)
+                {
+                    runningId.Value = chunk.JobId;
+                    running.ExecuteNonQuery();
+                }
+            }
+            return rows;
         }
     }
 }
+
+/// <summary>Lines a job streamed, to be appended to its stored output.</summary>
+/// <param name="JobId">The job.</param>
+/// <param name="Seq">The number of the first line.</param>
+/// <param name="LineCount">How many lines <paramref name="Text"/> holds (0: only the move to RUNNING).</param>
+/// <param name="Text">The lines, each ending in a newline.</param>
+/// <param name="First">The job's first output since it was sent: it moves to RUNNING.</param>
+public sealed record OutputChunk(string JobId, long Seq, int LineCount, string Text, bool First);

@@ -19,7 +19,7 @@ public static class JobsApi
             .WithName("ListJobs")
             .WithResponseExample(200, new[] { OpenApiExamples.Job })
             .WithSummary("List jobs, newest first")
-            .WithDescription("Filter with agent_id, project_name and status (PENDING, SENT, RUNNING, COMPLETED, FAILED, TIMED_OUT, EXPIRED); limit defaults to 100 (max 1000).");
+            .WithDescription("Filter with agent_id, project_name and status (PENDING, SENT, RUNNING, COMPLETED, FAILED, TIMED_OUT, EXPIRED); limit defaults to 100 (max 1000). Each entry is the job without its output and result: read those at GET /jobs/{job_id}.");
 
         jobs.MapGet("/{jobId}", GetJob)
             .WithName("GetJob")
@@ -27,16 +27,16 @@ public static class JobsApi
             .WithSummary("Get one job")
             .WithDescription("The job's type, agent, project, status, logs, error and result, and when it was created and last updated.");
 
-        jobs.MapGet("/{jobId}/logs", JobLogStream.GetAsync)
+        jobs.MapGet("/{jobId}/logs", Output.JobLogStream.GetAsync)
             .WithName("GetJobLogs")
             .WithSummary("Get or follow a job's output")
-            .WithDescription("The job's output so far as text. With follow=true, a Server-Sent Events stream: 'log' events with the lines stored so far and then each new batch as the agent streams it, and an 'end' event with the final status and error. Follow it with `curl -N`.")
+            .WithDescription("The job's output so far as text. With follow=true, a Server-Sent Events stream: 'log' events with the lines so far and then each new batch the moment the agent sends it, and an 'end' event with the final status and error. Each 'log' event's id is the number of its last line: reconnect with the header Last-Event-ID to get only the lines after it. Follow it with `curl -N`.")
             .Produces<string>(StatusCodes.Status200OK, "text/plain", "text/event-stream");
 
         return app;
     }
 
-    private static async Task<Results<Ok<JobDto[]>, ValidationProblem>> ListJobs(
+    private static async Task<Results<Ok<JobSummaryDto[]>, ValidationProblem>> ListJobs(
         InstaDeployDbContext db,
         [FromQuery(Name = "agent_id")] string? agentId,
         [FromQuery(Name = "project_name")] string? projectName,
@@ -53,15 +53,19 @@ public static class JobsApi
         if (agentId is not null) query = query.Where(j => j.AgentId == agentId);
         if (projectName is not null) query = query.Where(j => j.ProjectName == projectName);
         if (status is not null) query = query.Where(j => j.Status == status);
-        var jobs = await query.OrderByDescending(j => j.CreatedAt).ThenByDescending(j => j.Id).Take(limit ?? 100).ToListAsync(cancellationToken);
-        return TypedResults.Ok(jobs.Select(j => j.ToDto()).ToArray());
+        // Without the output, payload and result columns: a list's cost must not grow with what each job printed.
+        var jobs = await query.OrderByDescending(j => j.CreatedAt).ThenByDescending(j => j.Id).Take(limit ?? 100)
+            .Select(j => new JobSummaryDto(j.Id, j.Type, j.AgentId, j.ProjectName, j.Status, j.Error, j.CreatedAt, j.UpdatedAt, j.CompletedAt))
+            .ToListAsync(cancellationToken);
+        return TypedResults.Ok(jobs.ToArray());
     }
 
-    private static async Task<Results<Ok<JobDto>, ProblemHttpResult>> GetJob(string jobId, InstaDeployDbContext db, CancellationToken cancellationToken)
+    private static async Task<Results<Ok<JobDto>, ProblemHttpResult>> GetJob(string jobId, InstaDeployDbContext db, Output.JobOutputFollower output, CancellationToken cancellationToken)
     {
         var job = await db.Jobs.AsNoTracking().FirstOrDefaultAsync(j => j.Id == jobId, cancellationToken);
-        return job is null
-            ? Problems.NotFound("Unknown job", $"No job '{jobId}'. GET /jobs lists jobs.")
-            : TypedResults.Ok(job.ToDto());
+        if (job is null) return Problems.NotFound("Unknown job", $"No job '{jobId}'. GET /jobs lists jobs.");
+        // A running job's output is streamed into its own store (and memory) until it ends.
+        if (!JobStatuses.IsTerminal(job.Status) && await output.ReadAsync(jobId, cancellationToken) is { } read) job.Logs = read.Text;
+        return TypedResults.Ok(job.ToDto());
     }
 }

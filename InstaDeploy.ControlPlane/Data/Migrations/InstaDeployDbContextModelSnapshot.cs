@@ -188,6 +188,9 @@ namespace InstaDeploy.ControlPlane.Data.Migrations
                     b.Property<long?>("ExpiresAt")
                         .HasColumnType("INTEGER");
 
+                    b.Property<int>("LogLinesDropped")
+                        .HasColumnType("INTEGER");
+
                     b.Property<string>("Logs")
                         .IsRequired()
                         .HasColumnType("TEXT");
@@ -200,6 +203,9 @@ namespace InstaDeploy.ControlPlane.Data.Migrations
                         .HasColumnType("TEXT");
 
                     b.Property<string>("ResultJson")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("SecretsProtected")
                         .HasColumnType("TEXT");
 
                     b.Property<long?>("SentAt")
@@ -236,6 +242,26 @@ namespace InstaDeploy.ControlPlane.Data.Migrations
                     b.HasIndex("Status", "TimeoutAt");
 
                     b.ToTable("Jobs");
+                });
+
+            modelBuilder.Entity("InstaDeploy.ControlPlane.Data.JobOutputChunkEntity", b =>
+                {
+                    b.Property<string>("JobId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("Seq")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("LineCount")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Text")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("JobId", "Seq");
+
+                    b.ToTable("JobOutput", (string)null);
                 });
 
             modelBuilder.Entity("InstaDeploy.ControlPlane.Data.ProjectVariableEntity", b =>

@@ -1,7 +1,7 @@
-using InstaDeploy.ControlPlane.Hub;
+using InstaDeploy.ControlPlane.Agents;
 using Microsoft.Extensions.Options;
 
-namespace InstaDeploy.ControlPlane.Tests.Hub;
+namespace InstaDeploy.ControlPlane.Tests.Agents;
 
 public sealed class AgentTokenValidatorTests
 {

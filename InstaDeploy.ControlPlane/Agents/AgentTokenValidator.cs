@@ -2,7 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Extensions.Options;
 
-namespace InstaDeploy.ControlPlane.Hub;
+namespace InstaDeploy.ControlPlane.Agents;
 
 /// <summary>Checks an agent's bearer token against AGENT_SECRET_TOKEN in constant time.</summary>
 public sealed class AgentTokenValidator(IOptions<ControlPlaneOptions> options)

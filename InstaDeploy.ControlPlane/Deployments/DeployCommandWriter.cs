@@ -1,0 +1,34 @@
+using System.Text.Json;
+using InstaDeploy.Contracts;
+using InstaDeploy.ControlPlane.Data;
+using InstaDeploy.ControlPlane.Jobs.Delivery;
+
+namespace InstaDeploy.ControlPlane.Deployments;
+
+/// <summary>
+/// A deploy's variables are stored only encrypted (<see cref="JobEntity.SecretsProtected"/>); they are decrypted into the
+/// command's <c>env</c> only as it is written to the agent's socket. A seed-protocol agent would ignore them and could
+/// not redact the secrets, so a deploy with variables is never sent to one.
+/// </summary>
+public sealed class DeployCommandWriter(VariableProtector protector) : ICommandWriter
+{
+    public string CommandType => CommandTypes.DeployCompose;
+
+    public WirePayload Write(JobEntity job, AgentCapabilities agent)
+    {
+        if (job.SecretsProtected is not { } snapshot) return WirePayload.Send(job.PayloadJson);
+        if (!agent.Has(HandshakeHeaders.FeatureProjectConfig))
+            return WirePayload.Refuse($"agent '{job.AgentId}' speaks the seed protocol only and would ignore the project's variables; the deploy was not sent. Deploy to an InstaDeploy agent, or remove the project's variables and deploy again.");
+        IReadOnlyList<ProjectVariable> variables;
+        try
+        {
+            variables = protector.UnprotectSnapshot(snapshot);
+        }
+        catch (System.Security.Cryptography.CryptographicException)
+        {
+            return WirePayload.Refuse("the deploy's variables cannot be decrypted: the Data Protection key ring (INSTADEPLOY_KEY_RING_DIR) is missing or not the one they were encrypted with. Restore the key ring, or set the project's variables again and redeploy.");
+        }
+        var payload = JsonSerializer.Deserialize(job.PayloadJson, CommandPayloadJson.Deploy)! with { Env = variables };
+        return WirePayload.Send(JsonSerializer.Serialize(payload, CommandPayloadJson.Deploy));
+    }
+}

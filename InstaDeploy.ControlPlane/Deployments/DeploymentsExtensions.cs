@@ -1,0 +1,19 @@
+using InstaDeploy.ControlPlane.Jobs;
+using InstaDeploy.ControlPlane.Jobs.Delivery;
+
+namespace InstaDeploy.ControlPlane.Deployments;
+
+public static class DeploymentsExtensions
+{
+    /// <summary>Placements and revisions kept in step with their jobs, the deploy command's variables, and the STATUS
+    /// that follows an interrupted deploy.</summary>
+    public static IServiceCollection AddDeployments(this IServiceCollection services)
+    {
+        services.AddSingleton<VariableProtector>();
+        services.AddSingleton<ProjectVariableStore>();
+        services.AddSingleton<IJobLifecycleHook, DeploymentBookkeeping>();
+        services.AddSingleton<ICommandWriter, DeployCommandWriter>();
+        services.AddHostedService<InterruptedJobFollowUp>();
+        return services;
+    }
+}

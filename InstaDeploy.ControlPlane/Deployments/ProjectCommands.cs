@@ -1,0 +1,62 @@
+using System.Text;
+using InstaDeploy.Contracts;
+using InstaDeploy.ControlPlane.Data;
+using InstaDeploy.ControlPlane.Jobs.Submission;
+
+namespace InstaDeploy.ControlPlane.Deployments;
+
+/// <summary>The commands a project's endpoints (and fan-outs to many agents) submit, built one way.</summary>
+public static class ProjectCommands
+{
+    /// <summary>STOP_COMPOSE or STATUS for a project: to the agent named, or the one it is placed on.</summary>
+    public static JobRequest Request(string type, string project, string? agentId, int? timeoutSeconds = null, int? queueTtlSeconds = null, bool failFast = false) => new()
+    {
+        Type = type,
+        ProjectName = project,
+        AgentId = agentId,
+        ChooseByProject = true,
+        WaitIfOffline = !failFast,
+        TimeoutSeconds = timeoutSeconds,
+        QueueTtlSeconds = queueTtlSeconds,
+        Body = (_, _) => ValueTask.FromResult(CommandBody.Of(new ProjectPayload { ProjectName = project }, CommandPayloadJson.Project)),
+    };
+
+    /// <summary>
+    /// DEPLOY_COMPOSE of one revision's content: the compose file, its variables (encrypted until the command is written
+    /// to the agent), the health wait and rollback_on_failure. The revision is numbered and stored with the job.
+    /// </summary>
+    public static CommandBody Revision(
+        string projectName, string agentId, string yaml, string? variablesProtected, IEnumerable<string> variableNames,
+        string createdBy, int? rollbackOf, bool rollbackOnFailure, int healthWaitSeconds)
+    {
+        var compose = Encoding.UTF8.GetBytes(yaml);
+        var payload = new DeployComposePayload
+        {
+            ProjectName = projectName,
+            ComposeFileBase64 = Convert.ToBase64String(compose),
+            HealthWaitSeconds = healthWaitSeconds,
+            RollbackOnFailure = rollbackOnFailure,
+            // Variables travel encrypted until the command is written; an empty list tells the agent to remove an old .env.
+            Env = variablesProtected is null ? [] : null,
+        };
+        var revision = new RevisionEntity
+        {
+            ProjectName = projectName,
+            AgentId = agentId,
+            JobId = "",
+            ComposeSha256 = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(compose)),
+            ComposeYaml = yaml,
+            VariablesProtected = variablesProtected,
+            VariableNames = string.Join(',', variableNames),
+            CreatedBy = createdBy,
+            Outcome = RevisionOutcomes.Pending,
+            RollbackOf = rollbackOf,
+        };
+        var body = CommandBody.Of(payload, CommandPayloadJson.Deploy) with { SecretsProtected = variablesProtected, HookState = revision };
+        return variablesProtected is null && !rollbackOnFailure ? body : body with
+        {
+            RequiredFeature = (HandshakeHeaders.FeatureProjectConfig, CommandRefusal.Conflict("The agent cannot apply this deploy",
+                $"Agent '{agentId}' speaks the seed protocol only: it would ignore the project's variables and rollback_on_failure. Deploy to an InstaDeploy agent, or remove the project's variables (GET /deployments/{projectName}/env) and rollback_on_failure.")),
+        };
+    }
+}

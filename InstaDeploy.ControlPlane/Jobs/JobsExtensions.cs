@@ -1,0 +1,25 @@
+using InstaDeploy.ControlPlane.Jobs.Delivery;
+using InstaDeploy.ControlPlane.Jobs.Output;
+using InstaDeploy.ControlPlane.Jobs.Submission;
+
+namespace InstaDeploy.ControlPlane.Jobs;
+
+public static class JobsExtensions
+{
+    /// <summary>The job store, the one submission path, delivery to agents and live output.</summary>
+    public static IServiceCollection AddJobs(this IServiceCollection services)
+    {
+        services.AddSingleton<JobReads>();
+        services.AddSingleton<JobWriteBatcher>();
+        services.AddSingleton<JobEvents>();
+        services.AddSingleton<JobStore>();
+        services.AddSingleton<JobOutputHub>();
+        services.AddSingleton<JobOutputFollower>();
+        services.AddHostedService<JobOutputWriter>();
+        services.AddSingleton<JobDispatcher>();
+        services.AddSingleton<AgentChooser>();
+        services.AddSingleton<CommandSubmitter>();
+        services.AddHostedService<JobTimeoutService>();
+        return services;
+    }
+}
