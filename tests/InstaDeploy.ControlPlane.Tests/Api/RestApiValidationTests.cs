@@ -90,11 +90,20 @@ public sealed class RestApiValidationTests : IAsyncLifetime
         await AssertProblemAsync(response, HttpStatusCode.NotFound, "GET /agents");
     }
 
-    [Fact]
-    public async Task ATimeoutOutOfRangeIsRefused()
+    [Theory]
+    [InlineData("/deploy")]
+    [InlineData("/stop")]
+    [InlineData("/status")]
+    [InlineData("/agents/vps-1/commands")]
+    public async Task ATimeoutOrQueueExpiryOutOfRangeIsRefusedByEveryCommand(string path)
     {
-        using var response = await _api.PostJsonAsync("/deploy", new { project_name = "app", compose_file_base64 = ValidCompose, timeout_seconds = 0 });
-        await AssertProblemAsync(response, HttpStatusCode.BadRequest, "timeout_seconds");
+        foreach (var (field, value) in new[] { ("timeout_seconds", 0), ("timeout_seconds", 86_401), ("queue_ttl_seconds", 0) })
+        {
+            var body = new Dictionary<string, object> { ["project_name"] = "app", ["compose_file_base64"] = ValidCompose, ["type"] = "RESTART_COMPOSE", [field] = value };
+            using var response = await _api.PostJsonAsync(path, body);
+            await AssertProblemAsync(response, HttpStatusCode.BadRequest, field);
+        }
+        await AssertNothingSentAsync();
     }
 
     [Theory]
