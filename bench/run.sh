@@ -7,18 +7,21 @@
 #   bash bench/run.sh --full     # the issue's scale: 1,000 agents for latency, up to 10,000 idle agents, storm
 #   bash bench/run.sh --small --only dispatch,throughput      # a subset: dispatch throughput fleet storm agent deploy
 #   bash bench/run.sh --full --sync normal    # the control plane with INSTADEPLOY_DB_SYNCHRONOUS=NORMAL (default FULL)
+#   bash bench/run.sh --full --baseline 68a2910   # also measure that commit's control plane, side by side in one run
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 out="$root/bench/.out"
 scale=small
 extra=()
+baseline=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --small) scale=small ;;
     --full) scale=full ;;
     --only) extra+=(--only "$2"); shift ;;
     --sync) extra+=(--sync "$2"); shift ;;
-    *) echo "usage: bash bench/run.sh [--small|--full] [--only scenario,...] [--sync full|normal]" >&2; exit 2 ;;
+    --baseline) baseline="$2"; shift ;;
+    *) echo "usage: bash bench/run.sh [--small|--full] [--only scenario,...] [--sync full|normal] [--baseline GIT-REF]" >&2; exit 2 ;;
   esac
   shift
 done
@@ -42,6 +45,16 @@ echo "bench: building Release"
 dotnet publish "$root/InstaDeploy.ControlPlane" -c Release -o "$out/control-plane" --nologo -v quiet
 dotnet publish "$root/InstaDeploy.Agent" -c Release -o "$out/agent-bin" --nologo -v quiet
 dotnet build "$root/bench/InstaDeploy.Bench" -c Release -o "$out/bench" --nologo -v quiet
+if [ -n "$baseline" ]; then
+  # An earlier commit's control plane, built from a detached worktree, to compare with in the same run.
+  rm -rf "$out/baseline-src" "$out/baseline-control-plane"
+  git -C "$root" worktree prune
+  git -C "$root" worktree add --detach -f "$out/baseline-src" "$baseline" >/dev/null
+  dotnet publish "$out/baseline-src/InstaDeploy.ControlPlane" -c Release -o "$out/baseline-control-plane" --nologo -v quiet
+  git -C "$root" worktree remove --force "$out/baseline-src"
+  extra+=(--baseline-control-plane "$out/baseline-control-plane/InstaDeploy.ControlPlane.dll")
+  echo "bench: baseline control plane from $baseline ($(git -C "$root" rev-parse --short "$baseline"))"
+fi
 
 exec dotnet "$out/bench/InstaDeploy.Bench.dll" --scale "$scale" --out "$out" \
   --control-plane "$out/control-plane/InstaDeploy.ControlPlane.dll" \

@@ -8,11 +8,12 @@ internal sealed record Scale(
     int DispatchAgents, int DispatchWarmup, int DispatchSamples,
     int ThroughputConcurrency, int ThroughputWarmupSeconds, int ThroughputSeconds,
     int[] FleetSizes, int FleetSettleSeconds, int FleetWindowSeconds,
-    int RealAgentRuns, int RealAgentIdleSeconds, int DeployRuns)
+    int RealAgentRuns, int RealAgentIdleSeconds, int DeployRuns,
+    int OutputLines, int OutputFollowers, int OutputJobs)
 {
-    public static readonly Scale Full = new("full", 1000, 300, 3000, 64, 5, 30, [1000, 5000, 10000], 10, 30, 5, 30, 10);
+    public static readonly Scale Full = new("full", 1000, 300, 3000, 64, 5, 30, [1000, 5000, 10000], 10, 30, 5, 30, 10, 300, 1000, 100);
 
-    public static readonly Scale Small = new("small", 1000, 50, 300, 32, 2, 8, [250, 500, 1000], 3, 8, 2, 8, 2);
+    public static readonly Scale Small = new("small", 1000, 50, 300, 32, 2, 8, [250, 500, 1000], 3, 8, 2, 8, 2, 60, 200, 20);
 }
 
 internal sealed class BenchSettings
@@ -22,6 +23,9 @@ internal sealed class BenchSettings
     public required string OutDir { get; init; }
 
     public required string ControlPlaneDll { get; init; }
+
+    /// <summary>An earlier build's control plane to measure side by side with this one (bench/run.sh --baseline REF).</summary>
+    public string? BaselineControlPlaneDll { get; init; }
 
     public required string AgentDll { get; init; }
 
@@ -34,6 +38,13 @@ internal sealed class BenchSettings
 
     /// <summary>A fresh admin key per run, in the format the control plane accepts (idk_ + 48 hex digits).</summary>
     public string AdminApiKey { get; } = "idk_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(24));
+
+    /// <summary>This build's control plane, then the baseline's when one was given.</summary>
+    public IEnumerable<(string Label, string Dll)> ControlPlanes()
+    {
+        yield return ("this build", ControlPlaneDll);
+        if (BaselineControlPlaneDll is not null) yield return ("baseline", BaselineControlPlaneDll);
+    }
 
     public bool Runs(string scenario) => Scenarios.Count == 0 || Scenarios.Contains(scenario);
 

@@ -53,12 +53,12 @@ internal sealed class ControlPlaneProcess : IAsyncDisposable
 
     /// <summary>Starts it on <paramref name="port"/> with <paramref name="dataDir"/> and waits until /health answers.</summary>
     public static async Task<ControlPlaneProcess> StartAsync(BenchSettings settings, string dataDir, int port, string logName,
-        IReadOnlyDictionary<string, string>? extraEnvironment = null)
+        IReadOnlyDictionary<string, string>? extraEnvironment = null, string? controlPlaneDll = null)
     {
         Directory.CreateDirectory(dataDir);
         var log = Path.Combine(settings.OutDir, logName);
         // exec: the shell becomes dotnet, so the pid is the control plane's own (its RSS and CPU are what /proc shows).
-        var start = new ProcessStartInfo("/bin/sh", ["-c", $"exec dotnet \"{settings.ControlPlaneDll}\" >> \"{log}\" 2>&1"])
+        var start = new ProcessStartInfo("/bin/sh", ["-c", $"exec dotnet \"{controlPlaneDll ?? settings.ControlPlaneDll}\" >> \"{log}\" 2>&1"])
         {
             WorkingDirectory = dataDir,
             UseShellExecute = false,

@@ -27,6 +27,16 @@ internal static class ProcessStats
         return (long.Parse(fields[11]) + long.Parse(fields[12])) / TicksPerSecond;
     }
 
+    /// <summary>Read syscalls the process made (read, pread, readv: SQLite's page reads among them; socket receives
+    /// through recv/recvmsg are not counted), from /proc/PID/io.</summary>
+    public static long ReadSyscalls(int pid)
+    {
+        foreach (var line in File.ReadLines($"/proc/{pid}/io"))
+            if (line.StartsWith("syscr:", StringComparison.Ordinal))
+                return long.Parse(line.AsSpan(6).Trim(), System.Globalization.CultureInfo.InvariantCulture);
+        return -1;
+    }
+
     public static double Mib(long bytes) => bytes / 1024.0 / 1024.0;
 
     /// <summary>SIGTERM: a graceful stop, as systemd or an operator's Ctrl-C asks for one.</summary>

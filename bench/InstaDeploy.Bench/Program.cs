@@ -3,7 +3,7 @@ using InstaDeploy.Bench;
 using InstaDeploy.Bench.Scenarios;
 
 // Usage: InstaDeploy.Bench --scale small|full --control-plane <dll> --agent <dll> --compose <file> --out <dir>
-//        [--only dispatch,throughput,fleet,storm,agent,deploy] [--sync full|normal]
+//        [--only dispatch,throughput,output,fleet,storm,agent,deploy] [--sync full|normal] [--baseline-control-plane <dll>]
 var options = new Dictionary<string, string>(StringComparer.Ordinal);
 for (var i = 0; i + 1 < args.Length; i += 2) options[args[i].TrimStart('-')] = args[i + 1];
 string Required(string name) => options.TryGetValue(name, out var value) ? value
@@ -15,6 +15,7 @@ var settings = new BenchSettings
     OutDir = Path.GetFullPath(Required("out")),
     ControlPlaneDll = Path.GetFullPath(Required("control-plane")),
     AgentDll = Path.GetFullPath(Required("agent")),
+    BaselineControlPlaneDll = options.TryGetValue("baseline-control-plane", out var baseline) ? Path.GetFullPath(baseline) : null,
     ComposeFile = Path.GetFullPath(Required("compose")),
     DbSynchronous = options.GetValueOrDefault("sync", "full").ToUpperInvariant(),
     Scenarios = options.TryGetValue("only", out var only) ? only.Split(',', StringSplitOptions.TrimEntries).ToHashSet() : new HashSet<string>(),
@@ -29,6 +30,7 @@ foreach (var (key, value) in machine) Console.WriteLine($"  {key}: {value}");
 var results = new Results();
 var clock = Stopwatch.StartNew();
 if (settings.Runs("dispatch") || settings.Runs("throughput")) await DispatchScenarios.RunAsync(settings, results);
+if (settings.Runs("output")) await LiveOutputScenarios.RunAsync(settings, results);
 if (settings.Runs("fleet") || settings.Runs("storm")) await FleetScenarios.RunAsync(settings, results);
 if (settings.Runs("agent") || settings.Runs("deploy")) await RealAgentScenarios.RunAsync(settings, results);
 machine["load average at the end (1/5/15 min)"] = Machine.LoadAverage();

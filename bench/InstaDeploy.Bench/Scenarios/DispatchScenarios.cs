@@ -16,20 +16,27 @@ internal static class DispatchScenarios
 {
     public static async Task RunAsync(BenchSettings settings, Results results)
     {
+        foreach (var (label, dll) in settings.ControlPlanes()) await RunAsync(settings, results, label, dll);
+    }
+
+    private static async Task RunAsync(BenchSettings settings, Results results, string label, string dll)
+    {
         var scale = settings.Scale;
-        Console.WriteLine($"\n== dispatch latency and throughput: {scale.DispatchAgents} agents");
+        var suffix = label == "this build" ? "" : $" ({label})";
+        Console.WriteLine($"\n== dispatch latency and throughput: {scale.DispatchAgents} agents{suffix}");
         var port = BenchSettings.FreePort();
-        await using var cp = await ControlPlaneProcess.StartAsync(settings, Path.Combine(settings.OutDir, "data-dispatch"), port, "control-plane-dispatch.log");
+        var slug = suffix.Length == 0 ? "" : "-" + label.Replace(' ', '-');
+        await using var cp = await ControlPlaneProcess.StartAsync(settings, Path.Combine(settings.OutDir, "data-dispatch" + slug), port, $"control-plane-dispatch{slug}.log", controlPlaneDll: dll);
         await using var fleet = new AgentFleet(new IPEndPoint(IPAddress.Loopback, port), ControlPlaneProcess.AgentToken, "sim", dialConcurrency: 256);
         await fleet.GrowToAsync(scale.DispatchAgents, TimeSpan.FromMinutes(2));
         fleet.RecordJobs = true;
         await Task.Delay(TimeSpan.FromSeconds(2)); // the connection burst's database writes settle
 
-        if (settings.Runs("dispatch")) await DispatchLatencyAsync(settings, cp, fleet, results);
-        if (settings.Runs("throughput")) await ThroughputAsync(settings, cp, fleet, results);
+        if (settings.Runs("dispatch")) await DispatchLatencyAsync(settings, cp, fleet, results, suffix);
+        if (settings.Runs("throughput")) await ThroughputAsync(settings, cp, fleet, results, suffix);
     }
 
-    private static async Task DispatchLatencyAsync(BenchSettings settings, ControlPlaneProcess cp, AgentFleet fleet, Results results)
+    private static async Task DispatchLatencyAsync(BenchSettings settings, ControlPlaneProcess cp, AgentFleet fleet, Results results, string suffix)
     {
         var scale = settings.Scale;
         using var api = ControlPlaneProcess.CreateApiClient(settings, cp.BaseUrl, connections: 1);
@@ -52,7 +59,7 @@ internal static class DispatchScenarios
             accepted.Add(Stats.TicksToMs(answered - sent));
             persisted.Add(Stats.TicksToMs(acked - sent));
         }
-        const string s = "1 dispatch latency";
+        var s = "1 dispatch latency" + suffix;
         results.AtMost(s, "POST -> command at the agent, p50", Stats.Percentile(dispatch, 50), "ms", 1, $"{dispatch.Count} sequential requests, {scale.DispatchAgents} agents connected");
         results.AtMost(s, "POST -> command at the agent, p99", Stats.Percentile(dispatch, 99), "ms", 5);
         results.Info(s, "POST -> command at the agent, max", dispatch.Max(), "ms");
@@ -61,7 +68,7 @@ internal static class DispatchScenarios
         results.Info(s, "POST -> result persisted (ACK at the agent), p99", Stats.Percentile(persisted, 99), "ms");
     }
 
-    private static async Task ThroughputAsync(BenchSettings settings, ControlPlaneProcess cp, AgentFleet fleet, Results results)
+    private static async Task ThroughputAsync(BenchSettings settings, ControlPlaneProcess cp, AgentFleet fleet, Results results, string suffix)
     {
         var scale = settings.Scale;
         using var api = ControlPlaneProcess.CreateApiClient(settings, cp.BaseUrl, connections: scale.ThroughputConcurrency);
@@ -111,7 +118,7 @@ internal static class DispatchScenarios
         var all = (await Task.WhenAll(workers)).SelectMany(l => l).ToList();
         await cpuSampler;
 
-        const string s = "2 throughput";
+        var s = "2 throughput" + suffix;
         var jobsPerSecond = all.Count / window.TotalSeconds;
         results.AtLeast(s, "jobs/s end to end (result persisted)", jobsPerSecond, "jobs/s", 3000,
             $"{scale.ThroughputConcurrency} concurrent clients, {window.TotalSeconds:0} s window, {errors} errors");
