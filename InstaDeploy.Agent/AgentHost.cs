@@ -51,7 +51,14 @@ public static class AgentHost
         }
         try
         {
-            Directory.CreateDirectory(Path.Combine(options.StateDirectory, "jobs"));
+            // The journal holds results (and the agent's key sits beside it): owner-only, like ~/.ssh.
+            if (OperatingSystem.IsWindows()) Directory.CreateDirectory(Path.Combine(options.StateDirectory, "jobs"));
+            else
+            {
+                const UnixFileMode OwnerOnly = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
+                Directory.CreateDirectory(options.StateDirectory, OwnerOnly);
+                Directory.CreateDirectory(Path.Combine(options.StateDirectory, "jobs"), OwnerOnly);
+            }
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

@@ -18,6 +18,9 @@ internal static partial class Log
     [LoggerMessage(1007, LogLevel.Information, "Enrolled as {Hostname}; the agent key is kept in {KeyFile} (owner-only)")]
     public static partial void Enrolled(this ILogger logger, string hostname, string keyFile);
 
+    [LoggerMessage(1012, LogLevel.Information, "The control plane issued {Hostname} a key of its own, kept in {KeyFile} (owner-only); the shared token is no longer used for this id")]
+    public static partial void KeyIssued(this ILogger logger, string hostname, string keyFile);
+
     [LoggerMessage(1005, LogLevel.Warning, "Received a message that is not a valid command: {Reason}")]
     public static partial void BadCommand(this ILogger logger, string reason);
 

@@ -9,7 +9,7 @@ public static partial class AgentIds
     public const string Pattern = "^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$";
 
     /// <summary>Whether <paramref name="id"/> is a valid agent id: a hostname-like name of 1–253 characters.</summary>
-    public static bool IsValid(string? id) => id is not null && Valid().IsMatch(id);
+    public static bool IsValid([System.Diagnostics.CodeAnalysis.NotNullWhen(true)] string? id) => id is not null && Valid().IsMatch(id);
 
     [GeneratedRegex(@"^[A-Za-z0-9][A-Za-z0-9._-]{0,252}\z", RegexOptions.CultureInvariant, matchTimeoutMilliseconds: 100)]
     private static partial Regex Valid();

@@ -40,4 +40,19 @@ public static class HandshakeHeaders
     /// to send it a deploy that depends on them.
     /// </summary>
     public const string FeatureProjectConfig = "project-config";
+
+    /// <summary>
+    /// Feature, agent to control plane: the agent keeps a key of its own. When it connects with the shared token and its
+    /// id has no key yet (trust on first use), the control plane answers the upgrade with <see cref="AgentKey"/>; the agent
+    /// stores it owner-only, says so with <see cref="AgentKeyStoredMessage"/>, and presents it from then on. From then on its
+    /// id accepts only that key, so another holder of the shared token cannot take the id over.
+    /// </summary>
+    public const string FeatureAgentKey = "agent-key";
+
+    /// <summary>Response header of the upgrade, only to an agent that announced <see cref="FeatureAgentKey"/>: its new key.</summary>
+    public const string AgentKey = "X-InstaDeploy-Agent-Key";
+
+    /// <summary>Response header of the upgrade: the largest message the control plane takes from the agent, in bytes;
+    /// the agent keeps every message (its output batches, its final result) under it.</summary>
+    public const string MaxMessageBytes = "X-InstaDeploy-Max-Message-Bytes";
 }

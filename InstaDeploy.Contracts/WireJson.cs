@@ -36,6 +36,9 @@ public static class WireJson
     /// <summary>Serializes an agent's state report to UTF-8 JSON.</summary>
     public static byte[] Serialize(AgentStateMessage message) => JsonSerializer.SerializeToUtf8Bytes(message, WireJsonContext.Default.AgentStateMessage);
 
+    /// <summary>Serializes the agent's note that it stored its key.</summary>
+    public static byte[] Serialize(AgentKeyStoredMessage message) => JsonSerializer.SerializeToUtf8Bytes(message, WireJsonContext.Default.AgentKeyStoredMessage);
+
     /// <summary>Serializes an agent's plugin list to UTF-8 JSON.</summary>
     public static byte[] Serialize(AgentPluginsMessage message) => JsonSerializer.SerializeToUtf8Bytes(message, WireJsonContext.Default.AgentPluginsMessage);
 
@@ -70,6 +73,8 @@ public static class WireJson
             return Parse(utf8, WireJsonContext.Default.AgentPluginsMessage, "plugins message");
         if (type == AgentStateMessage.MessageType)
             return Parse(utf8, WireJsonContext.Default.AgentStateMessage, "state message");
+        if (type == AgentKeyStoredMessage.MessageType)
+            return Parse(utf8, WireJsonContext.Default.AgentKeyStoredMessage, "key message");
         return ParseResponse(utf8); // reports what a response is missing
     }
 
@@ -112,4 +117,5 @@ public sealed class WireFormatException(string message, Exception? inner = null)
 [JsonSerializable(typeof(AgentResponse))]
 [JsonSerializable(typeof(AgentPluginsMessage))]
 [JsonSerializable(typeof(AgentStateMessage))]
+[JsonSerializable(typeof(AgentKeyStoredMessage))]
 internal sealed partial class WireJsonContext : JsonSerializerContext;

@@ -64,6 +64,32 @@ public sealed class ControlPlaneOptions
     [Range(1, 1_000_000)]
     public int RateLimitPerSecond { get; set; } = 50;
 
+    /// <summary>Requests per second without a valid API key from one client address (bursts of ten times as many); then 429.</summary>
+    [ConfigurationKeyName("INSTADEPLOY_UNAUTHENTICATED_RATE_PER_IP")]
+    [Range(1, 1_000_000)]
+    public int UnauthenticatedRatePerIp { get; set; } = 20;
+
+    /// <summary>Agent WebSocket handshakes per second from one client address (bursts of ten times as many); then 429.</summary>
+    [ConfigurationKeyName("INSTADEPLOY_HANDSHAKE_RATE_PER_IP")]
+    [Range(1, 1_000_000)]
+    public int HandshakeRatePerIp { get; set; } = 100;
+
+    /// <summary>Server-Sent Events streams (job output, container logs) one API key may hold open at once; then 429.</summary>
+    [ConfigurationKeyName("INSTADEPLOY_MAX_STREAMS_PER_KEY")]
+    [Range(1, 1_000_000)]
+    public int MaxStreamsPerKey { get; set; } = 200;
+
+    /// <summary>Server-Sent Events streams open at once over all keys; then 429.</summary>
+    [ConfigurationKeyName("INSTADEPLOY_MAX_STREAMS")]
+    [Range(1, 1_000_000)]
+    public int MaxStreams { get; set; } = 5000;
+
+    /// <summary>Messages per second one agent connection may send (bursts of ten times as many); past it the
+    /// connection is closed (1008) and the agent reconnects with backoff.</summary>
+    [ConfigurationKeyName("INSTADEPLOY_AGENT_MESSAGES_PER_SECOND")]
+    [Range(1, 1_000_000)]
+    public int AgentMessagesPerSecond { get; set; } = 500;
+
     /// <summary>Most jobs an agent may have waiting or running; past it, new commands for it get 429.</summary>
     [ConfigurationKeyName("INSTADEPLOY_MAX_OPEN_JOBS_PER_AGENT")]
     [Range(1, 1_000_000)]
@@ -106,14 +132,22 @@ public sealed class ControlPlaneOptions
 
 internal sealed class ControlPlaneOptionsValidator : IValidateOptions<ControlPlaneOptions>
 {
+    /// <summary>The shortest secret accepted from settings: 32 characters of a random value (e.g. openssl rand -hex 16)
+    /// cannot be guessed, which the rate limits alone cannot promise for a short one.</summary>
+    public const int MinSecretLength = 32;
+
     public ValidateOptionsResult Validate(string? name, ControlPlaneOptions options)
     {
+        if (!string.IsNullOrEmpty(options.AdminApiKey) && options.AdminApiKey.Trim().Length < MinSecretLength)
+            return ValidateOptionsResult.Fail(
+                $"INSTADEPLOY_ADMIN_API_KEY is shorter than {MinSecretLength} characters; use a long random value, e.g. export INSTADEPLOY_ADMIN_API_KEY=\"idk_$(openssl rand -hex 24)\" (or leave it unset: one is generated and printed once).");
         if (!options.AllowSharedAgentToken) return ValidateOptionsResult.Success;
         if (string.IsNullOrWhiteSpace(options.AgentSecretToken))
             return ValidateOptionsResult.Fail(
-                "AGENT_SECRET_TOKEN is not set. Set it to the secret your agents present, e.g. export AGENT_SECRET_TOKEN=\"$(openssl rand -hex 32)\" (or set INSTADEPLOY_SHARED_AGENT_TOKEN=false to accept only enrolled agents' own keys).");
-        if (options.AgentSecretToken.Length < 8)
-            return ValidateOptionsResult.Fail("AGENT_SECRET_TOKEN is shorter than 8 characters; use a long random value.");
+                "AGENT_SECRET_TOKEN is not set. Set it to the secret your agents present, e.g. export AGENT_SECRET_TOKEN=\"$(openssl rand -hex 32)\" (or set INSTADEPLOY_SHARED_AGENT_TOKEN=false to accept only agents' own keys).");
+        if (options.AgentSecretToken.Trim().Length < MinSecretLength)
+            return ValidateOptionsResult.Fail(
+                $"AGENT_SECRET_TOKEN is shorter than {MinSecretLength} characters; use a long random value, e.g. export AGENT_SECRET_TOKEN=\"$(openssl rand -hex 32)\".");
         return ValidateOptionsResult.Success;
     }
 }

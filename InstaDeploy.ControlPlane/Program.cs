@@ -32,6 +32,7 @@ app.UseExceptionHandler();
 app.UseStatusCodePages();
 app.UseWebSockets();
 app.UseAuthentication();
+app.UseUnauthenticatedThrottle();
 app.UseAuthorization();
 app.UseRateLimiter();
 

@@ -24,14 +24,29 @@ internal sealed class CommandRunner(
     TimeProvider time,
     ILogger<CommandRunner> logger)
 {
-    /// <summary>Most output kept for the final response; the tail is kept.</summary>
+    /// <summary>Most output kept for the final response (the tail is kept), when the control plane takes it.</summary>
     private const int MaxLogChars = 1024 * 1024;
+
+    /// <summary>Most output in one RUNNING message, when the control plane takes it.</summary>
+    private const int MaxBatchChars = 256 * 1024;
+
+    /// <summary>A longer line is cut (its end marked): one line never fills a message on its own.</summary>
+    private const int MaxLineChars = 64 * 1024;
+
+    /// <summary>Lines a handler may have waiting to be sent; past it, the handler's next line waits for the network
+    /// (the output channel is bounded, so a command that prints faster than the link carries cannot fill memory).</summary>
+    private const int MaxQueuedLines = 10_000;
 
     /// <summary>
     /// Runs the command. Call it in the order commands arrive: a command takes its place in its project's queue
     /// before this method first awaits, so two commands for one project run in the order they were received.
     /// </summary>
-    public async Task RunAsync(AgentCommand command, Func<AgentResponse, CancellationToken, Task> send, CancellationToken stoppingToken)
+    /// <param name="command">The command.</param>
+    /// <param name="send">Sends a response on the current connection.</param>
+    /// <param name="maxMessageBytes">The largest message the control plane takes: output batches and the final result
+    /// stay well under it (a character may take several bytes, and JSON escapes some).</param>
+    /// <param name="stoppingToken">Cancelled when the agent stops.</param>
+    public async Task RunAsync(AgentCommand command, Func<AgentResponse, CancellationToken, Task> send, int maxMessageBytes, CancellationToken stoppingToken)
     {
         ActivityContext.TryParse(command.TraceParent, null, out var parent);
         using var activity = AgentTelemetry.ActivitySource.StartActivity($"handle {command.Type}", ActivityKind.Consumer, parent);
@@ -76,7 +91,7 @@ internal sealed class CommandRunner(
         // The call queues this job now, before the first await, so jobs of one project keep their arrival order.
         var projectLockTask = project is null ? null : projectLocks.AcquireAsync(ComposeCli.ComposeProjectName(project), timeout.Token);
         IDisposable? projectLock = null;
-        var output = new OutputStream(command.Id, send, timeout.Token);
+        var output = new OutputStream(command.Id, send, Math.Min(MaxLogChars, maxMessageBytes / 8), Math.Min(MaxBatchChars, maxMessageBytes / 8), timeout.Token);
         var started = time.GetTimestamp();
 
         string status, error2 = "";
@@ -224,23 +239,29 @@ internal sealed class CommandRunner(
     {
         private readonly string _jobId;
         private readonly Func<AgentResponse, CancellationToken, Task> _send;
-        private readonly Channel<string> _lines = Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleReader = true });
+        private readonly int _maxLogChars;
+        private readonly int _maxBatchChars;
+        private readonly Channel<string> _lines = Channel.CreateBounded<string>(new BoundedChannelOptions(MaxQueuedLines) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
         private readonly StringBuilder _all = new();
         private readonly Task _pump;
 
-        public OutputStream(string jobId, Func<AgentResponse, CancellationToken, Task> send, CancellationToken cancellationToken)
+        public OutputStream(string jobId, Func<AgentResponse, CancellationToken, Task> send, int maxLogChars, int maxBatchChars, CancellationToken cancellationToken)
         {
             _jobId = jobId;
             _send = send;
+            _maxLogChars = Math.Max(1024, maxLogChars);
+            _maxBatchChars = Math.Max(1024, maxBatchChars);
             _pump = PumpAsync(cancellationToken);
         }
 
         public ValueTask WriteLineAsync(string line, CancellationToken cancellationToken)
         {
+            var limit = Math.Min(MaxLineChars, _maxBatchChars - 1);
+            if (line.Length > limit) line = line[..(limit - 20)] + " … [line cut]";
             lock (_all)
             {
                 _all.Append(line).Append('\n');
-                if (_all.Length > MaxLogChars) _all.Remove(0, _all.Length - MaxLogChars);
+                if (_all.Length > _maxLogChars) _all.Remove(0, _all.Length - _maxLogChars);
             }
             return _lines.Writer.WriteAsync(line, cancellationToken);
         }
@@ -259,7 +280,12 @@ internal sealed class CommandRunner(
             while (await _lines.Reader.WaitToReadAsync(CancellationToken.None))
             {
                 batch.Clear();
-                while (_lines.Reader.TryRead(out var line)) batch.Append(line).Append('\n');
+                // A batch ends at the size one message may carry; the rest goes in the next.
+                while (batch.Length < _maxBatchChars && _lines.Reader.TryPeek(out var next) && (batch.Length == 0 || batch.Length + next.Length < _maxBatchChars))
+                {
+                    _lines.Reader.TryRead(out _);
+                    batch.Append(next).Append('\n');
+                }
                 if (cancellationToken.IsCancellationRequested) continue;
                 await _send(new AgentResponse { JobId = _jobId, Status = JobStatuses.Running, Logs = batch.ToString() }, cancellationToken);
             }

@@ -35,6 +35,12 @@ internal sealed class AgentConnectionService(
     private readonly CancellationTokenSource _jobsStopping = new();
     private static readonly TimeSpan DrainTime = TimeSpan.FromSeconds(25);
 
+    /// <summary>What a seed server takes (its README names no limit): the limit our control plane has by default.</summary>
+    private const int SeedMessageBytes = 16 * 1024 * 1024;
+
+    /// <summary>The largest message the control plane takes (it says so on the upgrade); output and results stay under it.</summary>
+    public int MaxMessageBytes { get; private set; } = SeedMessageBytes;
+
     /// <summary>Whether the agent is connected right now.</summary>
     public bool IsConnected => _socket?.State == WebSocketState.Open;
 
@@ -69,6 +75,17 @@ internal sealed class AgentConnectionService(
                         : [];
                     _serverTakesPlugins = features.Contains(HandshakeHeaders.FeatureAgentPlugins);
                     _serverTakesAcks = features.Contains(HandshakeHeaders.FeatureReliableDelivery);
+                    MaxMessageBytes = socket.HttpResponseHeaders?.TryGetValue(HandshakeHeaders.MaxMessageBytes, out var limit) == true
+                        && int.TryParse(limit.FirstOrDefault(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var bytes) && bytes >= 4096
+                            ? bytes
+                            : SeedMessageBytes;
+                    if (socket.HttpResponseHeaders?.TryGetValue(HandshakeHeaders.AgentKey, out var issued) == true && issued.FirstOrDefault() is { Length: > 0 } key
+                        && features.Contains(HandshakeHeaders.FeatureAgentKey))
+                    {
+                        // Trust on first use: from now on this id is ours alone. Stored before the control plane is told.
+                        await credentials.StoreIssuedKeyAsync(key, stoppingToken);
+                        await SendBytesAsync(WireJson.Serialize(new AgentKeyStoredMessage()), "key stored");
+                    }
                     await SendPluginsAsync();
                     await SendStateAndHeldResultsAsync();
                     logger.Connected(options.ServerUrl, options.Hostname);
@@ -130,7 +147,7 @@ internal sealed class AgentConnectionService(
         socket.Options.SetRequestHeader(HandshakeHeaders.AgentVersion, options.Version);
         socket.Options.SetRequestHeader(HandshakeHeaders.AgentArchitecture, options.Architecture);
         socket.Options.SetRequestHeader(HandshakeHeaders.AgentHostname, options.Hostname);
-        socket.Options.SetRequestHeader(HandshakeHeaders.AgentFeatures, $"{HandshakeHeaders.FeatureReliableDelivery}, {HandshakeHeaders.FeatureProjectConfig}");
+        socket.Options.SetRequestHeader(HandshakeHeaders.AgentFeatures, $"{HandshakeHeaders.FeatureReliableDelivery}, {HandshakeHeaders.FeatureProjectConfig}, {HandshakeHeaders.FeatureAgentKey}");
     }
 
     private async Task<string> ReceiveCommandsAsync(ClientWebSocket socket, CancellationToken stoppingToken)
@@ -182,7 +199,7 @@ internal sealed class AgentConnectionService(
     private void Start(AgentCommand command, CancellationToken stoppingToken)
     {
         // Called directly (not through Task.Run) so the command is queued behind earlier ones for its project now.
-        var task = runner.RunAsync(command, SendAsync, stoppingToken);
+        var task = runner.RunAsync(command, SendAsync, MaxMessageBytes, stoppingToken);
         lock (_running) _running.Add(task);
         task.ContinueWith(t => { lock (_running) _running.Remove(t); }, TaskScheduler.Default);
     }

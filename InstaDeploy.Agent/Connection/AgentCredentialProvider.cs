@@ -5,7 +5,8 @@ namespace InstaDeploy.Agent.Connection;
 
 /// <summary>
 /// The token the agent presents: its own key when it has one (AGENT_KEY_FILE), else — with AGENT_ENROLLMENT_TOKEN —
-/// a key it gets now by enrolling (and keeps, owner-only), else the shared AGENT_SECRET_TOKEN.
+/// a key it gets now by enrolling (and keeps, owner-only), else the shared AGENT_SECRET_TOKEN, with which the control
+/// plane issues it a key of its own on the first connection (kept the same way).
 /// </summary>
 internal sealed class AgentCredentialProvider(AgentOptions options, IHttpClientFactory httpClients, ILogger<AgentCredentialProvider> logger)
 {
@@ -30,18 +31,33 @@ internal sealed class AgentCredentialProvider(AgentOptions options, IHttpClientF
             throw new EnrollmentException($"enrollment was refused (HTTP {(int)response.StatusCode}): {Detail(problem)}");
         }
         var key = (await response.Content.ReadFromJsonAsync<JsonElement>(cancellationToken)).GetProperty("agent_key").GetString()!;
+        await StoreKeyAsync(key, cancellationToken);
+        logger.Enrolled(options.Hostname, options.KeyFile);
+        return key;
+    }
 
-        Directory.CreateDirectory(Path.GetDirectoryName(options.KeyFile)!);
+    /// <summary>Keeps the key the control plane issued on a shared-token connection: presented from the next one on.</summary>
+    public async Task StoreIssuedKeyAsync(string key, CancellationToken cancellationToken)
+    {
+        await StoreKeyAsync(key.Trim(), cancellationToken);
+        logger.KeyIssued(options.Hostname, options.KeyFile);
+    }
+
+    /// <summary>Writes the key owner-only (0600), atomically, flushed to disk before it replaces any older file.</summary>
+    private async Task StoreKeyAsync(string key, CancellationToken cancellationToken)
+    {
+        var folder = Path.GetDirectoryName(options.KeyFile)!;
+        if (OperatingSystem.IsWindows()) Directory.CreateDirectory(folder);
+        else Directory.CreateDirectory(folder, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         var temporary = options.KeyFile + ".tmp";
         var fileOptions = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write };
         if (!OperatingSystem.IsWindows()) fileOptions.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite; // 0600
         await using (var file = new FileStream(temporary, fileOptions))
         {
             await file.WriteAsync(System.Text.Encoding.UTF8.GetBytes(key), cancellationToken);
+            file.Flush(flushToDisk: true);
         }
         File.Move(temporary, options.KeyFile, overwrite: true);
-        logger.Enrolled(options.Hostname, options.KeyFile);
-        return key;
     }
 
     private static string Detail(string problem)

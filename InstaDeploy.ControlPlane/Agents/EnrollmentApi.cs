@@ -7,7 +7,8 @@ namespace InstaDeploy.ControlPlane.Agents;
 /// <param name="Name">What it is for, e.g. "web-07".</param>
 /// <param name="ExpiresInSeconds">How long it can be used (60 to 604800; default 3600).</param>
 /// <param name="Uses">How many agents may enroll with it (1 to 1000; default 1).</param>
-public sealed record CreateEnrollmentTokenRequest(string? Name, int? ExpiresInSeconds = null, int? Uses = null);
+/// <param name="AgentId">The only agent id that may enroll with it; any id when left out.</param>
+public sealed record CreateEnrollmentTokenRequest(string? Name, int? ExpiresInSeconds = null, int? Uses = null, string? AgentId = null);
 
 /// <summary>An enrollment token just created, with its secret: shown once.</summary>
 /// <param name="Id">Its id, for revoking it.</param>
@@ -15,10 +16,11 @@ public sealed record CreateEnrollmentTokenRequest(string? Name, int? ExpiresInSe
 /// <param name="Token">Give it to the agent as AGENT_ENROLLMENT_TOKEN. It cannot be shown again.</param>
 /// <param name="ExpiresAt">When it stops working.</param>
 /// <param name="Uses">How many enrollments it allows.</param>
-public sealed record CreatedEnrollmentTokenDto(string Id, string Name, string Token, DateTimeOffset ExpiresAt, int Uses);
+/// <param name="AgentId">The only agent id it enrolls, or null for any.</param>
+public sealed record CreatedEnrollmentTokenDto(string Id, string Name, string Token, DateTimeOffset ExpiresAt, int Uses, string? AgentId);
 
 /// <summary>An enrollment token as listed: never its secret.</summary>
-public sealed record EnrollmentTokenDto(string Id, string Name, int UsesLeft, DateTimeOffset CreatedAt, DateTimeOffset ExpiresAt, DateTimeOffset? RevokedAt);
+public sealed record EnrollmentTokenDto(string Id, string Name, int UsesLeft, string? AgentId, DateTimeOffset CreatedAt, DateTimeOffset ExpiresAt, DateTimeOffset? RevokedAt);
 
 /// <summary>An agent's enrollment: the id it will connect as.</summary>
 /// <param name="AgentId">The agent's id (its AGENT_HOSTNAME).</param>
@@ -37,7 +39,7 @@ public static class EnrollmentApi
             .WithName("CreateEnrollmentToken")
             .WithSummary("Create an enrollment token")
             .WithDescription("A short-lived, limited-use token an agent trades once for its own agent key (POST /agents/enroll). Shown once; stored hashed. Needs the admin scope.")
-            .WithRequestExample(new { name = "web-07", expires_in_seconds = 3600, uses = 1 });
+            .WithRequestExample(new { name = "web-07", expires_in_seconds = 3600, uses = 1, agent_id = "web-07" });
         tokens.MapGet("/", List)
             .WithName("ListEnrollmentTokens")
             .WithSummary("List enrollment tokens")
@@ -60,7 +62,14 @@ public static class EnrollmentApi
             .RequireAuthorization(ApiKeyScopes.Admin).RequireRateLimiting(RateLimits.PerKey)
             .WithName("RevokeAgent")
             .WithSummary("Revoke an agent")
-            .WithDescription("Disconnects the agent now and refuses it from then on, whatever token it presents. It can come back only by enrolling again with a new enrollment token. Needs the admin scope.");
+            .WithDescription("Disconnects the agent now and refuses it from then on, whatever token it presents, until an admin restores it (POST /agents/{agentId}/restore). Needs the admin scope.");
+
+        app.MapPost("/agents/{agentId}/restore", RestoreAgent)
+            .WithTags("Agent credentials")
+            .RequireAuthorization(ApiKeyScopes.Admin).RequireRateLimiting(RateLimits.PerKey)
+            .WithName("RestoreAgent")
+            .WithSummary("Lift an agent's revocation")
+            .WithDescription("The revoked id may come back: by enrolling with an enrollment token, or (if the shared token is allowed) by connecting with it and being issued a new key of its own. Its old key stays invalid. Needs the admin scope.");
         return app;
     }
 
@@ -71,14 +80,16 @@ public static class EnrollmentApi
             return Problems.Invalid("name", "is required: 1-100 printable characters");
         if (request.ExpiresInSeconds is < 60 or > 604_800) return Problems.Invalid("expires_in_seconds", "must be between 60 and 604800 (7 days)");
         if (request.Uses is < 1 or > 1000) return Problems.Invalid("uses", "must be between 1 and 1000");
+        if (request.AgentId is not null && !Contracts.AgentIds.IsValid(request.AgentId))
+            return Problems.Invalid("agent_id", "must be 1-253 letters, digits, '.', '_' or '-', starting with a letter or digit");
         var (token, plaintext) = await credentials.CreateEnrollmentTokenAsync(request.Name.Trim(),
-            TimeSpan.FromSeconds(request.ExpiresInSeconds ?? 3600), request.Uses ?? 1, cancellationToken);
-        return TypedResults.Created($"/enrollment-tokens/{token.Id}", new CreatedEnrollmentTokenDto(token.Id, token.Name, plaintext, token.ExpiresAt, token.UsesLeft));
+            TimeSpan.FromSeconds(request.ExpiresInSeconds ?? 3600), request.Uses ?? 1, request.AgentId, cancellationToken);
+        return TypedResults.Created($"/enrollment-tokens/{token.Id}", new CreatedEnrollmentTokenDto(token.Id, token.Name, plaintext, token.ExpiresAt, token.UsesLeft, token.AgentId));
     }
 
     private static async Task<Ok<EnrollmentTokenDto[]>> List(AgentCredentials credentials, CancellationToken cancellationToken) =>
         TypedResults.Ok((await credentials.ListEnrollmentTokensAsync(cancellationToken))
-            .Select(t => new EnrollmentTokenDto(t.Id, t.Name, t.UsesLeft, t.CreatedAt, t.ExpiresAt, t.RevokedAt)).ToArray());
+            .Select(t => new EnrollmentTokenDto(t.Id, t.Name, t.UsesLeft, t.AgentId, t.CreatedAt, t.ExpiresAt, t.RevokedAt)).ToArray());
 
     private static async Task<Results<NoContent, ProblemHttpResult>> RevokeToken(string tokenId, AgentCredentials credentials, CancellationToken cancellationToken) =>
         await credentials.RevokeEnrollmentTokenAsync(tokenId, cancellationToken)
@@ -94,16 +105,21 @@ public static class EnrollmentApi
         if (!await credentials.IsUsableEnrollmentTokenAsync(bearer, cancellationToken))
             return TypedResults.Problem(statusCode: StatusCodes.Status401Unauthorized, title: "Unauthorized",
                 detail: "Send 'Authorization: Bearer <enrollment token>' with a token from POST /enrollment-tokens that is not expired, revoked or used up.");
-        if (string.IsNullOrEmpty(request.AgentId) || !System.Text.RegularExpressions.Regex.IsMatch(request.AgentId, @"^[A-Za-z0-9][A-Za-z0-9._-]{0,252}\z"))
+        if (!Contracts.AgentIds.IsValid(request.AgentId))
             return Problems.Invalid("agent_id", "must be 1-253 letters, digits, '.', '_' or '-', starting with a letter or digit");
         var (key, status, problem) = await credentials.EnrollAsync(bearer, request.AgentId, cancellationToken);
         return key is not null
             ? TypedResults.Ok(new EnrolledDto(request.AgentId, key))
-            : TypedResults.Problem(statusCode: status, title: status == 409 ? "Agent id taken" : "Unauthorized", detail: problem);
+            : TypedResults.Problem(statusCode: status, title: status switch { 409 => "Agent id taken", 403 => "Token for another agent", _ => "Unauthorized" }, detail: problem);
     }
 
     private static async Task<Results<NoContent, ProblemHttpResult>> RevokeAgent(string agentId, AgentCredentials credentials, CancellationToken cancellationToken) =>
         await credentials.RevokeAgentAsync(agentId, cancellationToken)
             ? TypedResults.NoContent()
             : Problems.NotFound("Unknown agent", $"No agent '{agentId}'. GET /agents lists the known agents.");
+
+    private static async Task<Results<NoContent, ProblemHttpResult>> RestoreAgent(string agentId, AgentCredentials credentials, CancellationToken cancellationToken) =>
+        await credentials.RestoreAgentAsync(agentId, cancellationToken)
+            ? TypedResults.NoContent()
+            : Problems.NotFound("No revoked agent", $"No revoked agent '{agentId}'. GET /agents lists the known agents.");
 }

@@ -15,7 +15,11 @@ public sealed class AgentEntity
     /// <summary>SHA-256 of the agent's own key, once it enrolled; then only that key authenticates this agent id.</summary>
     public byte[]? KeyHash { get; set; }
 
-    /// <summary>When an admin revoked the agent; it is refused from then on.</summary>
+    /// <summary>SHA-256 of the key issued to the agent on a shared-token connection (trust on first use), until the agent
+    /// says it stored it; then it becomes <see cref="KeyHash"/>.</summary>
+    public byte[]? PendingKeyHash { get; set; }
+
+    /// <summary>When an admin revoked the agent; it is refused from then on, until an admin restores it.</summary>
     public DateTimeOffset? RevokedAt { get; set; }
 
     /// <summary>The plugins the agent last reported (JSON array of <c>PluginInfo</c>), or null if it never did (a seed agent).</summary>
@@ -181,6 +185,9 @@ public sealed class EnrollmentTokenEntity
     public required string Name { get; set; }
     public required byte[] Hash { get; set; }
     public int UsesLeft { get; set; }
+
+    /// <summary>The only agent id that may enroll with it; null for any.</summary>
+    public string? AgentId { get; set; }
     public DateTimeOffset CreatedAt { get; set; }
     public DateTimeOffset ExpiresAt { get; set; }
     public DateTimeOffset? RevokedAt { get; set; }

@@ -48,7 +48,7 @@ public static class ContainerLogsApi
         [FromQuery(Name = "timestamps")] bool? timestamps,
         [FromQuery(Name = "follow")] bool? follow,
         [FromQuery(Name = "follow_seconds")] int? followSeconds,
-        HttpContext context, CommandSubmitter submitter, JobOutputFollower output, IDbContextFactory<InstaDeployDbContext> databases,
+        HttpContext context, CommandSubmitter submitter, JobOutputFollower output, StreamLimits streams, IDbContextFactory<InstaDeployDbContext> databases,
         CancellationToken cancellationToken)
     {
         if (DeploymentsApi.ValidateProject(projectName) is { } invalid) return invalid;
@@ -67,6 +67,10 @@ public static class ContainerLogsApi
 
         var following = follow == true;
         var seconds = followSeconds ?? DefaultFollowSeconds;
+        // A follow takes its stream's place before its LOGS job exists, so a refused follow leaves no job behind.
+        var lease = (IDisposable?)null;
+        if (following && !streams.TryAcquire(context, out lease, out var tooMany)) return tooMany;
+        using var held = lease;
         var payload = new LogsPayload
         {
             ProjectName = projectName,

@@ -5,13 +5,21 @@ using InstaDeploy.ControlPlane.Jobs.Delivery;
 namespace InstaDeploy.ControlPlane.Hub;
 
 /// <summary>One agent's live WebSocket: serialized sends, and a receive loop that hands whole messages on.</summary>
-public sealed class AgentConnection(string agentId, WebSocket socket, int maxMessageBytes, AgentCapabilities capabilities) : IAgentLink
+public sealed class AgentConnection(string agentId, WebSocket socket, int maxMessageBytes, AgentCapabilities capabilities, int messagesPerSecond = 500) : IAgentLink
 {
+    /// <summary>The receive buffer a connection keeps; one grown for a bigger message is dropped after it.</summary>
+    private const int KeptBufferBytes = 64 * 1024;
+
     private readonly SemaphoreSlim _sendLock = new(1, 1);
+    private readonly MessageBudget _budget = new(messagesPerSecond);
 
     public string AgentId { get; } = agentId;
 
     public Guid ConnectionId { get; } = Guid.NewGuid();
+
+    /// <summary>The credential it connected with (<see cref="Agents.AgentAuthentication.Identity"/>): a second connection
+    /// for the same id replaces this one only with the same credential.</summary>
+    public string CredentialIdentity { get; init; } = "shared";
 
     /// <summary>The extensions the agent announced.</summary>
     public AgentCapabilities Capabilities { get; } = capabilities;
@@ -32,7 +40,8 @@ public sealed class AgentConnection(string agentId, WebSocket socket, int maxMes
 
     /// <summary>
     /// Reads messages until the agent closes, the socket fails or <paramref name="cancellationToken"/> fires.
-    /// Returns why it ended. A message over the size limit closes the socket with 1009 (message too big).
+    /// Returns why it ended. A message over the size limit closes the socket with 1009 (message too big); an agent that
+    /// sends more messages than its budget allows is cut off with 1008 (policy violation) and reconnects with backoff.
     /// </summary>
     public async Task<string> ReceiveAsync(Func<ReadOnlyMemory<byte>, Task> onMessage, CancellationToken cancellationToken)
     {
@@ -41,6 +50,8 @@ public sealed class AgentConnection(string agentId, WebSocket socket, int maxMes
         {
             while (socket.State == WebSocketState.Open)
             {
+                // One large message (a big final log) must not pin its buffer for the connection's lifetime.
+                if (buffer.Capacity > KeptBufferBytes) buffer = new ArrayBufferWriter<byte>(16 * 1024);
                 buffer.ResetWrittenCount();
                 ValueWebSocketReceiveResult result;
                 do
@@ -58,6 +69,11 @@ public sealed class AgentConnection(string agentId, WebSocket socket, int maxMes
                 {
                     await CloseAsync(WebSocketCloseStatus.NormalClosure, "bye");
                     return "closed by agent";
+                }
+                if (!_budget.TryTake())
+                {
+                    await CloseAsync(WebSocketCloseStatus.PolicyViolation, "too many messages");
+                    return $"more than {_budget.PerSecond} messages a second (INSTADEPLOY_AGENT_MESSAGES_PER_SECOND)";
                 }
                 if (result.MessageType == WebSocketMessageType.Text)
                     await onMessage(buffer.WrittenMemory);
@@ -92,5 +108,26 @@ public sealed class AgentConnection(string agentId, WebSocket socket, int maxMes
         {
             socket.Abort();
         }
+    }
+}
+
+/// <summary>A token bucket of messages: <see cref="PerSecond"/> a second, bursts of ten times as many.</summary>
+internal sealed class MessageBudget(int perSecond)
+{
+    private readonly double _capacity = perSecond * 10.0;
+    private double _tokens = perSecond * 10.0;
+    private long _last = System.Diagnostics.Stopwatch.GetTimestamp();
+
+    public int PerSecond { get; } = perSecond;
+
+    /// <summary>Takes one message from the budget; false when it is spent. Called by the one receive loop only.</summary>
+    public bool TryTake()
+    {
+        var now = System.Diagnostics.Stopwatch.GetTimestamp();
+        _tokens = Math.Min(_capacity, _tokens + System.Diagnostics.Stopwatch.GetElapsedTime(_last, now).TotalSeconds * PerSecond);
+        _last = now;
+        if (_tokens < 1) return false;
+        _tokens--;
+        return true;
     }
 }

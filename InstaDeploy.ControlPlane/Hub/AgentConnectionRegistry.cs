@@ -22,19 +22,38 @@ public sealed class AgentConnectionRegistry : IAgentLinks
         return found;
     }
 
-    /// <summary>Adds a connection. An agent id connects once: a newer connection replaces (and closes) the older one,
-    /// since the older one is most likely half-open after a network change.</summary>
-    public AgentConnection? Add(AgentConnection connection)
+    /// <summary>Whether the id is connected now with a credential other than <paramref name="identity"/>.</summary>
+    public bool HeldByOtherCredential(string agentId, string identity) =>
+        _connections.TryGetValue(agentId, out var current) && current.CredentialIdentity != identity;
+
+    /// <summary>
+    /// Adds a connection. An agent id connects once: a newer connection with the same credential replaces (and closes)
+    /// the older one, which is most likely half-open after a network change; one with another credential is refused,
+    /// so nobody can take over a connected agent's id (and its jobs). False when refused; <paramref name="replaced"/>
+    /// says whether an older connection was closed.
+    /// </summary>
+    public bool TryAdd(AgentConnection connection, out bool replaced)
     {
-        AgentConnection? replaced = null;
-        _connections.AddOrUpdate(connection.AgentId, connection, (_, old) =>
+        while (true)
         {
-            replaced = old;
-            return connection;
-        });
-        if (replaced is not null)
-            _ = replaced.CloseAsync(WebSocketCloseStatus.PolicyViolation, "replaced by a newer connection of the same agent");
-        return replaced;
+            if (_connections.TryAdd(connection.AgentId, connection))
+            {
+                replaced = false;
+                return true;
+            }
+            if (!_connections.TryGetValue(connection.AgentId, out var current)) continue;
+            if (current.CredentialIdentity != connection.CredentialIdentity)
+            {
+                replaced = false;
+                return false;
+            }
+            if (_connections.TryUpdate(connection.AgentId, connection, current))
+            {
+                _ = current.CloseAsync(WebSocketCloseStatus.PolicyViolation, "replaced by a newer connection of the same agent");
+                replaced = true;
+                return true;
+            }
+        }
     }
 
     /// <summary>Removes the connection if it is still the agent's current one; returns whether it was.</summary>

@@ -34,27 +34,51 @@ public static class AgentHubEndpoint
 
         // The credentials are checked before anything else, so an unauthenticated caller learns nothing but 401.
         var hostname = context.Request.Headers[HandshakeHeaders.AgentHostname].ToString();
-        var refusal = AgentIds.IsValid(hostname)
+        var authentication = AgentIds.IsValid(hostname)
             ? await credentials.AuthenticateAsync(context.Request.Headers.Authorization, hostname, context.RequestAborted)
-            : "missing or invalid X-Agent-Hostname";
-        if (refusal is not null)
+            : AgentAuthentication.Refused("missing or invalid X-Agent-Hostname");
+        if (authentication.Refusal is { } refusal)
         {
             logger.AgentRefused(remoteIp, refusal);
             return TypedResults.Problem(statusCode: StatusCodes.Status401Unauthorized, title: "Unauthorized",
-                detail: "Send 'Authorization: Bearer <token>' with the agent's own key (from enrollment) or the control plane's AGENT_SECRET_TOKEN, and a valid X-Agent-Hostname. A revoked agent is refused.");
+                detail: "Send 'Authorization: Bearer <token>' with the agent's own key or the control plane's AGENT_SECRET_TOKEN (accepted only for an agent id that has no key of its own), and a valid X-Agent-Hostname. A revoked agent is refused.");
         }
         if (!context.WebSockets.IsWebSocketRequest)
             return TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: "WebSocket upgrade required",
                 detail: "/ws is the agents' WebSocket endpoint; connect with a WebSocket client.");
 
-        var version = Truncate(context.Request.Headers[HandshakeHeaders.AgentVersion].ToString(), 64);
-        var architecture = Truncate(context.Request.Headers[HandshakeHeaders.AgentArchitecture].ToString(), 64);
+        var version = Printable(context.Request.Headers[HandshakeHeaders.AgentVersion].ToString(), 64);
+        var architecture = Printable(context.Request.Headers[HandshakeHeaders.AgentArchitecture].ToString(), 64);
 
         var settings = options.Value;
-        context.Response.Headers[HandshakeHeaders.Features] = $"{HandshakeHeaders.FeatureAgentPlugins}, {HandshakeHeaders.FeatureReliableDelivery}";
         var capabilities = new AgentCapabilities(context.Request.Headers[HandshakeHeaders.AgentFeatures].ToString()
-            .Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Take(32).Select(f => Truncate(f, 64)).ToHashSet(StringComparer.Ordinal));
+            .Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Take(32).Select(f => Printable(f, 64)).ToHashSet(StringComparer.Ordinal));
         var reliable = capabilities.ReliableDelivery;
+
+        // An agent that takes a key of its own and came with the shared token gets one now (trust on first use); its
+        // connection's credential is that key from the start, so nobody else with the shared token can take the id
+        // while it is connected, nor afterwards once it has stored the key.
+        string? issuedKey = null;
+        var keyHash = authentication.KeyHash;
+        if (authentication.IsShared && capabilities.Has(HandshakeHeaders.FeatureAgentKey))
+        {
+            issuedKey = AgentCredentials.NewAgentKey();
+            keyHash = Infrastructure.Secrets.Hash(issuedKey);
+        }
+        var identity = AgentAuthentication.Identity(keyHash);
+        if (registry.HeldByOtherCredential(hostname, identity))
+        {
+            logger.AgentRefused(remoteIp, $"agent id {hostname} is connected now with another credential");
+            return TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "Agent id in use",
+                detail: $"Agent id '{hostname}' is connected now with another credential; a second agent cannot take it over. Give this agent its own AGENT_HOSTNAME.");
+        }
+        if (issuedKey is not null)
+        {
+            await credentials.IssueKeyAsync(hostname, keyHash!, context.RequestAborted);
+            context.Response.Headers[HandshakeHeaders.AgentKey] = issuedKey;
+        }
+        context.Response.Headers[HandshakeHeaders.Features] = $"{HandshakeHeaders.FeatureAgentPlugins}, {HandshakeHeaders.FeatureReliableDelivery}, {HandshakeHeaders.FeatureAgentKey}";
+        context.Response.Headers[HandshakeHeaders.MaxMessageBytes] = settings.MaxMessageBytes.ToString(System.Globalization.CultureInfo.InvariantCulture);
         using var socket = await context.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext
         {
             KeepAliveInterval = TimeSpan.FromSeconds(settings.AgentPingSeconds),
@@ -66,16 +90,23 @@ public static class AgentHubEndpoint
         Activity.Current?.Stop();
         Activity.Current = null;
 
-        var connection = new AgentConnection(hostname, socket, settings.MaxMessageBytes, capabilities);
+        var connection = new AgentConnection(hostname, socket, settings.MaxMessageBytes, capabilities, settings.AgentMessagesPerSecond) { CredentialIdentity = identity };
+        if (!registry.TryAdd(connection, out var replaced))
+        {
+            // Another credential took the id between the check above and now.
+            await connection.CloseAsync(System.Net.WebSockets.WebSocketCloseStatus.PolicyViolation, "agent id connected with another credential");
+            return TypedResults.Empty;
+        }
         var reason = "unknown";
         try
         {
-            if (registry.Add(connection) is not null) logger.AgentReplaced(hostname);
+            if (replaced) logger.AgentReplaced(hostname);
             if (await agents.MarkConnectedAsync(hostname, version, architecture, lifetime.ApplicationStopping)) metrics.AgentReconnected();
             logger.AgentConnected(hostname, version, architecture, remoteIp);
             // An agent that remembers jobs first says what it has (AGENT_STATE); to a seed agent, send what waits now.
             if (!reliable) await dispatcher.DeliverOpenJobsAsync(connection, null, lifetime.ApplicationStopping);
 
+            var stateReported = false;
             reason = await connection.ReceiveAsync(async message =>
             {
                 metrics.MessageIn(message.Length);
@@ -93,16 +124,31 @@ public static class AgentHubEndpoint
                 {
                     switch (parsed)
                     {
+                        case AgentResponse response when !JobIds.IsValid(response.JobId):
+                            logger.BadAgentMessage(hostname, "a response for a job id this control plane never gives");
+                            break;
                         case AgentResponse response:
                             var persisted = await jobs.ApplyResponseAsync(hostname, response, CancellationToken.None);
                             if (persisted && reliable)
                                 await connection.SendAsync(WireJson.Serialize(AgentCommand.Acknowledge(response.JobId)), CancellationToken.None);
                             break;
+                        case AgentStateMessage when stateReported:
+                            // Once per connection: a repeated report would re-read and re-send every open job each time.
+                            logger.BadAgentMessage(hostname, "a second AGENT_STATE on one connection; ignored");
+                            break;
                         case AgentStateMessage state:
-                            await dispatcher.DeliverOpenJobsAsync(connection, state, lifetime.ApplicationStopping);
+                            stateReported = true;
+                            if (AgentReports.Bounded(state) is { } bounded) await dispatcher.DeliverOpenJobsAsync(connection, bounded, lifetime.ApplicationStopping);
+                            else logger.BadAgentMessage(hostname, $"an AGENT_STATE with more than {AgentReports.MaxStateIds} job ids; ignored");
+                            break;
+                        case AgentPluginsMessage plugins when AgentReports.PluginsProblem(plugins) is { } problem:
+                            logger.BadAgentMessage(hostname, $"a plugin list with {problem}; ignored");
                             break;
                         case AgentPluginsMessage plugins:
                             await agents.SetPluginsAsync(hostname, plugins.Plugins, CancellationToken.None);
+                            break;
+                        case AgentKeyStoredMessage when keyHash is not null && issuedKey is not null:
+                            if (await credentials.ConfirmKeyAsync(hostname, keyHash, CancellationToken.None)) logger.AgentKeyBound(hostname);
                             break;
                     }
                 }
@@ -123,5 +169,11 @@ public static class AgentHubEndpoint
         return TypedResults.Empty;
     }
 
-    private static string Truncate(string value, int length) => value.Length <= length ? value : value[..length];
+    /// <summary>What an agent announced, cut to <paramref name="length"/> and without control characters, before it is
+    /// stored or logged.</summary>
+    private static string Printable(string value, int length)
+    {
+        var cut = value.Length <= length ? value : value[..length];
+        return cut.Any(char.IsControl) ? new string([.. cut.Select(c => char.IsControl(c) ? '?' : c)]) : cut;
+    }
 }

@@ -53,6 +53,8 @@ public static class ControlPlaneExtensions
             .AddPolicy(ApiKeyScopes.Read, policy => policy.RequireClaim(ApiKeyAuthenticationHandler.ScopeClaim, ApiKeyScopes.Read))
             .AddPolicy(ApiKeyScopes.Deploy, policy => policy.RequireClaim(ApiKeyAuthenticationHandler.ScopeClaim, ApiKeyScopes.Deploy))
             .AddPolicy(ApiKeyScopes.Admin, policy => policy.RequireClaim(ApiKeyAuthenticationHandler.ScopeClaim, ApiKeyScopes.Admin));
+        services.AddSingleton<UnauthenticatedThrottle>();
+        services.AddSingleton<StreamLimits>();
         services.AddRateLimiter(limiter =>
         {
             limiter.AddPolicy(RateLimits.PerKey, context =>
@@ -118,9 +120,16 @@ public static class ControlPlaneExtensions
     public static async Task MigrateDatabaseAsync(this WebApplication app)
     {
         var options = app.Services.GetRequiredService<IOptions<ControlPlaneOptions>>().Value;
-        Directory.CreateDirectory(Path.GetDirectoryName(options.DatabasePath)!);
+        // Owner-only: the database holds key hashes, encrypted secrets and every job's output.
+        var folder = Path.GetDirectoryName(options.DatabasePath)!;
+        if (OperatingSystem.IsWindows()) Directory.CreateDirectory(folder);
+        else Directory.CreateDirectory(folder, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         await using var db = await app.Services.GetRequiredService<IDbContextFactory<InstaDeployDbContext>>().CreateDbContextAsync();
         await db.Database.MigrateAsync();
+        // SQLite creates its -wal and -shm files with the database file's mode, so the database file decides.
+        if (!OperatingSystem.IsWindows())
+            foreach (var file in new[] { options.DatabasePath, options.DatabasePath + "-wal", options.DatabasePath + "-shm" })
+                if (File.Exists(file)) File.SetUnixFileMode(file, UnixFileMode.UserRead | UnixFileMode.UserWrite);
         // WAL lets the REST API read while the hub writes, and survives a crash without a torn database.
         await db.Database.ExecuteSqlRawAsync("PRAGMA journal_mode=WAL;");
         app.Logger.DatabaseReady(options.DatabasePath);

@@ -54,6 +54,9 @@ internal static partial class Log
     [LoggerMessage(3002, LogLevel.Error, "{Service}: this round failed and is retried on the next one")]
     public static partial void BackgroundTickFailed(this ILogger logger, Exception exception, string service);
 
+    [LoggerMessage(1008, LogLevel.Information, "Agent {AgentId} stored the key it was issued; its id now accepts that key only")]
+    public static partial void AgentKeyBound(this ILogger logger, string agentId);
+
     [LoggerMessage(1007, LogLevel.Error, "Agent {AgentId}: a message could not be applied; the connection stays open")]
     public static partial void AgentMessageFailed(this ILogger logger, Exception exception, string agentId);
 

@@ -23,7 +23,7 @@ public sealed class ComposeDeploymentTests(FleetFixture fleet) : IClassFixture<F
     [Fact]
     public async Task TheExampleDeploysRunsReportsItsContainersAndStops()
     {
-        const string project = "e2e-example";
+        var project = E2E.Project("example");
         var port = FleetFixture.FreePort();
         try
         {
@@ -72,7 +72,7 @@ public sealed class ComposeDeploymentTests(FleetFixture fleet) : IClassFixture<F
     [Fact]
     public async Task ADeploysOutputCanBeFollowedLiveAndLinesArriveBeforeTheJobEnds()
     {
-        const string project = "e2e-follow";
+        var project = E2E.Project("follow");
         var slow = TestComposeFiles.Slow(readyAfterSeconds: 3);
         try
         {
@@ -118,7 +118,7 @@ public sealed class ComposeDeploymentTests(FleetFixture fleet) : IClassFixture<F
     [Fact]
     public async Task ARedeployReplacesTheProjectAndRemovesServicesNoLongerInIt()
     {
-        const string project = "e2e-redeploy";
+        var project = E2E.Project("redeploy");
         try
         {
             var first = await RunAsync("/deploy", new { project_name = project, compose_file_base64 = Base64(ExampleCompose(FleetFixture.FreePort(), "web")) });
@@ -139,7 +139,7 @@ public sealed class ComposeDeploymentTests(FleetFixture fleet) : IClassFixture<F
     [Fact]
     public async Task DeploysOfOneProjectSentBackToBackRunInOrderAndTheLastOneWins()
     {
-        const string project = "e2e-ordered";
+        var project = E2E.Project("ordered");
         try
         {
             var jobIds = new List<string>();
@@ -171,25 +171,26 @@ public sealed class ComposeDeploymentTests(FleetFixture fleet) : IClassFixture<F
     [Fact]
     public async Task ProjectsWhoseNamesDifferOnlyInCaseAreNotMixedUp()
     {
+        var project = E2E.Project("case");
         try
         {
-            var first = await RunAsync("/deploy", new { project_name = "e2e-case", compose_file_base64 = Base64(ExampleCompose(FleetFixture.FreePort())) });
+            var first = await RunAsync("/deploy", new { project_name = project, compose_file_base64 = Base64(ExampleCompose(FleetFixture.FreePort())) });
             Assert.Equal("COMPLETED", first.GetProperty("status").GetString());
-            var second = await RunAsync("/deploy", new { project_name = "E2E-Case", compose_file_base64 = Base64(ExampleCompose(FleetFixture.FreePort(), "other")) });
+            var second = await RunAsync("/deploy", new { project_name = project.ToUpperInvariant(), compose_file_base64 = Base64(ExampleCompose(FleetFixture.FreePort(), "other")) });
             Assert.Equal("FAILED", second.GetProperty("status").GetString());
-            Assert.Contains("same compose project ('e2e-case') as project 'e2e-case'", second.GetProperty("error").GetString());
-            Assert.Contains("web", Assert.Single(await DockerCli.ContainersOfProjectAsync("e2e-case", runningOnly: true)));
+            Assert.Contains($"same compose project ('{project}') as project '{project}'", second.GetProperty("error").GetString());
+            Assert.Contains("web", Assert.Single(await DockerCli.ContainersOfProjectAsync(project, runningOnly: true)));
         }
         finally
         {
-            await FleetFixture.RemoveProjectContainersAsync("e2e-case");
+            await FleetFixture.RemoveProjectContainersAsync(project);
         }
     }
 
     [Fact]
     public async Task AComposeFileTheEngineRejectsFailsTheJobWithComposesOwnError()
     {
-        const string project = "e2e-broken";
+        var project = E2E.Project("broken");
         try
         {
             var compose = "services:\n  web:\n    image: local/busybox:1\n    ports:\n      - \"not-a-port\"\n";
@@ -238,7 +239,7 @@ public sealed class ComposeDeploymentTests(FleetFixture fleet) : IClassFixture<F
             exec docker "$@"
             """);
         if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(shim, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        const string project = "e2e-v2";
+        var project = E2E.Project("v2");
         await using var agent = await TestAgent.StartAsync(fleet.ControlPlane.WebSocketUrl, fleet.ControlPlane.AgentToken, "e2e-agent-v2",
             new Dictionary<string, string?> { ["DOCKER_PATH"] = shim });
         try

@@ -81,7 +81,7 @@ public sealed class HistoryAndConfigurationTests(FleetFixture fleet) : IClassFix
     [Fact]
     public async Task ABrokenDeployWithRollbackOnFailureBringsTheLastGoodRevisionBackAndSaysSo()
     {
-        const string project = "e2e-autorollback";
+        var project = E2E.Project("autorollback");
         try
         {
             var v1 = await DeployAsync(project, Good("v1"));
@@ -92,7 +92,7 @@ public sealed class HistoryAndConfigurationTests(FleetFixture fleet) : IClassFix
             var v2 = await DeployAsync(project, Crashing("v2"), rollbackOnFailure: true, healthWaitSeconds: 30);
             Assert.True(v2.GetProperty("status").GetString() == "FAILED", v2.GetRawText());
             var logs = v2.GetProperty("logs").GetString()!;
-            Assert.Contains("Deploy of revision 2 failed: container e2e-autorollback_web_1 exited with code 3", logs);
+            Assert.Contains($"Deploy of revision 2 failed: container {project}_web_1 exited with code 3", logs);
             Assert.Contains("rollback_on_failure: rolling back to revision 1", logs);
             Assert.Contains("Rolled back to revision 1: it is running again", logs);
             Assert.Contains("rolled back to revision 1, which is running again", v2.GetProperty("error").GetString());
@@ -108,7 +108,7 @@ public sealed class HistoryAndConfigurationTests(FleetFixture fleet) : IClassFix
             // An unhealthy container fails the deploy too; without rollback_on_failure it is left as it is.
             var v3 = await DeployAsync(project, Unhealthy("v3"), healthWaitSeconds: 30);
             Assert.Equal("FAILED", v3.GetProperty("status").GetString());
-            Assert.Contains("container e2e-autorollback_web_1 is unhealthy", v3.GetProperty("error").GetString());
+            Assert.Contains($"container {project}_web_1 is unhealthy", v3.GetProperty("error").GetString());
             Assert.DoesNotContain("rolling back", v3.GetProperty("logs").GetString());
             Assert.Equal(["v3"], await RunningVersionsAsync(project));
             Assert.Equal("failed", (await fleet.Api.GetJsonAsync($"/deployments/{project}")).GetProperty("placements")[0].GetProperty("state").GetString());
@@ -127,7 +127,7 @@ public sealed class HistoryAndConfigurationTests(FleetFixture fleet) : IClassFix
     [Fact]
     public async Task AServiceTheEngineRestartsUntilItComesUpPassesTheHealthGate()
     {
-        const string project = "e2e-retry";
+        var project = E2E.Project("retry");
         // Fails its first start (its dependency "is not up yet"), then runs: the engine restarts it per its policy.
         var compose = """
             services:
@@ -152,7 +152,7 @@ public sealed class HistoryAndConfigurationTests(FleetFixture fleet) : IClassFix
     [Fact]
     public async Task RollbackRedeploysTheNamedRevisionOrThePreviousSuccessfulOne()
     {
-        const string project = "e2e-rollback";
+        var project = E2E.Project("rollback");
         try
         {
             foreach (var version in new[] { "v1", "v2", "v3" })
@@ -187,7 +187,7 @@ public sealed class HistoryAndConfigurationTests(FleetFixture fleet) : IClassFix
     [Fact]
     public async Task TheAgentKeepsOnlyTheLastFewRevisionsOfAProject()
     {
-        const string project = "e2e-history";
+        var project = E2E.Project("history");
         try
         {
             for (var version = 1; version <= 7; version++)
@@ -204,7 +204,7 @@ public sealed class HistoryAndConfigurationTests(FleetFixture fleet) : IClassFix
     [Fact]
     public async Task ASecretReachesTheContainerAndAppearsNowhereElseInClearText()
     {
-        const string project = "e2e-secrets";
+        var project = E2E.Project("secrets");
         var secret = "pw-" + Guid.NewGuid().ToString("N")[..16] + "-$HOME";
         const string motto = "a b #not-a-comment $HOME";
         var compose = """
@@ -274,7 +274,7 @@ public sealed class HistoryAndConfigurationTests(FleetFixture fleet) : IClassFix
     [Fact]
     public async Task ContainerLogsCanBeReadAndFollowedLive()
     {
-        const string project = "e2e-logs";
+        var project = E2E.Project("logs");
         var compose = """
             services:
               ticker:

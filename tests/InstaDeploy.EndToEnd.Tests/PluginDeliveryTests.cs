@@ -42,7 +42,7 @@ public sealed class PluginDeliveryTests : IAsyncLifetime
     [Fact]
     public async Task TheExamplePluginDroppedOntoARunningAgentRestartsAProjectOverRest()
     {
-        const string project = "e2e-restart";
+        var project = E2E.Project("restart");
         try
         {
             await Eventually.TrueAsync(async () => (await CommandTypesAsync()).Length == 5, TimeSpan.FromSeconds(10), "the agent to report its plugins");

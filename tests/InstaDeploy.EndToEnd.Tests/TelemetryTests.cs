@@ -36,7 +36,7 @@ public sealed class TelemetryTests : IAsyncLifetime
     [Fact]
     public async Task ADeployIsOneTraceFromTheRestRequestThroughTheAgentToTheComposeProcess()
     {
-        const string project = "e2e-traced";
+        var project = E2E.Project("traced");
         try
         {
             var compose = "services:\n  web:\n    image: local/busybox:1\n    command: [\"sleep\", \"300\"]\n    init: true\n";
@@ -89,7 +89,7 @@ public sealed class TelemetryTests : IAsyncLifetime
     [Fact]
     public async Task AComposeFileCannotReadTheAgentsTokenFromItsEnvironment()
     {
-        const string project = "e2e-token-probe";
+        var project = E2E.Project("token-probe");
         // As on a real host, the agent's token is in its environment (systemd EnvironmentFile, the AppHost).
         Environment.SetEnvironmentVariable("AGENT_SECRET_TOKEN", _controlPlane.AgentToken);
         try
@@ -119,7 +119,7 @@ public sealed class TelemetryTests : IAsyncLifetime
         }
         using var response = await _api.PostAsync("/agents/trace-agent/health", null);
         await _api.WaitForJobAsync((await response.ReadJsonAsync()).GetProperty("job_id").GetString()!);
-        const string project = "e2e-no-secrets";
+        var project = E2E.Project("no-secrets");
         try
         {
             var compose = "services:\n  web:\n    image: local/busybox:1\n    command: [\"sleep\", \"300\"]\n    init: true\n";

@@ -17,7 +17,7 @@ namespace InstaDeploy.Testing;
 /// </summary>
 public sealed class ControlPlaneFactory : WebApplicationFactory<Program>
 {
-    public const string DefaultAgentToken = "test-agent-token-0123456789";
+    public const string DefaultAgentToken = "test-agent-token-0123456789abcdef0123";
     public const string AdminApiKey = "idk_test-admin-key-0123456789abcdef";
 
     private readonly Dictionary<string, string?> _settings;

@@ -11,7 +11,7 @@ namespace InstaDeploy.Testing;
 /// </summary>
 public sealed class ProcessFleet : IAsyncDisposable
 {
-    public const string Token = "process-fleet-token-0123456789";
+    public const string Token = "process-fleet-token-0123456789abcdef0123";
     private readonly List<ServiceProcess> _processes = [];
 
     public ProcessFleet()

@@ -20,8 +20,14 @@ public sealed class SeedAgent : IAsyncDisposable
 
     public List<JsonElement> ReceivedCommands { get; } = [];
 
+    /// <summary>The socket's state.</summary>
+    public WebSocketState State => _socket.State;
+
     /// <summary>How the server closed the connection, once it has.</summary>
     public WebSocketCloseStatus? CloseStatus => _socket.CloseStatus;
+
+    /// <summary>The upgrade response's headers (what the control plane announced to this agent).</summary>
+    public IReadOnlyDictionary<string, IEnumerable<string>>? ResponseHeaders => _socket.HttpResponseHeaders;
 
     /// <summary>The HTTP status of a refused handshake (e.g. 401), or 0.</summary>
     public int RefusedWith => (int)_socket.HttpStatusCode;

@@ -45,6 +45,9 @@ namespace InstaDeploy.ControlPlane.Data.Migrations
                     b.Property<bool>("Online")
                         .HasColumnType("INTEGER");
 
+                    b.Property<byte[]>("PendingKeyHash")
+                        .HasColumnType("BLOB");
+
                     b.Property<string>("PluginsJson")
                         .HasColumnType("TEXT");
 
@@ -136,6 +139,9 @@ namespace InstaDeploy.ControlPlane.Data.Migrations
             modelBuilder.Entity("InstaDeploy.ControlPlane.Data.EnrollmentTokenEntity", b =>
                 {
                     b.Property<string>("Id")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("AgentId")
                         .HasColumnType("TEXT");
 
                     b.Property<long>("CreatedAt")

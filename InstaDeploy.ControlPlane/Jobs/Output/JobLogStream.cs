@@ -12,7 +12,7 @@ public static class JobLogStream
 {
     private static readonly TimeSpan MaxFollow = TimeSpan.FromHours(1);
 
-    public static async Task<IResult> GetAsync(string jobId, bool? follow, HttpContext context, JobOutputFollower output, CancellationToken cancellationToken)
+    public static async Task<IResult> GetAsync(string jobId, bool? follow, HttpContext context, JobOutputFollower output, Infrastructure.StreamLimits streams, CancellationToken cancellationToken)
     {
         if (!TryReadLastEventId(context.Request, out var afterSeq))
             return Infrastructure.Problems.Invalid("Last-Event-ID", "must be the id of an event this stream sent (a line number, 0 or more)");
@@ -21,13 +21,15 @@ public static class JobLogStream
             var read = await output.ReadAsync(jobId, cancellationToken);
             return read is null ? UnknownJob(jobId) : TypedResults.Text(read.Value.Text, "text/plain; charset=utf-8");
         }
-        return await StreamAsync(jobId, afterSeq, context, output, MaxFollow, cancellationToken);
+        if (!await output.ExistsAsync(jobId, cancellationToken)) return UnknownJob(jobId);
+        if (!streams.TryAcquire(context, out var lease, out var refusal)) return refusal;
+        using (lease) return await StreamAsync(jobId, afterSeq, context, output, MaxFollow, cancellationToken);
     }
 
-    /// <summary>Streams the job's output as Server-Sent Events for at most <paramref name="maxFollow"/>.</summary>
+    /// <summary>Streams the job's output as Server-Sent Events for at most <paramref name="maxFollow"/>; the caller holds
+    /// the stream's place in <see cref="Infrastructure.StreamLimits"/>.</summary>
     public static async Task<IResult> StreamAsync(string jobId, long afterSeq, HttpContext context, JobOutputFollower output, TimeSpan maxFollow, CancellationToken cancellationToken)
     {
-        if (!await output.ExistsAsync(jobId, cancellationToken)) return UnknownJob(jobId);
         var response = context.Response;
         response.ContentType = "text/event-stream";
         response.Headers.CacheControl = "no-cache";

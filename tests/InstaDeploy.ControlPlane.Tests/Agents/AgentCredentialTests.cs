@@ -96,7 +96,7 @@ public sealed class AgentCredentialTests
         request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
         using var clash = await anonymous.SendAsync(request);
         Assert.Equal(HttpStatusCode.Conflict, clash.StatusCode);
-        Assert.Contains("already enrolled", (await clash.ReadJsonAsync()).GetProperty("detail").GetString());
+        Assert.Contains("already has its own key", (await clash.ReadJsonAsync()).GetProperty("detail").GetString());
     }
 
     [Fact]

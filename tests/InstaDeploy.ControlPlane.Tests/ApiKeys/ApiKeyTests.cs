@@ -194,7 +194,7 @@ public sealed class AdminKeyBootstrapTests
             WorkingDirectory = folder,
         };
         start.Environment.Remove("INSTADEPLOY_ADMIN_API_KEY");
-        start.Environment["AGENT_SECRET_TOKEN"] = "bootstrap-test-token";
+        start.Environment["AGENT_SECRET_TOKEN"] = "bootstrap-test-token-0123456789abcdef";
         start.Environment["INSTADEPLOY_DATA_DIR"] = Path.Combine(folder, "data");
         start.Environment["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}";
         // This folder holds the test's dependencies' settings files too (the agent's among them): say the level the
