@@ -64,7 +64,7 @@ public static class DeploymentsApi
 
     private static async Task<Results<Accepted<JobAccepted>, ValidationProblem, ProblemHttpResult>> Deploy(
         DeployRequest request, AgentSelector selector, JobDispatcher dispatcher, ProjectVariableStore variableStore, VariableProtector protector,
-        System.Security.Claims.ClaimsPrincipal user, Hub.AgentConnectionRegistry registry, IOptions<ControlPlaneOptions> options, CancellationToken cancellationToken)
+        System.Security.Claims.ClaimsPrincipal user, Hub.AgentConnectionRegistry registry, IOptions<ControlPlaneOptions> options, DeployPolicy policy, CancellationToken cancellationToken)
     {
         if (ValidateProject(request.ProjectName) is { } invalidName) return invalidName;
         if (ValidateTimeout(request.TimeoutSeconds) is { } invalidTimeout) return invalidTimeout;
@@ -98,8 +98,6 @@ public static class DeploymentsApi
         }
         if (ComposeValidator.Validate(yaml) is { } composeError)
             return Problems.Invalid("compose_file_base64", composeError);
-        if (options.Value.PolicyEnabled && ComposePolicy.Check(yaml, options.Value.PolicyBindAllowList) is { Count: > 0 } violations)
-            return Problems.Invalid("compose_file_base64", "the deploy policy refuses it: " + string.Join("; ", violations));
 
         if (ValidateHealthWait(request.HealthWaitSeconds) is { } invalidWait) return invalidWait;
         if (ValidateTimeLeftForHealthWait(request.TimeoutSeconds, request.HealthWaitSeconds, request.RollbackOnFailure, options.Value) is { } tooShort) return tooShort;
@@ -113,22 +111,27 @@ public static class DeploymentsApi
         if ((variables.Count > 0 || request.RollbackOnFailure) && registry.TryGet(agentId!, out var connection) && !connection.ProjectConfig)
             return Problems.Conflict("The agent cannot apply this deploy",
                 $"Agent '{agentId}' speaks the seed protocol only: it would ignore the project's variables and rollback_on_failure. Deploy to an InstaDeploy agent, or remove the project's variables (GET /deployments/{request.ProjectName}/env) and rollback_on_failure.");
+        // After the variables: the policy judges the file as compose will interpolate it with them.
+        var decision = policy.Decide(user, agentId!, yaml, variables);
+        if (decision.Unenforceable is { } unenforceable) return Problems.Conflict("The agent cannot enforce the deploy policy", unenforceable);
+        if (decision.Violations is { } violations) return Problems.Invalid("compose_file_base64", "the deploy policy refuses it: " + violations);
         var job = await DispatchRevisionAsync(dispatcher, agentId!, request.ProjectName!, yaml,
             variables.Count == 0 ? null : protector.ProtectSnapshot(variables), [.. variables.Select(v => v.Name)],
             user.Identity?.Name ?? "", rollbackOf: null, request.RollbackOnFailure,
             EffectiveHealthWait(request.HealthWaitSeconds, request.TimeoutSeconds, request.RollbackOnFailure, options.Value),
-            request.TimeoutSeconds, request.QueueTtlSeconds, cancellationToken);
+            request.TimeoutSeconds, request.QueueTtlSeconds, decision.AgentPolicy, cancellationToken);
         return TypedResults.Accepted($"/jobs/{job.Id}", job.ToAccepted());
     }
 
     /// <summary>
     /// Sends DEPLOY_COMPOSE for one revision: the compose file, the variables (stored only as <paramref name="variablesProtected"/>;
     /// decrypted into the command as it is written to the agent), the health wait and rollback_on_failure. The revision is
-    /// numbered and stored with the job.
+    /// numbered and stored with the job. <paramref name="policy"/>, when the deploy policy applies, tells the agent to enforce it.
     /// </summary>
     internal static Task<JobEntity> DispatchRevisionAsync(
         JobDispatcher dispatcher, string agentId, string projectName, string yaml, string? variablesProtected, string[] variableNames,
-        string createdBy, int? rollbackOf, bool rollbackOnFailure, int healthWaitSeconds, int? timeoutSeconds, int? queueTtlSeconds, CancellationToken cancellationToken)
+        string createdBy, int? rollbackOf, bool rollbackOnFailure, int healthWaitSeconds, int? timeoutSeconds, int? queueTtlSeconds,
+        System.Text.Json.Nodes.JsonObject? policy, CancellationToken cancellationToken)
     {
         var compose = Encoding.UTF8.GetBytes(yaml);
         var payload = new System.Text.Json.Nodes.JsonObject
@@ -138,6 +141,7 @@ public static class DeploymentsApi
             [DeployPayload.HealthWaitSeconds] = healthWaitSeconds,
             [DeployPayload.RollbackOnFailure] = rollbackOnFailure,
         };
+        if (policy is not null) payload[DeployPayload.Policy] = policy;
         // Variables travel encrypted until the command is written; an empty list tells the agent to remove an old .env.
         if (variablesProtected is not null) payload[JobDispatcher.ProtectedEnv] = variablesProtected;
         else payload[DeployPayload.Env] = new System.Text.Json.Nodes.JsonArray();

@@ -71,7 +71,7 @@ public static class RevisionsApi
 
     private static async Task<Results<Accepted<JobAccepted>, ValidationProblem, ProblemHttpResult>> Rollback(
         string projectName, RollbackRequest? request, AgentSelector selector, JobDispatcher dispatcher, InstaDeployDbContext db,
-        ClaimsPrincipal user, Microsoft.Extensions.Options.IOptions<ControlPlaneOptions> options, CancellationToken cancellationToken)
+        ClaimsPrincipal user, Microsoft.Extensions.Options.IOptions<ControlPlaneOptions> options, DeployPolicy policy, CancellationToken cancellationToken)
     {
         request ??= new RollbackRequest();
         if (DeploymentsApi.ValidateProject(projectName) is { } invalid) return invalid;
@@ -121,13 +121,15 @@ public static class RevisionsApi
         }
 
         // The policy in force now applies to what is deployed again, whatever it was when the revision was made.
-        if (options.Value.PolicyEnabled && InstaDeploy.Compose.ComposePolicy.Check(target.ComposeYaml, options.Value.PolicyBindAllowList) is { Count: > 0 } violations)
-            return Problems.Invalid("revision", $"revision {target.Number} is refused by the deploy policy now in force: " + string.Join("; ", violations));
+        var decision = policy.Decide(user, agentId!, target.ComposeYaml, target.VariablesProtected);
+        if (decision.Unenforceable is { } unenforceable) return Problems.Conflict("The agent cannot enforce the deploy policy", unenforceable);
+        if (decision.Violations is { } violations)
+            return Problems.Invalid("revision", $"revision {target.Number} is refused by the deploy policy now in force: " + violations);
         if (await dispatcher.CheckCapacityAsync(agentId!, cancellationToken) is { } full) return full;
         var job = await DeploymentsApi.DispatchRevisionAsync(dispatcher, agentId!, projectName, target.ComposeYaml, target.VariablesProtected,
             target.VariableNames.Split(',', StringSplitOptions.RemoveEmptyEntries), user.Identity?.Name ?? "", rollbackOf: target.Number,
             rollbackOnFailure: false, DeploymentsApi.EffectiveHealthWait(request.HealthWaitSeconds, request.TimeoutSeconds, rollbackOnFailure: false, options.Value),
-            request.TimeoutSeconds, request.QueueTtlSeconds, cancellationToken);
+            request.TimeoutSeconds, request.QueueTtlSeconds, decision.AgentPolicy, cancellationToken);
         return TypedResults.Accepted($"/jobs/{job.Id}", job.ToAccepted());
     }
 

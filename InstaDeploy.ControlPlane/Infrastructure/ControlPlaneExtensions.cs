@@ -45,6 +45,7 @@ public static class ControlPlaneExtensions
             });
         services.AddSingleton<Deployments.VariableProtector>();
         services.AddSingleton<Deployments.ProjectVariableStore>();
+        services.AddSingleton<Deployments.DeployPolicy>();
 
         services.AddSingleton<DatabaseWriteGate>();
         services.AddSingleton<ApiKeyStore>();
