@@ -17,6 +17,7 @@ public sealed class HostPaths
     private readonly string _project;
     private readonly bool _onAgent;
     private readonly string _composeFileName;
+    private bool _mounted;
 
     /// <param name="settings">The allow-list.</param>
     /// <param name="projectFolder">The project folder on the agent (symbolic links are then resolved), or null on the control plane.</param>
@@ -33,8 +34,13 @@ public sealed class HostPaths
     public const string StateFolderName = ".instadeploy";
 
     /// <summary>Why compose may not use <paramref name="path"/> (relative to the project folder), or null when it may.</summary>
-    public string? Problem(string path)
+    /// <param name="path">The path as written (or as compose resolved it).</param>
+    /// <param name="mounted">Whether a container gets it mounted (a bind mount): then it may not be, or hold, the
+    /// project's compose file or <c>.instadeploy/</c>, which a container could rewrite. What compose only reads (an
+    /// env_file, a build context) may be the project folder itself.</param>
+    public string? Problem(string path, bool mounted = true)
     {
+        _mounted = mounted;
         if (path.Length == 0) return "an empty path";
         if (path.StartsWith('~')) return $"'{path}', in a home folder, outside the project folder";
         var lexical = Normalize(path.StartsWith('/') ? path : _project + "/" + path);
@@ -57,6 +63,7 @@ public sealed class HostPaths
         var inProject = IsUnderOrSelf(full, _project);
         if (inProject || (_onAgent && IsUnderOrSelf(_project, full)))
         {
+            if (!_mounted && inProject) return null;
             if (!inProject || full == _project || full == _project + "/" + _composeFileName || IsUnderOrSelf(full, _project + "/" + StateFolderName))
                 return $"{shown}, which exposes the project's compose file or its {StateFolderName} folder";
             return null;

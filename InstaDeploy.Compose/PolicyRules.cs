@@ -29,8 +29,8 @@ internal sealed class PolicyRules(PolicySettings settings, HostPaths paths, Func
                     if (service is ComposeMap map) Service($"service '{name}'", map);
             ForEachDefinition(root["volumes"], (name, volume) => NamedVolume($"volume '{name}'", volume));
             ForEachDefinition(root["networks"], (name, network) => Network($"network '{name}'", name, network));
-            ForEachDefinition(root["secrets"], (name, secret) => ReadsFile($"secret '{name}'", "file", secret["file"]));
-            ForEachDefinition(root["configs"], (name, config) => ReadsFile($"config '{name}'", "file", config["file"]));
+            ForEachDefinition(root["secrets"], (name, secret) => ReadsFile($"secret '{name}'", "file", secret["file"], mounted: true));
+            ForEachDefinition(root["configs"], (name, config) => ReadsFile($"config '{name}'", "file", config["file"], mounted: true));
             Include(root["include"]);
         }
         return _violations.Distinct().ToList();
@@ -205,13 +205,13 @@ internal sealed class PolicyRules(PolicySettings settings, HostPaths paths, Func
     private static bool IsPath(string source) =>
         source.Length == 0 || source.StartsWith('/') || source.StartsWith('.') || source.StartsWith('~') || source.Contains('/') || source.Contains('\\');
 
-    private void ReadsFile(string subject, string key, ComposeNode? node, bool remoteRefused = false)
+    private void ReadsFile(string subject, string key, ComposeNode? node, bool remoteRefused = false, bool mounted = false)
     {
         var value = Value(node);
         if (Unreadable(subject, key, node, value) || value.Text is null) return;
         if (remoteRefused && HostPaths.IsRemote(value.Text))
             _violations.Add($"{subject} sets {key} to a remote source ('{value.Text}')");
-        else if (paths.Problem(value.Text) is { } problem)
+        else if (paths.Problem(value.Text, mounted) is { } problem)
             _violations.Add($"{subject} sets {key} to {problem}");
     }
 
@@ -245,7 +245,7 @@ internal sealed class PolicyRules(PolicySettings settings, HostPaths paths, Func
         var dockerfile = Value(build["dockerfile"]);
         if (!Unreadable(subject, "build.dockerfile", build["dockerfile"], dockerfile) && dockerfile.Text is { } file
             && context.Unknown is null && !HostPaths.IsRemote(contextPath)
-            && paths.Problem(file.StartsWith('/') ? file : contextPath.TrimEnd('/') + "/" + file) is { } problem)
+            && paths.Problem(file.StartsWith('/') ? file : contextPath.TrimEnd('/') + "/" + file, mounted: false) is { } problem)
             _violations.Add($"{subject} sets build.dockerfile to {problem}");
         var additional = build["additional_contexts"];
         var named = additional is ComposeMap map ? map.Entries.Select(e => e.Value) : Items(additional);
@@ -256,7 +256,7 @@ internal sealed class PolicyRules(PolicySettings settings, HostPaths paths, Func
             var source = additional is ComposeMap ? value.Text : value.Text[(value.Text.IndexOf('=') + 1)..];
             if (source.StartsWith("docker-image://", StringComparison.Ordinal) || source.StartsWith("service:", StringComparison.Ordinal) || source.StartsWith("target:", StringComparison.Ordinal)) continue;
             if (HostPaths.IsRemote(source)) _violations.Add($"{subject} sets build.additional_contexts to a remote source ('{source}')");
-            else if (paths.Problem(source) is { } outside) _violations.Add($"{subject} sets build.additional_contexts to {outside}");
+            else if (paths.Problem(source, mounted: false) is { } outside) _violations.Add($"{subject} sets build.additional_contexts to {outside}");
         }
         Forbidden(subject, "build.ssh", build["ssh"], "hands the build the agent's SSH keys or agent");
         Forbidden(subject, "build.entitlements", build["entitlements"], "grants the build access to the host");
