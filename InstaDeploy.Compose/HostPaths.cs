@@ -17,7 +17,6 @@ public sealed class HostPaths
     private readonly string _project;
     private readonly bool _onAgent;
     private readonly string _composeFileName;
-    private bool _mounted;
 
     /// <param name="settings">The allow-list.</param>
     /// <param name="projectFolder">The project folder on the agent (symbolic links are then resolved), or null on the control plane.</param>
@@ -40,15 +39,14 @@ public sealed class HostPaths
     /// env_file, a build context) may be the project folder itself.</param>
     public string? Problem(string path, bool mounted = true)
     {
-        _mounted = mounted;
         if (path.Length == 0) return "an empty path";
         if (path.StartsWith('~')) return $"'{path}', in a home folder, outside the project folder";
         var lexical = Normalize(path.StartsWith('/') ? path : _project + "/" + path);
-        if (Judge(lexical, $"'{path}'", path.StartsWith('/')) is { } problem) return problem;
+        if (Judge(lexical, $"'{path}'", path.StartsWith('/'), mounted) is { } problem) return problem;
         if (!_onAgent) return null;
         var real = RealPath(lexical);
         if (real is null) return $"'{path}', whose symbolic links do not resolve";
-        return real == lexical ? null : Judge(real, $"'{path}' (through a symbolic link: '{real}')", absolute: true);
+        return real == lexical ? null : Judge(real, $"'{path}' (through a symbolic link: '{real}')", absolute: true, mounted);
     }
 
     /// <summary>Whether <paramref name="source"/> names a remote source (a URL, or git's user@host:path).</summary>
@@ -58,12 +56,12 @@ public sealed class HostPaths
         || source.StartsWith("github.com/", StringComparison.OrdinalIgnoreCase)
         || System.Text.RegularExpressions.Regex.IsMatch(source, @"^[A-Za-z0-9._-]+@[A-Za-z0-9._-]+:");
 
-    private string? Judge(string full, string shown, bool absolute)
+    private string? Judge(string full, string shown, bool absolute, bool mounted)
     {
         var inProject = IsUnderOrSelf(full, _project);
         if (inProject || (_onAgent && IsUnderOrSelf(_project, full)))
         {
-            if (!_mounted && inProject) return null;
+            if (!mounted && inProject) return null;
             if (!inProject || full == _project || full == _project + "/" + _composeFileName || IsUnderOrSelf(full, _project + "/" + StateFolderName))
                 return $"{shown}, which exposes the project's compose file or its {StateFolderName} folder";
             return null;

@@ -49,6 +49,23 @@ public sealed class DeployPolicy(IOptions<ControlPlaneOptions> options, Hub.Agen
     }
 
     /// <summary>Decides for a rollback to a revision, with the variables it was deployed with.</summary>
-    public DeployPolicyDecision Decide(ClaimsPrincipal user, string agentId, string yaml, string? variablesProtected) =>
-        Decide(user, agentId, yaml, variablesProtected is null ? [] : protector.UnprotectSnapshot(variablesProtected));
+    public DeployPolicyDecision Decide(ClaimsPrincipal user, string agentId, string yaml, string? variablesProtected)
+    {
+        if (variablesProtected is null) return Decide(user, agentId, yaml, []);
+        IReadOnlyList<DeployVariable> variables;
+        try
+        {
+            variables = protector.UnprotectSnapshot(variablesProtected);
+        }
+        catch (System.Security.Cryptography.CryptographicException) when (options.Value.PolicyEnabled || ApiKeys.ApiKeyScopes.IsRestricted(user))
+        {
+            return new DeployPolicyDecision(null,
+                "the revision's variables cannot be decrypted (the key ring in INSTADEPLOY_KEY_RING_DIR is missing or another one), so the deploy policy cannot check what the file becomes; restore the key ring, or set the variables again and deploy anew", null);
+        }
+        catch (System.Security.Cryptography.CryptographicException)
+        {
+            return new DeployPolicyDecision(null, null, null); // no policy applies; the dispatcher reports the key ring
+        }
+        return Decide(user, agentId, yaml, variables);
+    }
 }
