@@ -70,6 +70,16 @@ public sealed partial class AgentOptions
         foreach (var (name, value) in new[] { ("AGENT_SECRET_TOKEN", token ?? ""), ("AGENT_ENROLLMENT_TOKEN", enrollment ?? ""), ("AGENT_VERSION", version), ("AGENT_ARCHITECTURE", architecture) })
             if (value.Any(char.IsControl)) problems.Add($"{name} contains a control character (a newline?); remove it");
 
+        // The deploy policy is read by the compose plugin; a typo here would silently leave a server unprotected.
+        if (configuration["AGENT_POLICY"] is { Length: > 0 } policy && policy.Trim().ToLowerInvariant() is not ("on" or "off" or "true" or "false" or "1" or "0" or "yes" or "no"))
+            problems.Add($"AGENT_POLICY '{policy}' is neither on nor off");
+        if (configuration["AGENT_POLICY_BIND_ALLOW"] is { Length: > 0 } bindAllow
+            && bindAllow.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).FirstOrDefault(p => !p.StartsWith('/')) is { } relative)
+            problems.Add($"AGENT_POLICY_BIND_ALLOW: '{relative}' is not an absolute path (give host folders like /srv/apps, separated by commas)");
+        if (configuration["AGENT_POLICY_CAP_ADD_ALLOW"] is { Length: > 0 } capAddAllow
+            && capAddAllow.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).FirstOrDefault(c => !CapabilityName().IsMatch(c)) is { } capability)
+            problems.Add($"AGENT_POLICY_CAP_ADD_ALLOW: '{capability}' is not a capability name (e.g. NET_ADMIN or CAP_NET_RAW, separated by commas)");
+
         var ca = configuration["AGENT_CA_CERT"] is { Length: > 0 } c ? Path.GetFullPath(c) : null;
         if (ca is not null)
         {
@@ -104,6 +114,9 @@ public sealed partial class AgentOptions
 
     [System.Text.RegularExpressions.GeneratedRegex(@"^[A-Za-z0-9][A-Za-z0-9._-]{0,252}\z")]
     private static partial System.Text.RegularExpressions.Regex ValidHostname();
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^[A-Za-z][A-Za-z0-9_]{1,44}\z")]
+    private static partial System.Text.RegularExpressions.Regex CapabilityName();
 
     /// <summary>This runtime's platform in the seed's spelling, e.g. linux-amd64.</summary>
     public static string DefaultArchitecture()

@@ -1,101 +1,68 @@
-using YamlDotNet.RepresentationModel;
-
 namespace InstaDeploy.Compose;
 
 /// <summary>
-/// The deploy policy an operator can switch on: no <c>privileged</c> containers, no host network, PID or IPC
-/// namespace, and no bind mount of a host path outside an allow-list (relative paths may not leave the project
-/// folder). The control plane checks it before sending a deploy, and the agent checks it again before running one.
+/// The deploy policy: compose files may not give a container access to its host. Refused: privileged (also in
+/// lifecycle hooks and builds), cap_add outside an allow-list, devices, device_cgroup_rules, GPUs, security_opt that
+/// lifts confinement, host (or foreign container/service) network, PID, IPC, UTS, user and cgroup namespaces,
+/// volumes_from, non-namespaced sysctls, bind mounts outside the project folder and the allow-list in every syntax
+/// (named volumes whose driver_opts bind, NFS, CIFS or a device included), secrets, configs, env_file, extends, include
+/// and build contexts that leave the project folder or name a remote source, and any mount of the project's compose
+/// file or <c>.instadeploy/</c> folder.
 /// </summary>
+/// <remarks>
+/// The control plane checks the file as written (<see cref="Check"/>), every document, with compose's interpolation;
+/// the agent checks it again on the model compose itself resolves (<see cref="CheckResolved"/>) before every
+/// <c>up</c>, which decides.
+/// </remarks>
 public static class ComposePolicy
 {
-    /// <summary>
-    /// Returns what the policy refuses in <paramref name="yaml"/> (empty when it is acceptable). Call it on a file that
-    /// <see cref="ComposeValidator"/> accepted.
-    /// </summary>
+    /// <summary>What the policy refuses in the compose file <paramref name="yaml"/> as written (empty when nothing).</summary>
     /// <param name="yaml">The compose file.</param>
-    /// <param name="bindMountAllowList">Absolute host paths under which bind mounts are allowed.</param>
-    public static IReadOnlyList<string> Check(string yaml, IReadOnlyCollection<string> bindMountAllowList)
+    /// <param name="settings">The allow-lists.</param>
+    /// <param name="variables">What <c>${NAME}</c> becomes; a value that cannot be known is refused where the policy reads it.</param>
+    /// <param name="projectFolder">The project folder, on the agent (symbolic links are then resolved); null on the control plane.</param>
+    public static IReadOnlyList<string> Check(string yaml, PolicySettings settings, ComposeVariables variables, string? projectFolder = null)
     {
-        var stream = new YamlStream();
-        var violations = new List<string>();
+        IReadOnlyList<ComposeNode> documents;
         try
         {
-            stream.Load(new StringReader(yaml));
+            documents = ComposeYaml.Parse(yaml);
         }
-        catch (Exception e) when (e is YamlDotNet.Core.YamlException or InvalidOperationException)
+        catch (ComposeYamlException e)
         {
-            return [$"the compose file is not valid YAML: {e.Message}"];
+            return [e.Message];
         }
-        if (stream.Documents.Count == 0 || stream.Documents[0].RootNode is not YamlMappingNode root) return violations;
-        var allowed = bindMountAllowList.Select(p => Path.TrimEndingDirectorySeparator(Path.GetFullPath(p))).ToList();
+        return new PolicyRules(settings, new HostPaths(settings, projectFolder), variables.Interpolate).Check(documents);
+    }
 
-        if (Child(root, "services") is YamlMappingNode services)
+    /// <summary>
+    /// What the policy refuses in compose's resolved model: the output of <c>docker-compose config</c> (v1, YAML) or
+    /// <c>docker compose config --format json</c> (v2), in which variables are filled in, merge keys, <c>extends</c> and
+    /// <c>include</c> applied, and relative paths made absolute.
+    /// </summary>
+    /// <param name="output">What compose printed.</param>
+    /// <param name="settings">The allow-lists.</param>
+    /// <param name="projectFolder">The project folder (symbolic links under it are resolved).</param>
+    public static IReadOnlyList<string> CheckResolved(string output, PolicySettings settings, string projectFolder)
+    {
+        ComposeNode model;
+        var json = output.TrimStart().StartsWith('{');
+        try
         {
-            foreach (var (nameNode, serviceNode) in services.Children)
+            model = json ? ComposeYaml.ParseJson(output) : ComposeYaml.Parse(output) switch
             {
-                if (serviceNode is not YamlMappingNode service) continue;
-                var name = (nameNode as YamlScalarNode)?.Value ?? "?";
-                // Compose fills in ${VAR} from the project's variables after this check, so a field the policy looks at
-                // must say its value itself: `privileged: ${P}` with P=true would otherwise pass.
-                foreach (var key in new[] { "privileged", "network_mode", "pid", "ipc" })
-                    if (Scalar(service, key) is { } value && value.Contains('$'))
-                        violations.Add($"service '{name}' sets {key} from a variable ('{value}'); the deploy policy cannot check what it becomes, so write the value itself");
-                if (Scalar(service, "privileged") is "true" or "True" or "TRUE" or "yes" or "on")
-                    violations.Add($"service '{name}' sets privileged: true");
-                foreach (var key in new[] { "network_mode", "pid", "ipc" })
-                    if (Scalar(service, key) == "host") violations.Add($"service '{name}' sets {key}: host");
-                if (Child(service, "volumes") is YamlSequenceNode volumes)
-                    foreach (var volume in volumes.Children)
-                        if (VariableIn(volume) is { } templated)
-                            violations.Add($"service '{name}' mounts a volume given by a variable ('{templated}'); the deploy policy cannot check what it becomes, so write its source and type themselves");
-                        else if (BindSource(volume) is { } source && Outside(source, allowed))
-                            violations.Add($"service '{name}' bind-mounts '{source}', which is outside the allowed host paths ({Describe(allowed)})");
-            }
+                [var single] => single,
+                var documents => throw new ComposeYamlException($"compose printed {documents.Count} documents, not one"),
+            };
         }
-
-        // A named volume can be a bind mount in disguise: driver_opts {type: none, o: bind, device: /etc}.
-        if (Child(root, "volumes") is YamlMappingNode namedVolumes)
-            foreach (var (nameNode, volumeNode) in namedVolumes.Children)
-                if (volumeNode is YamlMappingNode volume && Child(volume, "driver_opts") is YamlMappingNode options
-                    && Scalar(options, "device") is { } device && (device.Contains('$') || Outside(device, allowed)))
-                    violations.Add($"volume '{(nameNode as YamlScalarNode)?.Value}' binds the host path '{device}', which is outside the allowed host paths ({Describe(allowed)})");
-
-        return violations;
-    }
-
-    /// <summary>The volume's source or type when it contains a variable reference, else null.</summary>
-    private static string? VariableIn(YamlNode volume) => volume switch
-    {
-        YamlScalarNode { Value: { } shortSyntax } when shortSyntax.Split(':')[0].Contains('$') => shortSyntax,
-        YamlMappingNode longSyntax => new[] { Scalar(longSyntax, "type"), Scalar(longSyntax, "source") }.FirstOrDefault(v => v is not null && v.Contains('$')),
-        _ => null,
-    };
-
-    private static string? BindSource(YamlNode volume)
-    {
-        if (volume is YamlScalarNode { Value: { } shortSyntax })
+        catch (ComposeYamlException e)
         {
-            var source = shortSyntax.Split(':')[0];
-            return source.StartsWith('/') || source.StartsWith('.') || source.StartsWith('~') ? source : null; // else a named volume
+            return [$"compose's resolved model cannot be read: {e.Message}"];
         }
-        if (volume is YamlMappingNode longSyntax && Scalar(longSyntax, "type") == "bind") return Scalar(longSyntax, "source") ?? "";
-        return null;
+        if (model is not ComposeMap { } root || root["services"] is not ComposeMap)
+            return ["compose's resolved model has no services"];
+        // v2 prints a '$' of the model as '$$' so its output can be read again; v1 prints paths as they are.
+        Func<string, Interpolated> value = json ? text => new Interpolated(text.Replace("$$", "$", StringComparison.Ordinal), null) : text => new Interpolated(text, null);
+        return new PolicyRules(settings, new HostPaths(settings, projectFolder), value).Check([model]);
     }
-
-    private static bool Outside(string source, List<string> allowed)
-    {
-        if (source.StartsWith('~')) return true;
-        if (!source.StartsWith('/'))
-            return source.Replace('\\', '/').Split('/').Contains(".."); // relative: stays in the project folder unless it climbs out
-        var full = Path.TrimEndingDirectorySeparator(Path.GetFullPath(source));
-        return !allowed.Any(prefix => full == prefix || full.StartsWith(prefix + "/", StringComparison.Ordinal));
-    }
-
-    private static string Describe(List<string> allowed) => allowed.Count == 0 ? "none are allowed" : string.Join(", ", allowed);
-
-    private static YamlNode? Child(YamlMappingNode node, string key) =>
-        node.Children.TryGetValue(new YamlScalarNode(key), out var child) ? child : null;
-
-    private static string? Scalar(YamlMappingNode node, string key) => (Child(node, key) as YamlScalarNode)?.Value;
 }

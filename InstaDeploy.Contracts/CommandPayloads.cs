@@ -37,7 +37,20 @@ public sealed record DeployComposePayload
     [JsonPropertyName(DeployPayload.RollbackOnFailure)]
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public bool? RollbackOnFailure { get; init; }
+
+    /// <summary>When the deploy policy applies to this deploy: the agent enforces it, with these allow-lists, on the model
+    /// compose resolves, even if its own AGENT_POLICY is off.</summary>
+    [JsonPropertyName(DeployPayload.Policy)]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public DeployPolicyPayload? Policy { get; init; }
 }
+
+/// <summary>The deploy policy a command asks the agent to enforce.</summary>
+/// <param name="BindAllow">Absolute host paths under which bind mounts are allowed.</param>
+/// <param name="CapAddAllow">Capabilities <c>cap_add</c> may add.</param>
+public sealed record DeployPolicyPayload(
+    [property: JsonPropertyName(DeployPayload.PolicyBindAllow)] IReadOnlyList<string> BindAllow,
+    [property: JsonPropertyName(DeployPayload.PolicyCapAddAllow)] IReadOnlyList<string> CapAddAllow);
 
 /// <summary>One entry of a deploy's <c>env</c>: a project variable as the agent writes it into <c>.env</c>.</summary>
 /// <param name="Name">The variable's name (<see cref="EnvironmentVariables.NamePattern"/>).</param>
@@ -107,17 +120,41 @@ public static class CommandPayloadJson
     /// <summary>Type information for a list of variables.</summary>
     public static System.Text.Json.Serialization.Metadata.JsonTypeInfo<ProjectVariable[]> Variables => CommandPayloadJsonContext.Default.ProjectVariableArray;
 
-    /// <summary>Reads a payload; throws <see cref="WireFormatException"/> saying what is wrong.</summary>
+    /// <summary>Reads a payload; throws <see cref="WireFormatException"/> saying what is wrong in words a sender can act on:
+    /// not an object, a required field missing, a field of the wrong JSON type.</summary>
     public static T Read<T>(JsonElement payload, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> info)
     {
+        if (payload.ValueKind != JsonValueKind.Object)
+            throw new WireFormatException($"payload must be a JSON object, got {payload.ValueKind}");
+        foreach (var property in info.Properties)
+        {
+            var present = payload.TryGetProperty(property.Name, out var value) && value.ValueKind != JsonValueKind.Null;
+            if (!present)
+            {
+                if (property.IsRequired) throw new WireFormatException($"payload is missing \"{property.Name}\"");
+                continue;
+            }
+            if (ExpectedKind(property.PropertyType) is { } expected && !expected.Kinds.Contains(value.ValueKind))
+                throw new WireFormatException($"payload \"{property.Name}\" must be {expected.Name}, got {value.ValueKind}");
+        }
         try
         {
             return payload.Deserialize(info) ?? throw new WireFormatException("payload is null");
         }
         catch (JsonException e)
         {
-            throw new WireFormatException($"payload is not of the expected shape: {e.Message}", e);
+            throw new WireFormatException($"payload is not of the expected shape at {e.Path}: {e.Message}", e);
         }
+    }
+
+    private static (string Name, JsonValueKind[] Kinds)? ExpectedKind(Type type)
+    {
+        type = Nullable.GetUnderlyingType(type) ?? type;
+        if (type == typeof(string)) return ("a string", [JsonValueKind.String]);
+        if (type == typeof(int) || type == typeof(long)) return ("a number", [JsonValueKind.Number]);
+        if (type == typeof(bool)) return ("true or false", [JsonValueKind.True, JsonValueKind.False]);
+        if (type != typeof(string) && typeof(System.Collections.IEnumerable).IsAssignableFrom(type)) return ("an array", [JsonValueKind.Array]);
+        return null;
     }
 }
 

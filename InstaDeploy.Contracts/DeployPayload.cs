@@ -22,6 +22,20 @@ public static class DeployPayload
     /// <summary>true: if the deploy fails, the agent deploys its last successful revision of the project again.</summary>
     public const string RollbackOnFailure = "rollback_on_failure";
 
+    /// <summary>
+    /// <c>{"bind_allow": [paths], "cap_add_allow": [capabilities]}</c>: the deploy policy applies to this job (the
+    /// control plane's INSTADEPLOY_POLICY is on, or the API key has no host access). The agent then checks the model
+    /// compose resolves before every <c>up</c> of the job (the automatic rollback's included), with these allow-lists
+    /// unless its own AGENT_POLICY is on, whose lists it uses instead. Absent: only AGENT_POLICY decides.
+    /// </summary>
+    public const string Policy = "policy";
+
+    /// <summary>In <see cref="Policy"/>: absolute host paths under which bind mounts are allowed.</summary>
+    public const string PolicyBindAllow = "bind_allow";
+
+    /// <summary>In <see cref="Policy"/>: capabilities cap_add may add.</summary>
+    public const string PolicyCapAddAllow = "cap_add_allow";
+
     /// <summary>Result field of a failed deploy that was rolled back: the revision restored.</summary>
     public const string RolledBackTo = "rolled_back_to_revision";
 

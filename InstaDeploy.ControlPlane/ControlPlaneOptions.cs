@@ -48,16 +48,22 @@ public sealed class ControlPlaneOptions
     [Range(64 * 1024, 256 * 1024 * 1024)]
     public int MaxMessageBytes { get; set; } = 16 * 1024 * 1024;
 
-    /// <summary>Whether the deploy policy is on: no privileged containers, host namespaces, or bind mounts outside the allow-list.</summary>
+    /// <summary>Whether the deploy policy is on for every deploy (it always is for deploy keys without host access): no
+    /// privileged containers, devices, host namespaces, or bind mounts outside the project and the allow-list.</summary>
     [ConfigurationKeyName("INSTADEPLOY_POLICY")]
     public bool PolicyEnabled { get; set; }
 
-    /// <summary>Host paths (comma separated) under which bind mounts are allowed when the policy is on.</summary>
+    /// <summary>Host paths (comma separated) under which bind mounts are allowed when the policy applies.</summary>
     [ConfigurationKeyName("INSTADEPLOY_POLICY_BIND_ALLOW")]
     public string PolicyBindAllow { get; set; } = "";
 
-    public IReadOnlyList<string> PolicyBindAllowList =>
-        PolicyBindAllow.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+    /// <summary>Capabilities (comma separated, e.g. NET_ADMIN) cap_add may add when the policy applies; none by default.</summary>
+    [ConfigurationKeyName("INSTADEPLOY_POLICY_CAP_ADD_ALLOW")]
+    public string PolicyCapAddAllow { get; set; } = "";
+
+    /// <summary>The policy's allow-lists.</summary>
+    public Compose.PolicySettings Policy =>
+        Compose.PolicySettings.FromLists(PolicyBindAllow, PolicyCapAddAllow, "INSTADEPLOY_POLICY_BIND_ALLOW", "INSTADEPLOY_POLICY_CAP_ADD_ALLOW");
 
     /// <summary>REST requests per second each API key may make (bursts up to twice as many); over it, 429.</summary>
     [ConfigurationKeyName("INSTADEPLOY_RATE_LIMIT_PER_SECOND")]
@@ -141,6 +147,10 @@ internal sealed class ControlPlaneOptionsValidator : IValidateOptions<ControlPla
         if (!string.IsNullOrEmpty(options.AdminApiKey) && options.AdminApiKey.Trim().Length < MinSecretLength)
             return ValidateOptionsResult.Fail(
                 $"INSTADEPLOY_ADMIN_API_KEY is shorter than {MinSecretLength} characters; use a long random value, e.g. export INSTADEPLOY_ADMIN_API_KEY=\"idk_$(openssl rand -hex 24)\" (or leave it unset: one is generated and printed once).");
+        if (Compose.PolicySettings.BindAllowProblem(options.PolicyBindAllow, "INSTADEPLOY_POLICY_BIND_ALLOW") is { } bindAllow)
+            return ValidateOptionsResult.Fail(bindAllow);
+        if (Compose.PolicySettings.CapAddAllowProblem(options.PolicyCapAddAllow, "INSTADEPLOY_POLICY_CAP_ADD_ALLOW") is { } capAddAllow)
+            return ValidateOptionsResult.Fail(capAddAllow);
         if (!options.AllowSharedAgentToken) return ValidateOptionsResult.Success;
         if (string.IsNullOrWhiteSpace(options.AgentSecretToken))
             return ValidateOptionsResult.Fail(

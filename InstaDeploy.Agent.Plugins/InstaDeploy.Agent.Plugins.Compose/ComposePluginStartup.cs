@@ -13,5 +13,6 @@ public sealed class ComposePluginStartup : IPluginStartup
         services.AddSingleton<ProjectContainers>();
         services.AddSingleton<ProjectHistory>();
         services.AddSingleton<HealthGate>();
+        services.AddSingleton<DeployPolicyGate>();
     }
 }

@@ -5,61 +5,54 @@ namespace InstaDeploy.Agent.Plugins.Compose;
 /// <summary>
 /// <c>DEPLOY_COMPOSE</c>: writes the compose file (and the project's owner-only <c>.env</c>), runs <c>up -d
 /// --remove-orphans</c>, waits for the containers to be running and healthy, and keeps the files in the project's history.
-/// With rollback_on_failure, a failed deploy restores the last successful revision from that history.
+/// With rollback_on_failure, a failed deploy restores the last successful revision from that history. When the deploy
+/// policy applies (AGENT_POLICY, or the command's policy), every <c>up</c> is preceded by its check (<see cref="DeployPolicyGate"/>).
 /// </summary>
-public sealed class DeployComposeHandler(ComposeCli compose, ProjectFolders folders, ProjectHistory history, HealthGate healthGate, Microsoft.Extensions.Configuration.IConfiguration configuration) : ICommandHandler
+public sealed class DeployComposeHandler(ComposeCli compose, ProjectFolders folders, ProjectHistory history, HealthGate healthGate, DeployPolicyGate policy) : ICommandHandler
 {
     /// <inheritdoc />
     public IReadOnlyCollection<string> CommandTypes { get; } = [Contracts.CommandTypes.DeployCompose];
 
-    /// <summary>
-    /// The agent's own check of the deploy policy, when AGENT_POLICY=on (bind mounts allowed under
-    /// AGENT_POLICY_BIND_ALLOW): the control plane checks it too, but the server is what it protects.
-    /// </summary>
-    private IReadOnlyList<string> PolicyViolations(byte[] content)
-    {
-        if (!string.Equals(configuration["AGENT_POLICY"], "on", StringComparison.OrdinalIgnoreCase)
-            && !string.Equals(configuration["AGENT_POLICY"], "true", StringComparison.OrdinalIgnoreCase))
-            return [];
-        var yaml = System.Text.Encoding.UTF8.GetString(content);
-        if (InstaDeploy.Compose.ComposeValidator.Validate(yaml) is { } invalid) return [invalid];
-        var allow = (configuration["AGENT_POLICY_BIND_ALLOW"] ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        return InstaDeploy.Compose.ComposePolicy.Check(yaml, allow);
-    }
-
     /// <inheritdoc />
     public async Task<CommandResult> HandleAsync(CommandContext context)
     {
-        var projectName = context.GetProjectName();
-        var encoded = context.GetRequiredString("compose_file_base64");
+        var payload = context.ReadPayload(CommandPayloadJson.Deploy);
+        var projectName = payload.ProjectName;
+        folders.FolderOf(projectName); // checks the name, and that it stays inside the projects folder
         byte[] content;
         try
         {
-            content = Convert.FromBase64String(encoded);
+            content = Convert.FromBase64String(payload.ComposeFileBase64);
         }
         catch (FormatException)
         {
             return CommandResult.Failure("compose_file_base64 is not valid base64");
         }
         if (content.Length == 0) return CommandResult.Failure("compose_file_base64 decodes to an empty file");
-        if (PolicyViolations(content) is { Count: > 0 } violations)
-            return CommandResult.Failure("this agent's deploy policy (AGENT_POLICY) refuses the compose file: " + string.Join("; ", violations));
+        var policySettings = policy.SettingsFor(context);
         if (folders.ProjectSharingComposeName(projectName) is { } other)
             return CommandResult.Failure(
                 $"project '{projectName}' would be the same compose project ('{ComposeCli.ComposeProjectName(projectName)}') as project '{other}', which is deployed on this agent; use a name that differs from it in more than letter case or a leading '-'/'_'");
-        var variables = ProjectVariable.FromPayload(context.Payload);
-        var healthWait = TimeSpan.FromSeconds(IntOf(context.Payload, DeployPayload.HealthWaitSeconds, DeployPayload.DefaultHealthWaitSeconds, 0, DeployPayload.MaxHealthWaitSeconds));
-        var rollbackOnFailure = context.Payload.TryGetProperty(DeployPayload.RollbackOnFailure, out var rollback) && rollback.ValueKind == System.Text.Json.JsonValueKind.True;
-        var revision = context.Payload.TryGetProperty(DeployPayload.Revision, out var number) && number.TryGetInt32(out var n)
+        var variables = ProjectVariables.Checked(payload.Env);
+        var healthWait = TimeSpan.FromSeconds(Math.Clamp(payload.HealthWaitSeconds ?? DeployPayload.DefaultHealthWaitSeconds, 0, DeployPayload.MaxHealthWaitSeconds));
+        var rollbackOnFailure = payload.RollbackOnFailure == true;
+        var revision = payload.Revision is { } n
             ? n.ToString(System.Globalization.CultureInfo.InvariantCulture)
             : $"local-{DateTimeOffset.UtcNow:yyyyMMddHHmmssfff}";
 
         folders.RegisterSecrets(context, projectName); // the values deployed before, should an error quote the old .env
+        foreach (var secret in (variables ?? []).Where(v => v.Secret)) context.AddSecret(secret.Value);
+        if (policySettings is not null)
+        {
+            // Before anything is written: a refused deploy leaves the project as it was.
+            var violations = await policy.CheckAsync(projectName, content, folders.EnvFileAfter(projectName, variables), policySettings, context);
+            if (violations.Count > 0)
+                return CommandResult.Failure($"this agent's deploy policy ({policy.Source}) refuses the compose file: " + string.Join("; ", violations));
+        }
         var composeFile = await folders.WriteComposeFileAsync(projectName, content, context.CancellationToken);
         await context.WriteOutputLineAsync($"Wrote {composeFile} ({content.Length} bytes)");
         if (variables is not null)
         {
-            foreach (var secret in variables.Where(v => v.Secret)) context.AddSecret(secret.Value);
             await folders.WriteVariablesAsync(projectName, variables, context.CancellationToken);
             if (variables.Count > 0)
                 await context.WriteOutputLineAsync($"Wrote {ProjectFolders.EnvFileName} (owner-only) with {variables.Count} variable(s): {string.Join(", ", variables.Select(v => v.Secret ? v.Name + " (secret)" : v.Name))}");
@@ -79,6 +72,18 @@ public sealed class DeployComposeHandler(ComposeCli compose, ProjectFolders fold
         }
 
         await context.WriteOutputLineAsync($"rollback_on_failure: rolling back to revision {previous.Revision} (deployed {previous.DeployedAt:u})");
+        if (policySettings is not null)
+        {
+            // The history is on disk, where a container that could write the project folder could have changed it.
+            var saved = await history.FilesOfAsync(previous, context.CancellationToken);
+            var refused = await policy.CheckAsync(projectName, saved.ComposeFile, saved.DotEnv, policySettings, context);
+            if (refused.Count > 0)
+            {
+                var why = $"the deploy policy ({policy.Source}) refuses revision {previous.Revision}: {string.Join("; ", refused)}";
+                await context.WriteOutputLineAsync($"rollback_on_failure: not rolled back: {why}");
+                return CommandResult.Failure($"{failure}; not rolled back to revision {previous.Revision}: {why}");
+            }
+        }
         await history.RestoreAsync(projectName, previous, context.CancellationToken);
         folders.RegisterSecrets(context, projectName);
         var rollbackFailure = await UpAsync(projectName, composeFile, healthWait, context);
@@ -116,7 +121,4 @@ public sealed class DeployComposeHandler(ComposeCli compose, ProjectFolders fold
             return $"the containers could not be checked: {e.Message}"; // docker ps/inspect failed
         }
     }
-
-    private static int IntOf(System.Text.Json.JsonElement payload, string name, int fallback, int min, int max) =>
-        payload.TryGetProperty(name, out var value) && value.TryGetInt32(out var number) ? Math.Clamp(number, min, max) : fallback;
 }

@@ -17,15 +17,16 @@ public sealed class LogsHandler(ComposeCli compose, ProjectContainers projectCon
     /// <inheritdoc />
     public async Task<CommandResult> HandleAsync(CommandContext context)
     {
-        var projectName = context.GetProjectName();
-        var payload = context.Payload;
-        var tail = payload.TryGetProperty("tail", out var t) && t.TryGetInt32(out var lines) ? Math.Clamp(lines, 0, 10_000) : 100;
-        var since = payload.TryGetProperty("since", out var s) && s.ValueKind == JsonValueKind.String ? s.GetString() : null;
+        var payload = context.ReadPayload(CommandPayloadJson.Logs);
+        var projectName = payload.ProjectName;
+        if (!ProjectNames.IsValid(projectName)) throw new CommandPayloadException($"project_name must match {ProjectNames.Pattern}");
+        var tail = Math.Clamp(payload.Tail ?? 100, 0, 10_000);
+        var since = payload.Since;
         if (since is not null && !LogsSince.IsValid(since)) throw new CommandPayloadException($"since must be {LogsSince.Description}");
-        var service = payload.TryGetProperty("service", out var sv) && sv.ValueKind == JsonValueKind.String ? sv.GetString() : null;
+        var service = payload.Service;
         if (service is not null && !ProjectNames.IsValid(service)) throw new CommandPayloadException("service is not a compose service name");
-        var timestamps = payload.TryGetProperty("timestamps", out var ts) && ts.ValueKind == JsonValueKind.True;
-        var followSeconds = payload.TryGetProperty("follow_seconds", out var f) && f.TryGetInt32(out var seconds) ? Math.Clamp(seconds, 1, 3600) : 0;
+        var timestamps = payload.Timestamps == true;
+        var followSeconds = payload.FollowSeconds is { } seconds ? Math.Clamp(seconds, 1, 3600) : 0;
 
         IReadOnlyList<ContainerInfo> containers;
         try

@@ -1,3 +1,5 @@
+using InstaDeploy.Contracts;
+
 namespace InstaDeploy.Agent.Plugins.Compose;
 
 /// <summary>Where a project's files live: <c>&lt;projects&gt;/&lt;project_name&gt;/docker-compose.yml</c>, never outside the projects folder.</summary>
@@ -86,8 +88,20 @@ public sealed class ProjectFolders(IAgentInfo agent)
         // The names first: a reader (LOGS) that finds a new .env then always knows which of its values to redact.
         var names = string.Concat(variables.Where(v => v.Secret).Select(v => v.Name + "\n"));
         await WriteAtomicallyAsync(secretNames, System.Text.Encoding.UTF8.GetBytes(names), ownerOnly: true, cancellationToken);
-        var text = string.Concat(variables.Select(v => Contracts.EnvironmentVariables.EnvFileLine(v.Name, v.Value) + "\n"));
-        await WriteAtomicallyAsync(envFile, System.Text.Encoding.UTF8.GetBytes(text), ownerOnly: true, cancellationToken);
+        await WriteAtomicallyAsync(envFile, EnvFileOf(variables), ownerOnly: true, cancellationToken);
+    }
+
+    private static byte[] EnvFileOf(IReadOnlyList<ProjectVariable> variables) =>
+        System.Text.Encoding.UTF8.GetBytes(string.Concat(variables.Select(v => Contracts.EnvironmentVariables.EnvFileLine(v.Name, v.Value) + "\n")));
+
+    /// <summary>What the project's <c>.env</c> holds once <see cref="WriteVariablesAsync"/> has written
+    /// <paramref name="variables"/> (null: the command carried none, and the .env stays as it is), without writing it.</summary>
+    public byte[] EnvFileAfter(string projectName, IReadOnlyList<ProjectVariable>? variables)
+    {
+        var envFile = Path.Combine(FolderOf(projectName), EnvFileName);
+        if (variables is { Count: > 0 }) return EnvFileOf(variables);
+        var agentWroteIt = File.Exists(Path.Combine(FolderOf(projectName), StateFolderName, SecretNamesFileName));
+        return File.Exists(envFile) && (variables is null || !agentWroteIt) ? File.ReadAllBytes(envFile) : [];
     }
 
     /// <summary>Registers every secret value of the project known here (now and in its kept history) with the job, so
@@ -112,7 +126,7 @@ public sealed class ProjectFolders(IAgentInfo agent)
             {
                 if (!File.Exists(secretNames) || !File.Exists(envFile)) continue;
                 var secret = File.ReadAllLines(secretNames).Where(n => n.Length > 0).ToHashSet(StringComparer.Ordinal);
-                values.UnionWith(ProjectVariable.ParseEnvFile(File.ReadAllText(envFile)).Where(v => secret.Contains(v.Name)).Select(v => v.Value));
+                values.UnionWith(ProjectVariables.ParseEnvFile(File.ReadAllText(envFile)).Where(v => secret.Contains(v.Name)).Select(v => v.Value));
             }
             catch (IOException)
             {

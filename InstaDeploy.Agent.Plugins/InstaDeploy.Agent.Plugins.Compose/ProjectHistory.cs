@@ -60,6 +60,15 @@ public sealed class ProjectHistory(ProjectFolders folders, Microsoft.Extensions.
         }
     }
 
+    /// <summary>The compose file and the <c>.env</c> (empty when it had none) an entry would restore.</summary>
+    public async Task<(byte[] ComposeFile, byte[] DotEnv)> FilesOfAsync(HistoryEntry entry, CancellationToken cancellationToken)
+    {
+        var composeFile = Path.Combine(entry.Folder, ProjectFolders.ComposeFileName);
+        var envFile = Path.Combine(entry.Folder, ProjectFolders.EnvFileName);
+        return (File.Exists(composeFile) ? await File.ReadAllBytesAsync(composeFile, cancellationToken) : [],
+            File.Exists(envFile) ? await File.ReadAllBytesAsync(envFile, cancellationToken) : []);
+    }
+
     /// <summary>Every entry of the project, newest first.</summary>
     public IReadOnlyList<HistoryEntry> Entries(string projectName)
     {

@@ -94,6 +94,20 @@ public sealed class CommandContext
         return value.GetString()!;
     }
 
+    /// <summary>Reads the payload as one of the wire contract's typed payloads (<see cref="Contracts.CommandPayloadJson"/>);
+    /// throws <see cref="CommandPayloadException"/> saying what is wrong with it.</summary>
+    public T ReadPayload<T>(System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type)
+    {
+        try
+        {
+            return Contracts.CommandPayloadJson.Read(Payload, type);
+        }
+        catch (Contracts.WireFormatException e)
+        {
+            throw new CommandPayloadException(e.Message);
+        }
+    }
+
     /// <summary>Reads the payload's <c>project_name</c> and checks it against the project name rule.</summary>
     public string GetProjectName()
     {

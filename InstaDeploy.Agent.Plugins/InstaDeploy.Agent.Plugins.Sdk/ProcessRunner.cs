@@ -12,12 +12,16 @@ public static class ProcessRunner
     public static readonly ActivitySource ActivitySource = new("InstaDeploy.Agent.Process");
 
     /// <summary>Whether an environment variable's name says it holds a secret (token, secret, password, key).</summary>
-    public static bool IsSecretName(string name) =>
-        name.Contains("TOKEN", StringComparison.OrdinalIgnoreCase)
-        || name.Contains("SECRET", StringComparison.OrdinalIgnoreCase)
-        || name.Contains("PASSWORD", StringComparison.OrdinalIgnoreCase)
-        || name.Contains("API_KEY", StringComparison.OrdinalIgnoreCase)
-        || name.Contains("APIKEY", StringComparison.OrdinalIgnoreCase);
+    public static bool IsSecretName(string name) => Contracts.ChildEnvironment.IsSecretName(name);
+
+    /// <summary>
+    /// The environment every program started here gets: an allow-list of the agent's (PATH, HOME, the locale, TMPDIR,
+    /// XDG_*, DOCKER_*, COMPOSE_*, …; see <see cref="Contracts.ChildEnvironment"/>), never the rest. Compose fills
+    /// <c>${NAME}</c> in a compose file from its environment, so whatever the agent holds (AGENT_SECRET_TOKEN, its
+    /// enrollment token, a cloud credential) would otherwise be one deploy away from a container or an error message.
+    /// </summary>
+    public static IReadOnlyDictionary<string, string> ChildEnvironment() =>
+        Contracts.ChildEnvironment.Of(Environment.GetEnvironmentVariables());
 
     /// <summary>
     /// Starts <paramref name="fileName"/> with <paramref name="arguments"/>, calls <paramref name="onLine"/> for every
@@ -43,9 +47,8 @@ public static class ProcessRunner
             WorkingDirectory = workingDirectory ?? "",
         };
         foreach (var argument in arguments) startInfo.ArgumentList.Add(argument);
-        // The agent's own secrets never reach a child process: compose would substitute ${AGENT_SECRET_TOKEN} in a
-        // compose file, and its error message would then carry the token into the job's output.
-        foreach (var name in startInfo.Environment.Keys.Where(IsSecretName).ToList()) startInfo.Environment.Remove(name);
+        startInfo.Environment.Clear();
+        foreach (var (name, value) in ChildEnvironment()) startInfo.Environment[name] = value;
 
         using var activity = ActivitySource.StartActivity($"exec {Path.GetFileName(fileName)}", ActivityKind.Internal);
         activity?.SetTag("process.executable.name", Path.GetFileName(fileName));

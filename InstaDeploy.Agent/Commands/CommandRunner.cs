@@ -50,9 +50,9 @@ internal sealed class CommandRunner(
     {
         ActivityContext.TryParse(command.TraceParent, null, out var parent);
         using var activity = AgentTelemetry.ActivitySource.StartActivity($"handle {command.Type}", ActivityKind.Consumer, parent);
-        activity?.SetTag("instadeploy.job.id", command.Id);
-        activity?.SetTag("instadeploy.command.type", command.Type);
-        activity?.SetTag("instadeploy.agent.id", options.Hostname);
+        activity?.SetTag(TelemetryTags.JobId, command.Id);
+        activity?.SetTag(TelemetryTags.CommandType, command.Type);
+        activity?.SetTag(TelemetryTags.AgentId, options.Hostname);
 
         // At most once per job id: a command sent again (after a reconnect) is answered, not run again.
         switch (journal.Admit(command.Id))
@@ -74,7 +74,7 @@ internal sealed class CommandRunner(
         }
         using var leased = lease;
         var pluginName = lease.PluginName;
-        activity?.SetTag("instadeploy.plugin", pluginName);
+        activity?.SetTag(TelemetryTags.Plugin, pluginName);
 
         // The job's time runs from now, queueing behind earlier jobs of its project included, as the control plane counts it.
         var limit = command.TimeoutSeconds is > 0 and var seconds && TimeSpan.FromSeconds(seconds) < options.JobTimeout
@@ -84,7 +84,7 @@ internal sealed class CommandRunner(
         timeout.CancelAfter(limit);
 
         var project = ProjectOf(command.Payload);
-        if (project is not null) activity?.SetTag("instadeploy.project", project);
+        if (project is not null) activity?.SetTag(TelemetryTags.Project, project);
         // Reading container logs changes nothing and may follow for minutes: it must not hold up (or wait for) a deploy.
         if (command.Type == CommandTypes.Logs) project = null;
         // Locked by compose project name: "App" and "app" are one compose project, so they never run at once.

@@ -32,7 +32,9 @@ public sealed class ApiKeyAuthenticationHandler(
         if (key is null) return AuthenticateResult.Fail("unknown, revoked or expired API key");
 
         var claims = new List<Claim> { new(ClaimTypes.Name, key.Name), new(KeyIdClaim, key.Id) };
-        claims.AddRange(ApiKeyScopes.Expand(key.Scopes.Split(',', StringSplitOptions.RemoveEmptyEntries)).Select(s => new Claim(ScopeClaim, s)));
+        var scopes = ApiKeyScopes.Expand(key.Scopes.Split(',', StringSplitOptions.RemoveEmptyEntries)).ToList();
+        claims.AddRange(scopes.Select(s => new Claim(ScopeClaim, s)));
+        if (key.HostAccess || scopes.Contains(ApiKeyScopes.Admin)) claims.Add(new Claim(ApiKeyScopes.HostAccessClaim, "true"));
         return AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(new ClaimsIdentity(claims, SchemeName)), SchemeName));
     }
 

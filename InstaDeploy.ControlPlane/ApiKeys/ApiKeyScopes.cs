@@ -22,4 +22,11 @@ public static class ApiKeyScopes
         if (set.Contains(Deploy)) set.Add(Read);
         return set.Order(StringComparer.Ordinal);
     }
+
+    /// <summary>The claim a key with host access carries (admin keys always do): its deploys may give containers access to
+    /// their host. Without it, the deploy policy is applied to the key's deploys and rollbacks.</summary>
+    public const string HostAccessClaim = "host_access";
+
+    /// <summary>Whether the caller's deploys must follow the deploy policy whatever INSTADEPLOY_POLICY says.</summary>
+    public static bool IsRestricted(System.Security.Claims.ClaimsPrincipal user) => !user.HasClaim(HostAccessClaim, "true");
 }

@@ -19,21 +19,24 @@ public sealed class ApiKeyStore(IDbContextFactory<InstaDeployDbContext> database
     public static byte[] HashOf(string key) => Secrets.Hash(key);
 
     /// <summary>Creates a key; returns it with its plaintext, which is never stored or shown again.</summary>
-    public async Task<(ApiKeyEntity Key, string Plaintext)> CreateAsync(string name, IEnumerable<string> scopes, DateTimeOffset? expiresAt, CancellationToken cancellationToken)
+    public async Task<(ApiKeyEntity Key, string Plaintext)> CreateAsync(string name, IEnumerable<string> scopes, DateTimeOffset? expiresAt, CancellationToken cancellationToken, bool hostAccess = false)
     {
         var plaintext = Secrets.New(Prefix);
-        var key = await AddAsync(name, scopes, HashOf(plaintext), expiresAt, cancellationToken);
+        var key = await AddAsync(name, scopes, HashOf(plaintext), expiresAt, cancellationToken, hostAccess);
         return (key, plaintext);
     }
 
-    public async Task<ApiKeyEntity> AddAsync(string name, IEnumerable<string> scopes, byte[] hash, DateTimeOffset? expiresAt, CancellationToken cancellationToken)
+    /// <summary>Stores a key. <paramref name="hostAccess"/> matters for deploy keys only: an admin key always has it.</summary>
+    public async Task<ApiKeyEntity> AddAsync(string name, IEnumerable<string> scopes, byte[] hash, DateTimeOffset? expiresAt, CancellationToken cancellationToken, bool hostAccess = false)
     {
+        var scopeList = scopes.ToList();
         await using var db = await databases.CreateDbContextAsync(cancellationToken);
         var key = new ApiKeyEntity
         {
             Id = Secrets.NewId("key_"),
             Name = name,
-            Scopes = string.Join(',', scopes),
+            Scopes = string.Join(',', scopeList),
+            HostAccess = hostAccess || scopeList.Contains(ApiKeyScopes.Admin),
             Hash = hash,
             CreatedAt = time.GetUtcNow(),
             ExpiresAt = expiresAt,

@@ -3,11 +3,14 @@ using InstaDeploy.ControlPlane.Infrastructure;
 
 namespace InstaDeploy.ControlPlane.ApiKeys;
 
-/// <summary>Create a key: a name, its scopes, and optionally when it expires.</summary>
+/// <summary>Create a key: a name, its scopes, and optionally when it expires and whether it has host access.</summary>
 /// <param name="Name">What the key is for, e.g. "ci-pipeline".</param>
 /// <param name="Scopes">Any of read, deploy, admin (admin includes deploy, deploy includes read).</param>
 /// <param name="ExpiresAt">When the key stops working; never when left out.</param>
-public sealed record CreateApiKeyRequest(string? Name, string[]? Scopes, DateTimeOffset? ExpiresAt = null);
+/// <param name="HostAccess">Whether its deploys may give containers access to their host (privileged, bind mounts outside
+/// the project, host namespaces...). Left out or false, the deploy policy is applied to its deploys and rollbacks even
+/// when INSTADEPLOY_POLICY is off. Admin keys always have it.</param>
+public sealed record CreateApiKeyRequest(string? Name, string[]? Scopes, DateTimeOffset? ExpiresAt = null, bool? HostAccess = null);
 
 /// <summary>An API key as listed: never its secret.</summary>
 /// <param name="Id">The key's id, for revoking it.</param>
@@ -17,7 +20,8 @@ public sealed record CreateApiKeyRequest(string? Name, string[]? Scopes, DateTim
 /// <param name="ExpiresAt">When it stops working, if ever.</param>
 /// <param name="RevokedAt">When it was revoked, if it was.</param>
 /// <param name="Active">Whether it works now.</param>
-public sealed record ApiKeyDto(string Id, string Name, string[] Scopes, DateTimeOffset CreatedAt, DateTimeOffset? ExpiresAt, DateTimeOffset? RevokedAt, bool Active);
+/// <param name="HostAccess">Whether its deploys may give containers access to their host; false: the deploy policy applies to them.</param>
+public sealed record ApiKeyDto(string Id, string Name, string[] Scopes, DateTimeOffset CreatedAt, DateTimeOffset? ExpiresAt, DateTimeOffset? RevokedAt, bool Active, bool HostAccess);
 
 /// <summary>A key just created, with its secret: shown this once, stored only as a hash.</summary>
 /// <param name="Id">The key's id.</param>
@@ -25,7 +29,8 @@ public sealed record ApiKeyDto(string Id, string Name, string[] Scopes, DateTime
 /// <param name="Scopes">Its scopes.</param>
 /// <param name="Key">The key: send it as 'Authorization: Bearer &lt;key&gt;'. It cannot be shown again.</param>
 /// <param name="ExpiresAt">When it stops working, if ever.</param>
-public sealed record CreatedApiKeyDto(string Id, string Name, string[] Scopes, string Key, DateTimeOffset? ExpiresAt);
+/// <param name="HostAccess">Whether its deploys may give containers access to their host.</param>
+public sealed record CreatedApiKeyDto(string Id, string Name, string[] Scopes, string Key, DateTimeOffset? ExpiresAt, bool HostAccess);
 
 public static class ApiKeysApi
 {
@@ -36,15 +41,15 @@ public static class ApiKeysApi
         keys.MapPost("/", Create)
             .WithName("CreateApiKey")
             .WithSummary("Create an API key")
-            .WithDescription("Creates a key with a name, scopes (read, deploy, admin) and an optional expiry. The answer holds the key itself, shown only this once; the control plane keeps only its hash. Needs the admin scope.")
-            .WithRequestExample(new { name = "ci-pipeline", scopes = new[] { "deploy" }, expires_at = "2027-06-30T00:00:00Z" })
-            .WithResponseExample(201, new { id = "key_3mJx0kq2", name = "ci-pipeline", scopes = new[] { "deploy" }, key = "idk_…", expires_at = "2027-06-30T00:00:00+00:00" });
+            .WithDescription("Creates a key with a name, scopes (read, deploy, admin), an optional expiry and host_access. A deploy key without host_access has the deploy policy applied to its deploys and rollbacks (no privileged containers, host namespaces, devices or bind mounts outside the project) even when INSTADEPLOY_POLICY is off; admin keys always have host access. The answer holds the key itself, shown only this once; the control plane keeps only its hash. Needs the admin scope.")
+            .WithRequestExample(new { name = "ci-pipeline", scopes = new[] { "deploy" }, expires_at = "2027-06-30T00:00:00Z", host_access = false })
+            .WithResponseExample(201, new { id = "key_3mJx0kq2", name = "ci-pipeline", scopes = new[] { "deploy" }, key = "idk_…", expires_at = "2027-06-30T00:00:00+00:00", host_access = false });
 
         keys.MapGet("/", List)
             .WithName("ListApiKeys")
             .WithSummary("List API keys")
             .WithDescription("Every key with its name, scopes, expiry and whether it is active; never a key's secret. Needs the admin scope.")
-            .WithResponseExample(200, new[] { new { id = "key_3mJx0kq2", name = "ci-pipeline", scopes = new[] { "deploy" }, created_at = "2026-11-27T10:00:00+00:00", expires_at = (string?)null, revoked_at = (string?)null, active = true } });
+            .WithResponseExample(200, new[] { new { id = "key_3mJx0kq2", name = "ci-pipeline", scopes = new[] { "deploy" }, created_at = "2026-11-27T10:00:00+00:00", expires_at = (string?)null, revoked_at = (string?)null, active = true, host_access = false } });
 
         keys.MapDelete("/{keyId}", Revoke)
             .WithName("RevokeApiKey")
@@ -64,8 +69,8 @@ public static class ApiKeysApi
             return Problems.Invalid("expires_at", "must be in the future");
 
         var scopes = request.Scopes.Distinct().Order(StringComparer.Ordinal).ToArray();
-        var (key, plaintext) = await store.CreateAsync(request.Name.Trim(), scopes, request.ExpiresAt, cancellationToken);
-        return TypedResults.Created($"/api-keys/{key.Id}", new CreatedApiKeyDto(key.Id, key.Name, scopes, plaintext, key.ExpiresAt));
+        var (key, plaintext) = await store.CreateAsync(request.Name.Trim(), scopes, request.ExpiresAt, cancellationToken, request.HostAccess == true);
+        return TypedResults.Created($"/api-keys/{key.Id}", new CreatedApiKeyDto(key.Id, key.Name, scopes, plaintext, key.ExpiresAt, key.HostAccess));
     }
 
     private static async Task<Ok<ApiKeyDto[]>> List(ApiKeyStore store, CancellationToken cancellationToken) =>
@@ -77,5 +82,5 @@ public static class ApiKeysApi
             : Problems.NotFound("Unknown API key", $"No API key '{keyId}'. GET /api-keys lists them.");
 
     private static ApiKeyDto ToDto(ApiKeyEntity key, ApiKeyStore store) =>
-        new(key.Id, key.Name, key.Scopes.Split(',', StringSplitOptions.RemoveEmptyEntries), key.CreatedAt, key.ExpiresAt, key.RevokedAt, store.IsActive(key));
+        new(key.Id, key.Name, key.Scopes.Split(',', StringSplitOptions.RemoveEmptyEntries), key.CreatedAt, key.ExpiresAt, key.RevokedAt, store.IsActive(key), key.HostAccess);
 }

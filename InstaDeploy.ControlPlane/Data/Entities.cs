@@ -205,6 +205,10 @@ public sealed class ApiKeyEntity
     public DateTimeOffset CreatedAt { get; set; }
     public DateTimeOffset? ExpiresAt { get; set; }
     public DateTimeOffset? RevokedAt { get; set; }
+
+    /// <summary>Whether the key's deploys may give containers access to their host. A deploy key without it has the deploy
+    /// policy applied to its deploys and rollbacks even when INSTADEPLOY_POLICY is off; admin keys always have it.</summary>
+    public bool HostAccess { get; set; }
 }
 
 /// <summary>The states a deployment goes through.</summary>

@@ -16,9 +16,16 @@ public sealed class DeployCommandWriter(VariableProtector protector) : ICommandW
 
     public WirePayload Write(JobEntity job, AgentCapabilities agent)
     {
-        if (job.SecretsProtected is not { } snapshot) return WirePayload.Send(job.PayloadJson);
+        // Queued while the agent was offline, and it came back as a seed-protocol agent: it would ignore the variables
+        // (and could not redact the secrets), and it cannot enforce a deploy policy.
         if (!agent.Has(HandshakeHeaders.FeatureProjectConfig))
-            return WirePayload.Refuse($"agent '{job.AgentId}' speaks the seed protocol only and would ignore the project's variables; the deploy was not sent. Deploy to an InstaDeploy agent, or remove the project's variables and deploy again.");
+        {
+            if (job.SecretsProtected is not null)
+                return WirePayload.Refuse($"agent '{job.AgentId}' speaks the seed protocol only and would ignore the project's variables; the deploy was not sent. Deploy to an InstaDeploy agent, or remove the project's variables and deploy again.");
+            if (JsonSerializer.Deserialize(job.PayloadJson, CommandPayloadJson.Deploy)?.Policy is not null)
+                return WirePayload.Refuse($"agent '{job.AgentId}' speaks the seed protocol only and cannot enforce the deploy policy that applies to this deploy; it was not sent. Deploy to an InstaDeploy agent, or with a key that has host access.");
+        }
+        if (job.SecretsProtected is not { } snapshot) return WirePayload.Send(job.PayloadJson);
         IReadOnlyList<ProjectVariable> variables;
         try
         {

@@ -13,8 +13,6 @@ namespace InstaDeploy.ControlPlane.Deployments;
 
 public static class DeploymentsApi
 {
-    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
-
     public static IEndpointRouteBuilder MapDeploymentsApi(this IEndpointRouteBuilder app)
     {
         var commands = app.MapGroup("").WithTags("Deployments").RequireAuthorization(ApiKeys.ApiKeyScopes.Deploy).RequireRateLimiting(Infrastructure.RateLimits.PerKey);
@@ -63,66 +61,9 @@ public static class DeploymentsApi
     }
 
     private static async Task<Results<Accepted<JobAccepted>, ValidationProblem, ProblemHttpResult>> Deploy(
-        DeployRequest request, CommandSubmitter submitter, ProjectVariableStore variableStore, VariableProtector protector,
-        System.Security.Claims.ClaimsPrincipal user, IOptions<ControlPlaneOptions> options, CancellationToken cancellationToken)
-    {
-        if (ValidateProject(request.ProjectName) is { } invalidName) return invalidName;
-        if (string.IsNullOrEmpty(request.ComposeFileBase64))
-            return Problems.Invalid("compose_file_base64", "is required: the docker-compose.yml, base64 encoded");
-
-        var max = options.Value.MaxComposeBytes;
-        if ((long)request.ComposeFileBase64.Length * 3 / 4 > max + 3)
-            return Problems.TooLarge($"The compose file is larger than the limit of {max} bytes (INSTADEPLOY_MAX_COMPOSE_BYTES).");
-        byte[] compose;
-        try
-        {
-            compose = Convert.FromBase64String(request.ComposeFileBase64);
-        }
-        catch (FormatException)
-        {
-            return Problems.Invalid("compose_file_base64", "is not valid base64; encode the file with `base64 -w0 docker-compose.yml`");
-        }
-        if (compose.Length > max)
-            return Problems.TooLarge($"The compose file is {compose.Length} bytes, over the limit of {max} bytes (INSTADEPLOY_MAX_COMPOSE_BYTES).");
-
-        string yaml;
-        try
-        {
-            yaml = StrictUtf8.GetString(compose);
-        }
-        catch (DecoderFallbackException)
-        {
-            return Problems.Invalid("compose_file_base64", "does not decode to UTF-8 text");
-        }
-        if (ComposeValidator.Validate(yaml) is { } composeError)
-            return Problems.Invalid("compose_file_base64", composeError);
-        if (options.Value.PolicyEnabled && ComposePolicy.Check(yaml, options.Value.PolicyBindAllowList) is { Count: > 0 } violations)
-            return Problems.Invalid("compose_file_base64", "the deploy policy refuses it: " + string.Join("; ", violations));
-
-        if (ValidateHealthWait(request.HealthWaitSeconds) is { } invalidWait) return invalidWait;
-        if (ValidateTimeLeftForHealthWait(request.TimeoutSeconds, request.HealthWaitSeconds, request.RollbackOnFailure, options.Value) is { } tooShort) return tooShort;
-
-        var project = request.ProjectName!;
-        var healthWait = EffectiveHealthWait(request.HealthWaitSeconds, request.TimeoutSeconds, request.RollbackOnFailure, options.Value);
-        // A redeploy goes where the project is, when that is one agent; a new project needs agent_id unless one agent is online.
-        var submission = await submitter.SubmitAsync(new JobRequest
-        {
-            Type = CommandTypes.DeployCompose,
-            ProjectName = project,
-            AgentId = request.AgentId,
-            ChooseByProject = true,
-            WaitIfOffline = !request.FailFast,
-            TimeoutSeconds = request.TimeoutSeconds,
-            QueueTtlSeconds = request.QueueTtlSeconds,
-            Body = async (agentId, token) =>
-            {
-                var variables = await variableStore.ForDeployAsync(project, agentId, token);
-                return ProjectCommands.Revision(project, agentId, yaml, variables.Count == 0 ? null : protector.ProtectSnapshot(variables),
-                    variables.Select(v => v.Name), user.Identity?.Name ?? "", rollbackOf: null, request.RollbackOnFailure, healthWait);
-            },
-        }, cancellationToken);
-        return submission.ToHttp();
-    }
+        DeployRequest request, DeployService deploys, System.Security.Claims.ClaimsPrincipal user, CancellationToken cancellationToken) =>
+        (await deploys.DeployAsync(new DeploySpec(request.ProjectName, request.ComposeFileBase64, request.AgentId, request.TimeoutSeconds,
+            request.QueueTtlSeconds, request.FailFast, request.HealthWaitSeconds, request.RollbackOnFailure), Deployer.Of(user), cancellationToken)).ToHttp();
 
     private static async Task<Results<Accepted<JobAccepted>, ValidationProblem, ProblemHttpResult>> Stop(
         ProjectRequest request, CommandSubmitter submitter, CancellationToken cancellationToken) =>
@@ -154,39 +95,6 @@ public static class DeploymentsApi
 
     private static DeploymentDto ToDto(DeploymentEntity d) => new(d.ProjectName, d.AgentId, d.State, d.LastJobId, d.CreatedAt, d.UpdatedAt, d.CurrentRevision);
 
-    internal static ValidationProblem? ValidateHealthWait(int? seconds) =>
-        seconds is < 0 or > DeployPayload.MaxHealthWaitSeconds
-            ? Problems.Invalid("health_wait_seconds", $"must be between 0 (no wait) and {DeployPayload.MaxHealthWaitSeconds}")
-            : null;
-
-    /// <summary>A health wait named in the request must fit in the job's timeout (twice, with rollback_on_failure), with
-    /// 30 s left for compose itself.</summary>
-    internal static ValidationProblem? ValidateTimeLeftForHealthWait(int? timeoutSeconds, int? healthWaitSeconds, bool rollbackOnFailure, ControlPlaneOptions options)
-    {
-        if (healthWaitSeconds is not { } wait) return null;
-        var timeout = timeoutSeconds ?? options.JobTimeoutSeconds;
-        if (CommandSubmitter.ValidateTimeout(timeout) is not null) return null; // the submission refuses the timeout itself
-        var needed = wait * (rollbackOnFailure ? 2 : 1) + 30;
-        return timeout >= needed ? null
-            : Problems.Invalid("timeout_seconds", $"is {timeout} s, too short for a health wait of {wait} s{(rollbackOnFailure ? " and a rollback's own wait" : "")}: give at least {needed} s, or a shorter health_wait_seconds");
-    }
-
-    /// <summary>The health wait when the request names none: 60 s, or less when the job's timeout is short, so the wait
-    /// (and a rollback's) always ends before the job's deadline.</summary>
-    internal static int EffectiveHealthWait(int? requested, int? timeoutSeconds, bool rollbackOnFailure, ControlPlaneOptions options) =>
-        requested ?? Math.Min(DeployPayload.DefaultHealthWaitSeconds, (timeoutSeconds ?? options.JobTimeoutSeconds) / (rollbackOnFailure ? 4 : 2));
-
-    internal static ValidationProblem? ValidateProject(string? projectName) => projectName switch
-    {
-        null or "" => Problems.Invalid("project_name", "is required"),
-        _ when !ProjectNames.IsValid(projectName) => Problems.Invalid("project_name",
-            $"'{Printable(projectName)}' is not a valid project name: use 1-64 letters, digits, '_' or '-' ({ProjectNames.Pattern})"),
-        _ => null,
-    };
-
-    private static string Printable(string value)
-    {
-        var shown = value.Length > 80 ? value[..80] + "…" : value;
-        return new string([.. shown.Select(c => char.IsControl(c) ? '?' : c)]);
-    }
+    internal static ValidationProblem? ValidateProject(string? projectName) =>
+        DeployService.ValidateProject(projectName) is { } refusal ? Problems.Invalid(refusal.Field!, refusal.Detail) : null;
 }

@@ -11,6 +11,8 @@ public static class DeploymentsExtensions
     {
         services.AddSingleton<VariableProtector>();
         services.AddSingleton<ProjectVariableStore>();
+        services.AddSingleton<DeployPolicy>();
+        services.AddSingleton<DeployService>();
         services.AddSingleton<IJobLifecycleHook, DeploymentBookkeeping>();
         services.AddSingleton<ICommandWriter, DeployCommandWriter>();
         services.AddHostedService<InterruptedJobFollowUp>();

@@ -23,11 +23,13 @@ public static class ProjectCommands
 
     /// <summary>
     /// DEPLOY_COMPOSE of one revision's content: the compose file, its variables (encrypted until the command is written
-    /// to the agent), the health wait and rollback_on_failure. The revision is numbered and stored with the job.
+    /// to the agent), the health wait, rollback_on_failure, and the deploy policy the agent must enforce when one
+    /// applies. The revision is numbered and stored with the job. Only an InstaDeploy agent can apply variables,
+    /// rollback_on_failure or a policy, so such a deploy is refused for a seed-protocol agent.
     /// </summary>
     public static CommandBody Revision(
         string projectName, string agentId, string yaml, string? variablesProtected, IEnumerable<string> variableNames,
-        string createdBy, int? rollbackOf, bool rollbackOnFailure, int healthWaitSeconds)
+        string createdBy, int? rollbackOf, bool rollbackOnFailure, int healthWaitSeconds, DeployPolicyDecision policy)
     {
         var compose = Encoding.UTF8.GetBytes(yaml);
         var payload = new DeployComposePayload
@@ -38,6 +40,7 @@ public static class ProjectCommands
             RollbackOnFailure = rollbackOnFailure,
             // Variables travel encrypted until the command is written; an empty list tells the agent to remove an old .env.
             Env = variablesProtected is null ? [] : null,
+            Policy = policy.AgentPolicy,
         };
         var revision = new RevisionEntity
         {
@@ -53,6 +56,12 @@ public static class ProjectCommands
             RollbackOf = rollbackOf,
         };
         var body = CommandBody.Of(payload, CommandPayloadJson.Deploy) with { SecretsProtected = variablesProtected, HookState = revision };
+        if (policy.AgentPolicy is not null)
+            return body with
+            {
+                RequiredFeature = (HandshakeHeaders.FeatureProjectConfig, CommandRefusal.Conflict("The agent cannot enforce the deploy policy",
+                    $"Agent '{agentId}' speaks the seed protocol only and cannot enforce the deploy policy that applies to this deploy{policy.Why}. Deploy to an InstaDeploy agent, or with a key that has host access.")),
+            };
         return variablesProtected is null && !rollbackOnFailure ? body : body with
         {
             RequiredFeature = (HandshakeHeaders.FeatureProjectConfig, CommandRefusal.Conflict("The agent cannot apply this deploy",

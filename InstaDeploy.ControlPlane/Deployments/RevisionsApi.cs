@@ -70,40 +70,11 @@ public static class RevisionsApi
     }
 
     private static async Task<Results<Accepted<JobAccepted>, ValidationProblem, ProblemHttpResult>> Rollback(
-        string projectName, RollbackRequest? request, CommandSubmitter submitter, InstaDeployDbContext db,
-        ClaimsPrincipal user, Microsoft.Extensions.Options.IOptions<ControlPlaneOptions> options, CancellationToken cancellationToken)
+        string projectName, RollbackRequest? request, DeployService deploys, ClaimsPrincipal user, CancellationToken cancellationToken)
     {
         request ??= new RollbackRequest();
-        if (DeploymentsApi.ValidateProject(projectName) is { } invalid) return invalid;
-        if (DeploymentsApi.ValidateHealthWait(request.HealthWaitSeconds) is { } invalidWait) return invalidWait;
-        if (DeploymentsApi.ValidateTimeLeftForHealthWait(request.TimeoutSeconds, request.HealthWaitSeconds, rollbackOnFailure: false, options.Value) is { } tooShort) return tooShort;
-        if (request.Revision is < 1) return Problems.Invalid("revision", "must be a revision number (1 or more); GET /deployments/{project_name}/revisions lists them");
-        if (!await db.Revisions.AnyAsync(r => r.ProjectName == projectName, cancellationToken))
-            return Problems.NotFound("Unknown project", $"Project '{projectName}' has never been deployed, so there is nothing to roll back to.");
-
-        var healthWait = DeploymentsApi.EffectiveHealthWait(request.HealthWaitSeconds, request.TimeoutSeconds, rollbackOnFailure: false, options.Value);
-        var submission = await submitter.SubmitAsync(new JobRequest
-        {
-            Type = Contracts.CommandTypes.DeployCompose,
-            ProjectName = projectName,
-            AgentId = request.AgentId,
-            ChooseByProject = true,
-            WaitIfOffline = !request.FailFast,
-            TimeoutSeconds = request.TimeoutSeconds,
-            QueueTtlSeconds = request.QueueTtlSeconds,
-            Body = async (agentId, token) =>
-            {
-                var (target, refusal) = await RollbackTargets.FindAsync(db, projectName, agentId, request.Revision, token);
-                if (refusal is not null) return refusal;
-                // The policy in force now applies to what is deployed again, whatever it was when the revision was made.
-                if (options.Value.PolicyEnabled && InstaDeploy.Compose.ComposePolicy.Check(target!.ComposeYaml, options.Value.PolicyBindAllowList) is { Count: > 0 } violations)
-                    return CommandRefusal.Invalid("revision", $"revision {target.Number} is refused by the deploy policy now in force: " + string.Join("; ", violations));
-                return ProjectCommands.Revision(projectName, agentId, target!.ComposeYaml, target.VariablesProtected,
-                    target.VariableNames.Split(',', StringSplitOptions.RemoveEmptyEntries), user.Identity?.Name ?? "", rollbackOf: target.Number,
-                    rollbackOnFailure: false, healthWait);
-            },
-        }, cancellationToken);
-        return submission.ToHttp();
+        return (await deploys.RollbackAsync(new RollbackSpec(projectName, request.Revision, request.AgentId, request.TimeoutSeconds,
+            request.QueueTtlSeconds, request.FailFast, request.HealthWaitSeconds), Deployer.Of(user), cancellationToken)).ToHttp();
     }
 
     /// <summary>The revision each agent runs now, by agent.</summary>

@@ -18,6 +18,7 @@ internal static class SubmissionResults
         RefusalKind.Invalid => Problems.Invalid(refusal.Field!, refusal.Detail),
         RefusalKind.NotFound => Problems.NotFound(refusal.Title, refusal.Detail),
         RefusalKind.Conflict => Problems.Conflict(refusal.Title, refusal.Detail),
+        RefusalKind.TooLarge => Problems.TooLarge(refusal.Detail),
         RefusalKind.TooManyRequests => TypedResults.Problem(statusCode: StatusCodes.Status429TooManyRequests, title: refusal.Title, detail: refusal.Detail),
         _ => Problems.BadRequest(refusal.Title, refusal.Detail),
     };

@@ -21,6 +21,17 @@ public sealed class AgentOptionsTests
         Assert.Equal(Path.Combine(AppContext.BaseDirectory, "plugins"), options.PluginsDirectory);
     }
 
+    [Theory]
+    [InlineData("AGENT_POLICY", "maybe", "AGENT_POLICY 'maybe' is neither on nor off")]
+    [InlineData("AGENT_POLICY_BIND_ALLOW", "/srv/apps,data", "AGENT_POLICY_BIND_ALLOW: 'data' is not an absolute path")]
+    [InlineData("AGENT_POLICY_CAP_ADD_ALLOW", "NET_ADMIN,sys admin", "AGENT_POLICY_CAP_ADD_ALLOW: 'sys admin' is not a capability name")]
+    public void AMistypedPolicySettingStopsTheAgentNamingIt(string setting, string value, string expected)
+    {
+        var (options, problems) = Read(("SERVER_URL", "ws://x/ws"), ("AGENT_SECRET_TOKEN", "t"), (setting, value));
+        Assert.Null(options);
+        Assert.Contains(problems, p => p.Contains(expected, StringComparison.Ordinal));
+    }
+
     [Fact]
     public void AgentTokenIsTheFallbackForAgentSecretToken()
     {

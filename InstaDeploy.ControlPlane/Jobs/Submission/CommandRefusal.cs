@@ -17,6 +17,8 @@ public sealed record CommandRefusal(RefusalKind Kind, string Title, string Detai
     public static CommandRefusal Conflict(string title, string detail) => new(RefusalKind.Conflict, title, detail);
 
     public static CommandRefusal TooMany(string title, string detail) => new(RefusalKind.TooManyRequests, title, detail);
+
+    public static CommandRefusal TooLarge(string detail) => new(RefusalKind.TooLarge, "Payload too large", detail);
 }
 
 /// <summary>The kinds of refusal.</summary>
@@ -36,6 +38,9 @@ public enum RefusalKind
 
     /// <summary>A limit is reached; retry later (429).</summary>
     TooManyRequests,
+
+    /// <summary>Something sent is over its size limit (413).</summary>
+    TooLarge,
 }
 
 /// <summary>What came of a submission: the job, or why there is none.</summary>

@@ -65,6 +65,8 @@ public sealed class ParserFuzzTests
         return [.. bytes];
     }
 
+    private static readonly PolicySettings Policy = PolicySettings.FromLists("/srv/apps", "NET_ADMIN", "B", "C");
+
     private static Config Config => Config.QuickThrowOnFailure.WithMaxTest(Cases).WithMaxRejected(Cases);
 
     [Fact]
@@ -102,8 +104,9 @@ public sealed class ParserFuzzTests
         Check.One(Config, Prop.ForAll(Inputs(ComposeSamples), bytes =>
         {
             var yaml = Encoding.UTF8.GetString(bytes);
-            var error = ComposeValidator.Validate(yaml); // returns a reason; never throws
-            if (error is null) _ = ComposePolicy.Check(yaml, ["/srv/apps"]); // runs only on what the check accepted
+            _ = ComposeValidator.Validate(yaml); // returns a reason; never throws
+            _ = ComposePolicy.Check(yaml, Policy, ComposeVariables.ControlPlane([KeyValuePair.Create("A", "/srv/apps")])); // answers on anything; never throws
+            _ = ComposePolicy.CheckResolved(yaml, Policy, "/srv/projects/app");
             return true;
         }));
 }
