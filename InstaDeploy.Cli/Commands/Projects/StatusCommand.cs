@@ -1,0 +1,54 @@
+using System.CommandLine;
+using System.Text.Json;
+using InstaDeploy.Cli.Api;
+using InstaDeploy.Cli.Output;
+
+namespace InstaDeploy.Cli.Commands.Projects;
+
+/// <summary>
+/// <c>instadeploy status [PROJECT]</c>: without a project, every deployment (GET /deployments); with one, its
+/// containers as its agent sees them now (POST /status, then the job's result).
+/// </summary>
+public sealed class StatusCommand : BaseCommand
+{
+    private readonly Argument<string?> _project = new("project") { Description = "The project; leave out to list every deployment", Arity = ArgumentArity.ZeroOrOne };
+    private readonly Option<string?> _agent = ProjectArguments.Agent();
+    private readonly Option<int?> _timeout = new("--timeout") { Description = "Seconds the status job may take", HelpName = "seconds" };
+
+    public StatusCommand(CommandServices services)
+        : base("status", "List deployments, or show a project's containers (state, health, ports) on its agent", services)
+    {
+        Add(_project);
+        Add(_agent);
+        Add(_timeout);
+    }
+
+    protected override async Task<int> ExecuteAsync(CliContext context, CancellationToken cancellationToken)
+    {
+        var project = context.Value(_project);
+        if (project is null)
+        {
+            var deployments = await context.Api.GetAsync("/deployments", cancellationToken);
+            context.Output.Write(deployments, () =>
+            {
+                var table = new TableView("PROJECT", "AGENT", "STATE", "REVISION", "LAST JOB", "UPDATED") { EmptyMessage = "Nothing is deployed yet." };
+                foreach (var d in Styles.Items(deployments))
+                    table.Add(Styles.Text(d, "project_name"), Styles.Text(d, "agent_id"), Styles.Text(d, "state"), Styles.Text(d, "current_revision"), Styles.Text(d, "last_job_id"), Styles.Time(d, "updated_at"));
+                context.Output.WriteTable(table);
+            }, () => Styles.Items(deployments).Select(d => Styles.Text(d, "project_name")).Distinct());
+            return ExitCodes.Success;
+        }
+
+        var accepted = await context.Api.PostAsync("/status", new { project_name = project, agent_id = context.Value(_agent), timeout_seconds = context.Value(_timeout) }, cancellationToken);
+        return await JobRunner.CompleteAsync(context, accepted, JobMode.Wait, $"Status of {project}", cancellationToken, job => ShowContainers(context, job));
+    }
+
+    private static void ShowContainers(CliContext context, JsonElement job)
+    {
+        var table = new TableView("CONTAINER", "SERVICE", "STATE", "HEALTH", "PORTS") { EmptyMessage = "The project has no containers on that agent." };
+        if (job.TryGetProperty("result", out var result) && result.ValueKind == JsonValueKind.Object && result.TryGetProperty("containers", out var containers))
+            foreach (var c in Styles.Items(containers))
+                table.Add(Styles.Text(c, "name"), Styles.Text(c, "service"), Styles.Text(c, "state"), Styles.Text(c, "health"), Styles.Text(c, "ports"));
+        context.Output.WriteTable(table);
+    }
+}
