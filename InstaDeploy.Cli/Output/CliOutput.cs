@@ -60,7 +60,9 @@ public sealed class CliOutput
     {
         var console = AnsiConsole.Create(new AnsiConsoleSettings
         {
-            Ansi = colour ? AnsiSupport.Yes : AnsiSupport.No,
+            // Always the ANSI writer, never Spectre's legacy one: that one sets System.Console's colours, which .NET
+            // turns into escape codes on the terminal even when we want none. Without colour, only plain styles are used.
+            Ansi = AnsiSupport.Yes,
             ColorSystem = colour ? ColorSystemSupport.Standard : ColorSystemSupport.NoColors,
             Interactive = colour ? InteractionSupport.Yes : InteractionSupport.No,
             Out = new AnsiConsoleOutput(writer),
@@ -70,6 +72,11 @@ public sealed class CliOutput
         console.Profile.Width = width ?? 400;
         return console;
     }
+
+    private static readonly Style Bold = new(decoration: Decoration.Bold);
+
+    /// <summary>The style on standard output: none at all without colour (no bold either).</summary>
+    public Style Styled(Style style) => Colour ? style : Style.Plain;
 
     /// <summary>Prints one API answer: its JSON, its ids, or the human view.</summary>
     public void Write(JsonElement json, Action human, Func<IEnumerable<string?>> ids)
@@ -104,9 +111,9 @@ public sealed class CliOutput
         }
         var table = new Table().Border(TableBorder.None).HideRowSeparators();
         table.ShowHeaders = true;
-        foreach (var column in view.Columns) table.AddColumn(new TableColumn(new Text(column, new Style(decoration: Decoration.Bold))).PadLeft(0).PadRight(3));
+        foreach (var column in view.Columns) table.AddColumn(new TableColumn(new Text(column, Styled(Bold))).PadLeft(0).PadRight(3));
         foreach (var row in view.Rows)
-            table.AddRow(row.Select((cell, i) => (IRenderable)new Text(cell ?? "", Styles.ForCell(view.Columns[i], cell))));
+            table.AddRow(row.Select((cell, i) => (IRenderable)new Text(cell ?? "", Styled(Styles.ForCell(view.Columns[i], cell)))));
         Out.Write(table);
         Out.WriteLine();
     }
@@ -116,7 +123,7 @@ public sealed class CliOutput
     {
         var grid = new Grid().AddColumn(new GridColumn().PadRight(3)).AddColumn();
         foreach (var (label, value) in rows)
-            grid.AddRow(new Text(label, new Style(decoration: Decoration.Bold)), new Text(value ?? "", Styles.ForCell(label, value)));
+            grid.AddRow(new Text(label, Styled(Bold)), new Text(value ?? "", Styled(Styles.ForCell(label, value))));
         Out.Write(grid);
     }
 

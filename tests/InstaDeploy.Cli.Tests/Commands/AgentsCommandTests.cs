@@ -53,7 +53,8 @@ public sealed class AgentsCommandTests(CliFixture fleet)
         using var user = await fleet.LoggedInUserAsync();
         var health = await user.RunAsync("agents", "health", CliFixture.AgentId);
         Assert.True(health.ExitCode == 0, health.ToString());
-        Assert.Contains("Docker", health.Stdout);
+        Assert.Matches(@"docker: engine \S+", health.Stdout);
+        Assert.Contains("compose: ", health.Stdout);
         Assert.Matches(@"Job job-\S+ COMPLETED", health.Stderr);
 
         var json = CliFixture.Json((await user.RunAsync("agents", "health", CliFixture.AgentId, "-o", "json")).Stdout);
