@@ -57,6 +57,11 @@ public sealed class DeployLifecycleTests(CliFixture fleet) : IDisposable
             var statusJson = CliFixture.Json((await user.RunAsync("status", project, "-o", "json")).Stdout);
             Assert.Equal("web", statusJson.GetProperty("result").GetProperty("containers")[0].GetProperty("service").GetString());
 
+            Assert.Matches($@"PROJECT\s+AGENT\s+STATE\s+REVISION[\s\S]+{project}\s+{CliFixture.AgentId}\s+running\s+1[\s\S]+CONTAINER", status.Stdout);
+            var placements = CliFixture.Json((await user.RunAsync("status", project, "--placements", "-o", "json")).Stdout);
+            Assert.Equal(CliFixture.Shape(await fleet.Api.GetJsonAsync($"/deployments/{project}")), CliFixture.Shape(placements));
+            Assert.Equal(4, (await user.RunAsync("status", "never-deployed")).ExitCode);
+
             var deployments = await user.RunAsync("status");
             Assert.Matches($@"{project}\s+{CliFixture.AgentId}\s+running\s+1", deployments.Stdout);
 
