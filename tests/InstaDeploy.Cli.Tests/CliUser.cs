@@ -48,6 +48,16 @@ public sealed class CliUser : IDisposable
 
     public Task<CliResult> RunAsync(params string[] args) => RunAsync(args, null);
 
+    /// <summary>An executable <c>instadeploy</c> in <paramref name="folder"/> that runs the built CLI, as the installed
+    /// tool is on PATH for shells and scripts.</summary>
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+    public static void WriteCommand(string folder)
+    {
+        var path = Path.Combine(folder, "instadeploy");
+        File.WriteAllText(path, $"#!/bin/sh\nexec dotnet '{CliDll}' \"$@\"\n");
+        File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+    }
+
     /// <summary>The built program (<c>dotnet InstaDeploy.Cli.dll</c>) with HOME set to this user's; no INSTADEPLOY_* or
     /// NO_COLOR leaks in from the test's own environment.</summary>
     public async Task<CliResult> RunProcessAsync(string[] args, string? stdin = null, IDictionary<string, string?>? environment = null, string? program = null, TimeSpan? timeout = null)

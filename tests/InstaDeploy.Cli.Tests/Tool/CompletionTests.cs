@@ -9,18 +9,9 @@ public sealed class CompletionTests(CliFixture fleet) : IDisposable
 {
     private readonly string _bin = Directory.CreateTempSubdirectory("instadeploy-cli-bin-").FullName;
 
-    private string Wrapper()
-    {
-        // `instadeploy` on PATH, as the installed tool is.
-        var path = Path.Combine(_bin, "instadeploy");
-        File.WriteAllText(path, $"#!/bin/sh\nexec dotnet '{CliUser.CliDll}' \"$@\"\n");
-        File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        return path;
-    }
-
     private async Task<string[]> CompleteAsync(string shell, CliUser user, string script)
     {
-        Wrapper();
+        CliUser.WriteCommand(_bin);
         var start = new ProcessStartInfo(shell, ["-c", script]) { RedirectStandardOutput = true, RedirectStandardError = true };
         start.Environment["PATH"] = _bin + ":" + start.Environment["PATH"];
         start.Environment["HOME"] = user.Home;
