@@ -115,7 +115,6 @@ public sealed class CliOutput
         foreach (var row in view.Rows)
             table.AddRow(row.Select((cell, i) => (IRenderable)new Text(cell ?? "", Styled(Styles.ForCell(view.Columns[i], cell)))));
         Out.Write(table);
-        Out.WriteLine();
     }
 
     /// <summary>A record shown as aligned "label  value" lines.</summary>
