@@ -23,6 +23,9 @@ public static class ExitCodes
     /// <summary>The control plane could not be reached, answered 5xx or 429, or broke a stream beyond retrying.</summary>
     public const int ServerOrNetwork = 5;
 
+    /// <summary>A fault in the CLI itself (an answer it could not handle): worth a bug report.</summary>
+    public const int InternalError = 70;
+
     /// <summary>Interrupted (Ctrl+C), as shells report SIGINT.</summary>
     public const int Interrupted = 130;
 

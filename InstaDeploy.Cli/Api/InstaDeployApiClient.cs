@@ -43,7 +43,7 @@ public sealed partial class InstaDeployApiClient(HttpClient http, Uri baseUrl)
         using var request = new HttpRequestMessage(method, Address(path));
         if (body is not null) request.Content = JsonContent.Create(body, options: Json);
         using var response = await SendCoreAsync(request, HttpCompletionOption.ResponseContentRead, timeout.Token, cancellationToken);
-        var text = await response.Content.ReadAsStringAsync(timeout.Token);
+        var text = await ReadAsync(response, timeout.Token);
         if (!response.IsSuccessStatusCode) throw ApiException.From(response.StatusCode, method.Method, PathOnly(path), text);
         if (string.IsNullOrWhiteSpace(text)) return default;
         try
@@ -63,7 +63,7 @@ public sealed partial class InstaDeployApiClient(HttpClient http, Uri baseUrl)
         timeout.CancelAfter(RequestTimeout);
         using var request = new HttpRequestMessage(HttpMethod.Get, Address(path));
         using var response = await SendCoreAsync(request, HttpCompletionOption.ResponseContentRead, timeout.Token, cancellationToken);
-        var text = await response.Content.ReadAsStringAsync(timeout.Token);
+        var text = await ReadAsync(response, timeout.Token);
         if (!response.IsSuccessStatusCode) throw ApiException.From(response.StatusCode, "GET", PathOnly(path), text);
         return (text, response.Headers);
     }
@@ -98,6 +98,18 @@ public sealed partial class InstaDeployApiClient(HttpClient http, Uri baseUrl)
         catch (OperationCanceledException) when (!caller.IsCancellationRequested)
         {
             throw new CliException(ExitCodes.ServerOrNetwork, $"{BaseUrl} did not answer {request.Method} {PathOnly(request.RequestUri!.PathAndQuery)} within {RequestTimeout.TotalSeconds:0} s.");
+        }
+    }
+
+    private async Task<string> ReadAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await response.Content.ReadAsStringAsync(cancellationToken);
+        }
+        catch (Exception e) when (e is IOException or HttpRequestException)
+        {
+            throw Unreachable(e);
         }
     }
 

@@ -36,6 +36,12 @@ public abstract class BaseCommand : Command
             output.Error("Interrupted.");
             return ExitCodes.Interrupted;
         }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // Not 1: a CI step must not read a fault of the CLI as "the deploy failed".
+            output.Error($"instadeploy failed unexpectedly ({e.GetType().Name}: {e.Message}); please report it with the command you ran.");
+            return ExitCodes.InternalError;
+        }
     }
 }
 

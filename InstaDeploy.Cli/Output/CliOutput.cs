@@ -102,6 +102,7 @@ public sealed class CliOutput
         Stdout.Flush();
     }
 
+    /// <summary>A table; cells come from the server and agents, so control characters are blanked (no terminal tricks).</summary>
     public void WriteTable(TableView view)
     {
         if (view.Rows.Count == 0)
@@ -113,7 +114,7 @@ public sealed class CliOutput
         table.ShowHeaders = true;
         foreach (var column in view.Columns) table.AddColumn(new TableColumn(new Text(column, Styled(Bold))).PadLeft(0).PadRight(3));
         foreach (var row in view.Rows)
-            table.AddRow(row.Select((cell, i) => (IRenderable)new Text(cell ?? "", Styled(Styles.ForCell(view.Columns[i], cell)))));
+            table.AddRow(row.Select((cell, i) => (IRenderable)new Text(Api.ApiException.OneLine(cell ?? ""), Styled(Styles.ForCell(view.Columns[i], cell)))));
         Out.Write(table);
     }
 
@@ -122,7 +123,7 @@ public sealed class CliOutput
     {
         var grid = new Grid().AddColumn(new GridColumn().PadRight(3)).AddColumn();
         foreach (var (label, value) in rows)
-            grid.AddRow(new Text(label, Styled(Bold)), new Text(value ?? "", Styled(Styles.ForCell(label, value))));
+            grid.AddRow(new Text(label, Styled(Bold)), new Text(Api.ApiException.OneLine(value ?? ""), Styled(Styles.ForCell(label, value))));
         Out.Write(grid);
     }
 

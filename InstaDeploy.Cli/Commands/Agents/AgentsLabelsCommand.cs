@@ -30,7 +30,10 @@ public sealed class AgentsLabelsCommand : BaseCommand
         var path = $"/agents/{InstaDeployApiClient.Escape(id)}";
         var agent = await context.Api.GetAsync(path, cancellationToken);
         var labels = new SortedDictionary<string, string>(StringComparer.Ordinal);
-        if (agent.TryGetProperty("labels", out var current) && current.ValueKind == JsonValueKind.Object)
+        var known = agent.TryGetProperty("labels", out var current);
+        if (!known && changes.Count == 0 && removals.Length == 0)
+            throw new CliException(ExitCodes.Usage, $"{context.Api.BaseUrl} does not report agent labels yet; it needs a newer control plane.");
+        if (known && current.ValueKind == JsonValueKind.Object)
             foreach (var label in current.EnumerateObject()) labels[label.Name] = label.Value.GetString() ?? "";
 
         JsonElement shown;

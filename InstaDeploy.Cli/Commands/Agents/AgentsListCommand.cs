@@ -22,7 +22,11 @@ public sealed class AgentsListCommand : BaseCommand
 
     protected override async Task<int> ExecuteAsync(CliContext context, CancellationToken cancellationToken)
     {
-        var agents = await context.Api.GetAsync("/agents" + InstaDeployApiClient.Query(("selector", context.Value(_selector))), cancellationToken);
+        var selector = context.Value(_selector);
+        var agents = await context.Api.GetAsync("/agents" + InstaDeployApiClient.Query(("selector", selector)), cancellationToken);
+        // A control plane without labels ignores the parameter and answers every agent: that must not pass for a match.
+        if (selector is not null && Styles.Items(agents).Any(a => !a.TryGetProperty("labels", out _)))
+            throw new CliException(ExitCodes.Usage, $"{context.Api.BaseUrl} does not know agent labels yet, so it cannot select agents by '{selector}'; it needs a newer control plane.");
         context.Output.Write(agents, () => context.Output.WriteTable(Table(agents)), () => Styles.Items(agents).Select(a => Styles.Text(a, "id")));
         return ExitCodes.Success;
     }

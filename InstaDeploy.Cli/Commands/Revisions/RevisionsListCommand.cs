@@ -29,9 +29,11 @@ public sealed class RevisionsListCommand : BaseCommand
             var table = new TableView("REVISION", "CURRENT", "AGENT", "OUTCOME", "CREATED", "BY", "ROLLBACK OF", "COMPOSE SHA256");
             foreach (var r in Styles.Items(revisions))
                 table.Add(Styles.Text(r, "revision"), Styles.Text(r, "current") == "yes" ? "*" : "", Styles.Text(r, "agent_id"), Styles.Text(r, "outcome"),
-                    Styles.Time(r, "created_at"), Styles.Text(r, "created_by"), Styles.Text(r, "rollback_of"), Styles.Text(r, "compose_sha256")?[..12]);
+                    Styles.Time(r, "created_at"), Styles.Text(r, "created_by"), Styles.Text(r, "rollback_of"), Short(Styles.Text(r, "compose_sha256")));
             context.Output.WriteTable(table);
         }, () => Styles.Items(revisions).Select(r => Styles.Text(r, "revision")));
         return ExitCodes.Success;
     }
+
+    private static string? Short(string? hash) => hash is { Length: > 12 } ? hash[..12] : hash;
 }
