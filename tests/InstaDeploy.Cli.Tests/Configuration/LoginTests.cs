@@ -33,6 +33,11 @@ public sealed class LoginTests(CliFixture fleet)
         var contexts = await user.RunProcessAsync("context", "ls");
         Assert.Matches(@"\*\s+prod\s+http://127\.0\.0\.1:\d+\s+yes", contexts.Stdout);
         Assert.DoesNotContain(ControlPlaneFactory.AdminApiKey, contexts.Stdout + contexts.Stderr);
+
+        var logout = await user.RunProcessAsync("logout");
+        Assert.True(logout.ExitCode == 0, logout.ToString());
+        Assert.DoesNotContain(ControlPlaneFactory.AdminApiKey, await File.ReadAllTextAsync(credentials));
+        Assert.Equal(3, (await user.RunProcessAsync("agents", "ls")).ExitCode);
     }
 
     [Fact]
