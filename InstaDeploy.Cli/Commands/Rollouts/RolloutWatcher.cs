@@ -44,7 +44,12 @@ public static class RolloutWatcher
                 {
                     rollout = await context.Api.GetAsync(path, cancellationToken);
                     var summary = RolloutView.Summary(rollout);
-                    if (summary != last) output.Note(summary);
+                    if (summary != last)
+                    {
+                        output.Note(summary);
+                        if (RolloutView.State(rollout)?.ToLowerInvariant() == "paused")
+                            output.Note($"Paused: waiting for `instadeploy rollouts promote {id}` (past a canary) or `resume {id}`.");
+                    }
                     last = summary;
                     if (RolloutView.IsTerminal(RolloutView.State(rollout)) || PausedAfterFailure(rollout)) break;
                     await changed.WaitAsync(PollInterval, cancellationToken);

@@ -26,6 +26,13 @@ public sealed class ContextSwitchTests(CliFixture fleet)
         Assert.Equal(0, (await user.RunProcessAsync("context", "use", "test")).ExitCode);
         Assert.Equal([CliFixture.AgentId], await AgentIdsAsync());
         Assert.Empty(await AgentIdsAsync("--context", "empty"));
+
+        var chosenByEnvironment = await user.RunProcessAsync(["agents", "ls", "-q"], environment: new Dictionary<string, string?> { ["INSTADEPLOY_CONTEXT"] = "empty" });
+        Assert.True(chosenByEnvironment.ExitCode == 0, chosenByEnvironment.ToString());
+        Assert.Equal("", chosenByEnvironment.Stdout);
+        var unknown = await user.RunProcessAsync(["agents", "ls"], environment: new Dictionary<string, string?> { ["INSTADEPLOY_CONTEXT"] = "nope" });
+        Assert.Equal(2, unknown.ExitCode);
+        Assert.Contains("INSTADEPLOY_CONTEXT names no context 'nope'", unknown.Stderr);
     }
 
     [Fact]
