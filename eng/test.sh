@@ -5,6 +5,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 
 bash eng/setup-docker.sh
+bash eng/setup-cli-tests.sh
 
 log="$(mktemp)"
 set +e

@@ -1,0 +1,25 @@
+using System.CommandLine;
+using InstaDeploy.Cli.Api;
+
+namespace InstaDeploy.Cli.Commands.Rollouts;
+
+/// <summary><c>instadeploy rollouts pause|resume|promote|cancel ID</c>: POST /rollouts/{id}/{action}.</summary>
+public sealed class RolloutActionCommand : BaseCommand
+{
+    private readonly string _action;
+    private readonly Argument<string> _id = new("rollout") { Description = "The rollout's id" };
+
+    public RolloutActionCommand(string action, string description, CommandServices services) : base(action, description, services)
+    {
+        _action = action;
+        Add(_id);
+    }
+
+    protected override async Task<int> ExecuteAsync(CliContext context, CancellationToken cancellationToken)
+    {
+        var id = context.Required(_id);
+        var rollout = await context.Api.PostAsync($"/rollouts/{InstaDeployApiClient.Escape(id)}/{_action}", null, cancellationToken);
+        context.Output.Write(rollout, () => context.Output.Note($"Rollout {id}: {_action} asked{(RolloutView.State(rollout) is { } state ? $"; it is {state}" : "")}."), () => [id]);
+        return ExitCodes.Success;
+    }
+}

@@ -1,0 +1,3 @@
+using InstaDeploy.Cli;
+
+return await CliApplication.RunAsync(args, CliEnvironment.FromProcess(), handleTermination: true);
