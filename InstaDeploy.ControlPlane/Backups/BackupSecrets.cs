@@ -27,7 +27,12 @@ public static class BackupSecrets
 
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory, Args = [] });
         builder.Logging.ClearProviders();
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["INSTADEPLOY_KEY_RING_DIR"] = keyRingFolder });
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["INSTADEPLOY_KEY_RING_DIR"] = keyRingFolder,
+            // Reading the options validates them, and the agent token is none of a backup's business.
+            ["INSTADEPLOY_SHARED_AGENT_TOKEN"] = "false",
+        });
         builder.AddControlPlane();
         builder.Services.PostConfigure<KeyManagementOptions>(keys => keys.AutoGenerateKeys = false);
         await using var app = builder.Build();
