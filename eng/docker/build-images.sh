@@ -37,7 +37,10 @@ for name in control-plane agent; do
   dotnet publish "$project" -c Release -r "$rid" --self-contained -p:InvariantGlobalization=true \
     -o "$context/app" --nologo -v quiet
   echo "build-images: docker build instadeploy/$name:$tag FROM $base"
+  previous="$(cat "$out/$name.iid" 2>/dev/null || true)"
   DOCKER_BUILDKIT=0 docker build -q --build-arg "BASE=$base" -f "$root/eng/docker/$name.Dockerfile" \
     -t "instadeploy/$name:$tag" --iidfile "$out/$name.iid" "$context" >/dev/null
+  # The image this script built last time, if no tag names it any more: ours to remove, so rebuilds do not pile up.
+  if [ -n "$previous" ] && [ "$previous" != "$(cat "$out/$name.iid")" ]; then docker rmi "$previous" >/dev/null 2>&1 || true; fi
   echo "build-images: instadeploy/$name:$tag is $(cat "$out/$name.iid") ($(docker image inspect -f '{{.Size}}' "$(cat "$out/$name.iid")" | awk '{ printf "%.0f MB", $1 / 1e6 }'))"
 done
