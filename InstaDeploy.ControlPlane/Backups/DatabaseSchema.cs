@@ -39,24 +39,36 @@ public static class DatabaseSchema
     public static IReadOnlyList<string> NewerThanThisBuild(IEnumerable<string> applied) =>
         [.. applied.Except(KnownMigrations, StringComparer.Ordinal)];
 
-    /// <summary>The message for a database this build must not run on, or null when it may.</summary>
-    public static async Task<string?> CheckAsync(string databasePath, CancellationToken cancellationToken)
+    /// <summary>The migrations applied to a database file, read without changing it (none when there is no file).</summary>
+    public static async Task<List<string>> AppliedMigrationsAsync(string databasePath, CancellationToken cancellationToken)
     {
-        if (!File.Exists(databasePath)) return null;
+        if (!File.Exists(databasePath)) return [];
         await using var connection = DatabaseBackup.Open(databasePath, SqliteOpenMode.ReadOnly);
         await connection.OpenAsync(cancellationToken);
-        var newer = NewerThanThisBuild(await AppliedMigrationsAsync(connection, cancellationToken));
-        return newer.Count == 0 ? null
-            : $"the database {databasePath} was migrated by a newer release of InstaDeploy (migrations this build does not know: {string.Join(", ", newer)}). "
-              + "Run that release, or to roll back restore the backup taken before the upgrade (docs/DEPLOYMENT.md, \"Rolling back\").";
+        return await AppliedMigrationsAsync(connection, cancellationToken);
     }
 
-    /// <summary>At start, before migrating: true (and the reason on stderr) when the database comes from a newer release.</summary>
+    /// <summary>
+    /// At start, before migrating: true (and the reason on stderr) when the database comes from a newer release. When
+    /// this build is about to migrate an existing database, it says so in the log: from then on an older release
+    /// refuses the database, and a rollback restores the backup taken before the upgrade.
+    /// </summary>
     public static async Task<bool> IsDatabaseFromNewerReleaseAsync(this WebApplication app)
     {
-        var problem = await CheckAsync(app.Services.GetRequiredService<IOptions<ControlPlaneOptions>>().Value.DatabasePath, app.Lifetime.ApplicationStopping);
-        if (problem is null) return false;
-        Console.Error.WriteLine($"InstaDeploy control plane cannot start: {problem}");
-        return true;
+        var path = app.Services.GetRequiredService<IOptions<ControlPlaneOptions>>().Value.DatabasePath;
+        var applied = await AppliedMigrationsAsync(path, app.Lifetime.ApplicationStopping);
+        var newer = NewerThanThisBuild(applied);
+        if (newer.Count > 0)
+        {
+            Console.Error.WriteLine($"InstaDeploy control plane cannot start: the database {path} was migrated by a newer release of InstaDeploy "
+                + $"(migrations this build does not know: {string.Join(", ", newer)}). Run that release, or to roll back restore the backup "
+                + "taken before the upgrade (docs/DEPLOYMENT.md, \"Rolling back\").");
+            return true;
+        }
+        var pending = KnownMigrations.Except(applied, StringComparer.Ordinal).ToList();
+        if (applied.Count > 0 && pending.Count > 0)
+            app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(DatabaseSchema).FullName!)
+                .MigratingDatabase(path, applied[^1], KnownMigrations[^1], string.Join(", ", pending));
+        return false;
     }
 }

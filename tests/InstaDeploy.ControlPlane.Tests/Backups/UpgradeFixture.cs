@@ -142,6 +142,9 @@ public static class UpgradeFixture
             Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
             var migrated = await DatabaseBackup.DescribeAsync(Path.Combine(data, DatabaseFile), CancellationToken.None);
             Assert.Equal(DatabaseSchema.KnownMigrations[^1], migrated.Schema);
+            // An operator is told when a start migrates the database (after which an older release refuses it).
+            Assert.Equal(fixture.Schema != DatabaseSchema.KnownMigrations[^1],
+                controlPlane.Logs.Lines.Any(l => l.Contains($"is at schema {fixture.Schema}; migrating it to {DatabaseSchema.KnownMigrations[^1]}", StringComparison.Ordinal)));
             foreach (var (table, rows) in fixture.Rows) Assert.True(migrated.Rows.GetValueOrDefault(table) >= rows, $"{table}: {migrated.Rows.GetValueOrDefault(table)} rows, the fixture had {rows}");
 
             foreach (var (id, status) in fixture.Jobs)

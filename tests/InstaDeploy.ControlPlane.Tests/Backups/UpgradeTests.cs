@@ -1,3 +1,9 @@
+using InstaDeploy.ControlPlane.Backups;
+using InstaDeploy.ControlPlane.Data;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Infrastructure;
+using Microsoft.EntityFrameworkCore.Migrations;
+
 namespace InstaDeploy.ControlPlane.Tests.Backups;
 
 /// <summary>
@@ -7,6 +13,26 @@ namespace InstaDeploy.ControlPlane.Tests.Backups;
 /// </summary>
 public sealed class UpgradeTests
 {
+    [Fact]
+    public async Task AStartThatMigratesAnExistingDatabaseSaysSoInTheLog()
+    {
+        var known = DatabaseSchema.KnownMigrations;
+        var data = Directory.CreateTempSubdirectory("instadeploy-older-schema-").FullName;
+        var database = Path.Combine(data, UpgradeFixture.DatabaseFile);
+        var options = new DbContextOptionsBuilder<InstaDeployDbContext>().UseSqlite($"Data Source={database};Pooling=False").Options;
+        await using (var db = new InstaDeployDbContext(options))
+            await db.GetService<IMigrator>().MigrateAsync(known[^2]); // the schema of the release before the newest migration
+
+        await using (var controlPlane = new ControlPlaneFactory(new Dictionary<string, string?> { ["INSTADEPLOY_DATA_DIR"] = data }))
+        {
+            using var api = controlPlane.CreateApiClient();
+            (await api.GetAsync("/agents")).EnsureSuccessStatusCode();
+            Assert.Contains(controlPlane.Logs.Lines, l => l.Contains($"is at schema {known[^2]}; migrating it to {known[^1]} ({known[^1]})", StringComparison.Ordinal));
+        }
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        Assert.Equal(known[^1], (await DatabaseBackup.DescribeAsync(database, CancellationToken.None)).Schema);
+    }
+
     [Fact]
     public async Task TheControlPlaneRefusesToStartOnADatabaseMigratedByANewerRelease()
     {
@@ -39,7 +65,7 @@ public sealed class UpgradeTests
     [Fact]
     public void TheNewestSchemaHasAFixture()
     {
-        var newest = InstaDeploy.ControlPlane.Backups.DatabaseSchema.KnownMigrations[^1];
+        var newest = DatabaseSchema.KnownMigrations[^1];
         Assert.True(Directory.Exists(Path.Combine(UpgradeFixture.CommittedFolder, newest)),
             $"There is no upgrade fixture for the schema {newest}: run bash eng/make-upgrade-fixture.sh and commit tests/InstaDeploy.ControlPlane.Tests/Backups/UpgradeFixtures/{newest}/, so every later build is tested on a database of this schema.");
         Assert.Equal(newest, UpgradeFixture.ReadManifest(Path.Combine(UpgradeFixture.CommittedFolder, newest)).Schema);
@@ -54,7 +80,7 @@ public sealed class UpgradeTests
             ? keep
             : Path.Combine(Directory.CreateTempSubdirectory("instadeploy-fixture-made-").FullName, "fixture");
         var manifest = await UpgradeFixture.MakeAsync(folder);
-        Assert.Equal(InstaDeploy.ControlPlane.Backups.DatabaseSchema.KnownMigrations[^1], manifest.Schema);
+        Assert.Equal(DatabaseSchema.KnownMigrations[^1], manifest.Schema);
         await UpgradeFixture.CheckAsync(folder);
     }
 }
