@@ -16,8 +16,10 @@ RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ca-certificates libssl3 \
  && rm -rf /var/lib/apt/lists/*
 
-# Its own unprivileged user; the data folder (database and key ring) is owner-only.
-RUN useradd --system --uid 10001 --user-group --home-dir /var/lib/instadeploy --no-create-home --shell /usr/sbin/nologin instadeploy \
+# Its own unprivileged user and group, both 10001 (for the owner of folders mounted from the host); the data folder
+# (database and key ring) is owner-only.
+RUN groupadd --system --gid 10001 instadeploy \
+ && useradd --system --uid 10001 --gid 10001 --home-dir /var/lib/instadeploy --no-create-home --shell /usr/sbin/nologin instadeploy \
  && install -d -o instadeploy -g instadeploy -m 0700 /var/lib/instadeploy /var/lib/instadeploy/keys /var/backups/instadeploy
 
 COPY app/ /opt/instadeploy/control-plane/
