@@ -42,7 +42,7 @@ internal sealed class BackupRun(ControlPlaneOptions options, TimeProvider time, 
             return await RefuseAsync(1, $"restore: {from} was made by a newer release of InstaDeploy (migrations this build does not know: {string.Join(", ", newer)}); restore it with that release.");
         var pending = DatabaseSchema.KnownMigrations.Except(backup.Migrations, StringComparer.Ordinal).Count();
         await output.WriteLineAsync($"restore: {from}: integrity ok, schema {backup.Schema ?? "none"}"
-            + (pending > 0 ? $" ({pending} migration(s) older than this build; the control plane applies them at start)" : " (this build's)"));
+            + (pending > 0 ? $" ({pending} migration(s) behind this build; the control plane applies them at start)" : " (this build's)"));
         await output.WriteLineAsync($"restore: rows: {string.Join(", ", backup.Rows.Select(r => $"{r.Key} {r.Value}"))}");
 
         var secretCount = (await BackupSecrets.ReadAsync(from, cancellationToken)).Count;
