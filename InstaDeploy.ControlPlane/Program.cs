@@ -1,12 +1,16 @@
 using InstaDeploy.ControlPlane;
 using InstaDeploy.ControlPlane.Agents;
 using InstaDeploy.ControlPlane.ApiKeys;
+using InstaDeploy.ControlPlane.Backups;
 using InstaDeploy.ControlPlane.Deployments;
 using InstaDeploy.ControlPlane.Hub;
 using InstaDeploy.ControlPlane.Infrastructure;
 using InstaDeploy.ControlPlane.Jobs;
 using Microsoft.Extensions.Options;
 using Scalar.AspNetCore;
+
+// `InstaDeploy.ControlPlane backup|restore ...` are the operator's commands (docs/DEPLOYMENT.md), not the service.
+if (BackupCommands.Handles(args)) return await BackupCommands.RunAsync(args);
 
 // The content root is the app's folder, not the current directory: `dotnet /opt/instadeploy/InstaDeploy.ControlPlane.dll`
 // started from anywhere (systemd, a container, the bench) must still read its appsettings.json (log levels included).
@@ -25,6 +29,7 @@ catch (OptionsValidationException e)
     Console.Error.WriteLine($"InstaDeploy control plane cannot start: {string.Join(" ", e.Failures)}");
     return 2;
 }
+if (await app.IsDatabaseFromNewerReleaseAsync()) return 2;
 await app.MigrateDatabaseAsync();
 await app.EnsureAdminKeyAsync();
 
@@ -48,6 +53,7 @@ app.MapVariablesApi();
 app.MapJobsApi();
 app.MapApiKeysApi();
 app.MapEnrollmentApi();
+app.MapBackupsApi();
 
 await app.RunAsync();
 return 0;

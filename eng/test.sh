@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
-# The test command: sets up what the tests need (Docker engine, compose, example image), then runs every test.
+# The test command: sets up what the tests need (Docker engine, compose, example image; the base image the container
+# images are built on; nginx and Caddy for the reverse-proxy examples), then runs every test. Each setup step does
+# nothing when what it makes is already there.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 
 bash eng/setup-docker.sh
 bash eng/setup-cli-tests.sh
+bash eng/docker/build-base-image.sh
+bash eng/setup-proxies.sh
 
 log="$(mktemp)"
 set +e

@@ -42,18 +42,26 @@ public sealed class ProcessFleet : IAsyncDisposable
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
+    /// <summary>The control plane's data folder unless a start says otherwise.</summary>
+    public string ControlPlaneDataDirectory => Path.Combine(Root, "control-plane");
+
     /// <summary>Starts the control plane and waits until it answers /health.</summary>
-    public async Task<ServiceProcess> StartControlPlaneAsync()
+    /// <param name="settings">Settings over the defaults (e.g. another INSTADEPLOY_DATA_DIR, or TLS).</param>
+    /// <param name="probe">The client that asks /health (default: plain HTTP on <see cref="ControlPlaneUrl"/>).</param>
+    public async Task<ServiceProcess> StartControlPlaneAsync(IReadOnlyDictionary<string, string>? settings = null, HttpClient? probe = null)
     {
-        var process = Start("control-plane", "InstaDeploy.ControlPlane.dll", new Dictionary<string, string>
+        var environment = new Dictionary<string, string>
         {
             ["AGENT_SECRET_TOKEN"] = Token,
             ["INSTADEPLOY_ADMIN_API_KEY"] = AdminApiKey,
-            ["INSTADEPLOY_DATA_DIR"] = Path.Combine(Root, "control-plane"),
+            ["INSTADEPLOY_DATA_DIR"] = ControlPlaneDataDirectory,
             ["ASPNETCORE_URLS"] = ControlPlaneUrl.ToString(),
             ["INSTADEPLOY_AGENT_PING_SECONDS"] = "2",
-        });
-        using var http = CreateApiClient();
+        };
+        foreach (var (key, value) in settings ?? new Dictionary<string, string>()) environment[key] = value;
+        var process = Start("control-plane", "InstaDeploy.ControlPlane.dll", environment);
+        using var ownProbe = probe is null ? CreateApiClient() : null;
+        var http = probe ?? ownProbe!;
         await Eventually.TrueAsync(async () =>
         {
             if (process.HasExited) throw new InvalidOperationException("the control plane exited: " + process.Output);
@@ -63,9 +71,27 @@ public sealed class ProcessFleet : IAsyncDisposable
         return process;
     }
 
+    /// <summary>Runs a command of the control-plane binary (e.g. <c>backup --to DIR</c>) to its end, with the control
+    /// plane's data folder unless <paramref name="settings"/> say otherwise.</summary>
+    public async Task<(int ExitCode, string Output)> RunControlPlaneCommandAsync(IReadOnlyDictionary<string, string>? settings, params string[] arguments)
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Root };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "InstaDeploy.ControlPlane.dll"));
+        foreach (var argument in arguments) start.ArgumentList.Add(argument);
+        start.Environment["INSTADEPLOY_DATA_DIR"] = ControlPlaneDataDirectory;
+        foreach (var (key, value) in settings ?? new Dictionary<string, string>()) start.Environment[key] = value;
+        using var process = Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(2));
+        return (process.ExitCode, await output + await error);
+    }
+
     /// <summary>Starts an agent with the built-in plugins, its projects and state under this fleet's folder.</summary>
-    public ServiceProcess StartAgent(string hostname, Uri? serverUrl = null) =>
-        Start(hostname, "InstaDeploy.Agent.dll", new Dictionary<string, string>
+    /// <param name="settings">Settings over the defaults (e.g. AGENT_ENROLLMENT_TOKEN, AGENT_CA_CERT).</param>
+    public ServiceProcess StartAgent(string hostname, Uri? serverUrl = null, IReadOnlyDictionary<string, string>? settings = null)
+    {
+        var environment = new Dictionary<string, string>
         {
             ["SERVER_URL"] = (serverUrl ?? new Uri($"ws://127.0.0.1:{ControlPlanePort}/ws")).ToString(),
             ["AGENT_SECRET_TOKEN"] = Token,
@@ -73,7 +99,10 @@ public sealed class ProcessFleet : IAsyncDisposable
             ["AGENT_PROJECTS_DIR"] = Path.Combine(Root, hostname, "projects"),
             ["AGENT_STATE_DIR"] = Path.Combine(Root, hostname, "state"),
             ["AGENT_PLUGINS_DIR"] = Path.Combine(AppContext.BaseDirectory, "plugins"),
-        });
+        };
+        foreach (var (key, value) in settings ?? new Dictionary<string, string>()) environment[key] = value;
+        return Start(hostname, "InstaDeploy.Agent.dll", environment);
+    }
 
     private ServiceProcess Start(string name, string dll, Dictionary<string, string> environment)
     {

@@ -1,7 +1,5 @@
 using System.Net;
 using System.Net.Sockets;
-using System.Security.Cryptography;
-using System.Security.Cryptography.X509Certificates;
 using System.Text;
 
 namespace InstaDeploy.ControlPlane.Tests.Agents;
@@ -61,12 +59,11 @@ public sealed class AgentLimitsAndTlsTests
     [Fact]
     public async Task AnAgentTrustsAControlPlaneBehindAPrivateCaOnlyWhenGivenThatCa()
     {
-        var (ca, server) = CreateCaAndServerCertificate();
+        using var certificates = TestCertificates.Create();
         var folder = Directory.CreateTempSubdirectory("instadeploy-ca-").FullName;
-        var caFile = Path.Combine(folder, "ca.pem");
-        await File.WriteAllTextAsync(caFile, ca.ExportCertificatePem());
+        var caFile = certificates.WritePemFiles(folder).Ca;
 
-        await using var controlPlane = new ControlPlaneFactory(tlsCertificate: server);
+        await using var controlPlane = new ControlPlaneFactory(tlsCertificate: certificates.Server);
         Assert.Equal("wss", controlPlane.WebSocketUrl.Scheme);
         using var api = controlPlane.CreateApiClient();
 
@@ -80,25 +77,5 @@ public sealed class AgentLimitsAndTlsTests
         await using var trusting = await TestAgent.StartAsync(controlPlane.WebSocketUrl, controlPlane.AgentToken, "with-ca",
             new Dictionary<string, string?> { ["AGENT_CA_CERT"] = caFile });
         await api.WaitForAgentOnlineAsync("with-ca");
-    }
-
-    private static (X509Certificate2 Ca, X509Certificate2 Server) CreateCaAndServerCertificate()
-    {
-        using var caKey = RSA.Create(2048);
-        var caRequest = new CertificateRequest("CN=InstaDeploy Test CA", caKey, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
-        caRequest.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
-        caRequest.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, true));
-        var ca = caRequest.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(30));
-
-        using var serverKey = RSA.Create(2048);
-        var serverRequest = new CertificateRequest("CN=localhost", serverKey, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
-        var names = new SubjectAlternativeNameBuilder();
-        names.AddDnsName("localhost");
-        names.AddIpAddress(IPAddress.Loopback);
-        serverRequest.CertificateExtensions.Add(names.Build());
-        serverRequest.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.1")], false));
-        using var issued = serverRequest.Create(ca, DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(7), RandomNumberGenerator.GetBytes(8));
-        var server = X509CertificateLoader.LoadPkcs12(issued.CopyWithPrivateKey(serverKey).Export(X509ContentType.Pfx), null);
-        return (ca, server);
     }
 }

@@ -1,0 +1,59 @@
+using InstaDeploy.ControlPlane.ApiKeys;
+using InstaDeploy.ControlPlane.Infrastructure;
+using Microsoft.Extensions.Options;
+
+namespace InstaDeploy.ControlPlane.Backups;
+
+public static class BackupsApi
+{
+    public const string ContentType = "application/vnd.sqlite3";
+
+    public static IEndpointRouteBuilder MapBackupsApi(this IEndpointRouteBuilder app)
+    {
+        // One backup at a time per control plane: each is a full copy of the database on its disk while it streams.
+        var gate = new SemaphoreSlim(1, 1);
+        app.MapPost("/admin/backup", (IOptions<ControlPlaneOptions> options, TimeProvider time, HttpContext context, ILoggerFactory loggers, CancellationToken cancellationToken) =>
+                DownloadAsync(gate, options.Value, time, context, loggers.CreateLogger(typeof(BackupsApi).FullName!), cancellationToken))
+            .WithTags("Backups")
+            .RequireAuthorization(ApiKeyScopes.Admin)
+            .RequireRateLimiting(RateLimits.PerKey)
+            .WithName("BackupDatabase")
+            .WithSummary("Download a backup of the database")
+            .WithDescription("A consistent copy of the SQLite database (VACUUM INTO), taken while the control plane runs, as a file download (application/vnd.sqlite3). It holds jobs, revisions, API key hashes and secret values encrypted; the key ring that decrypts them is never sent: back it up apart (InstaDeploy.ControlPlane backup --keys-to). 409 while another backup is being made. Needs the admin scope.")
+            .Produces(StatusCodes.Status200OK, contentType: ContentType)
+            .ProducesProblem(StatusCodes.Status409Conflict);
+        return app;
+    }
+
+    private static async Task<IResult> DownloadAsync(SemaphoreSlim gate, ControlPlaneOptions options, TimeProvider time, HttpContext context, ILogger logger, CancellationToken cancellationToken)
+    {
+        if (!await gate.WaitAsync(TimeSpan.Zero, cancellationToken))
+            return Problems.Conflict("A backup is being made", "Another backup of the database is being made right now; try again when it is done.");
+        var folder = Path.GetDirectoryName(options.DatabasePath)!;
+        var temporary = Path.Combine(folder, $".backup-{Guid.NewGuid():N}.db");
+        try
+        {
+            // Left over by a crash mid-download (none is in use: only one backup runs at a time).
+            foreach (var stale in Directory.EnumerateFiles(folder, ".backup-*.db")) File.Delete(stale);
+            var started = time.GetTimestamp();
+            var backup = await DatabaseBackup.WriteAsync(options.DatabasePath, temporary, cancellationToken);
+            logger.BackupMade(context.User.FindFirst(ApiKeyAuthenticationHandler.KeyIdClaim)?.Value ?? "?", backup.Bytes, backup.Schema ?? "none", time.GetElapsedTime(started).TotalMilliseconds);
+            // Deleted once sent, or when the client goes away: the server never keeps a copy.
+            var stream = new FileStream(temporary, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, 1 << 16, FileOptions.Asynchronous | FileOptions.DeleteOnClose);
+            context.Response.RegisterForDisposeAsync(stream);
+            context.Response.RegisterForDispose(new Releaser(gate));
+            return TypedResults.File(stream, ContentType, $"instadeploy-{time.GetUtcNow().UtcDateTime:yyyyMMdd'T'HHmmss'Z'}.db");
+        }
+        catch
+        {
+            File.Delete(temporary);
+            gate.Release();
+            throw;
+        }
+    }
+
+    private sealed class Releaser(SemaphoreSlim gate) : IDisposable
+    {
+        public void Dispose() => gate.Release();
+    }
+}

@@ -1,0 +1,74 @@
+using InstaDeploy.ControlPlane.Data;
+using Microsoft.Data.Sqlite;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+
+namespace InstaDeploy.ControlPlane.Backups;
+
+/// <summary>
+/// The database's schema version is the list of EF Core migrations applied to it. A database made by an older release
+/// is migrated at start; one migrated by a newer release is refused, because this build would write rows that schema
+/// does not accept (a rollback restores the backup taken before the upgrade instead; see docs/DEPLOYMENT.md).
+/// </summary>
+public static class DatabaseSchema
+{
+    /// <summary>The migrations this build knows, oldest first.</summary>
+    public static IReadOnlyList<string> KnownMigrations { get; } = ReadKnownMigrations();
+
+    private static List<string> ReadKnownMigrations()
+    {
+        // No connection is opened: the list comes from the migrations compiled into this assembly.
+        using var db = new InstaDeployDbContext(new DbContextOptionsBuilder<InstaDeployDbContext>().UseSqlite("Data Source=:memory:").Options);
+        return [.. db.Database.GetMigrations()];
+    }
+
+    /// <summary>The migrations applied to the database, oldest first (none for an empty file).</summary>
+    public static async Task<List<string>> AppliedMigrationsAsync(SqliteConnection connection, CancellationToken cancellationToken)
+    {
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT name FROM sqlite_master WHERE type = 'table' AND name = '__EFMigrationsHistory'";
+        if (await command.ExecuteScalarAsync(cancellationToken) is null) return [];
+        command.CommandText = "SELECT MigrationId FROM __EFMigrationsHistory ORDER BY MigrationId";
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var applied = new List<string>();
+        while (await reader.ReadAsync(cancellationToken)) applied.Add(reader.GetString(0));
+        return applied;
+    }
+
+    /// <summary>Migrations applied to a database that this build does not know: it was migrated by a newer release.</summary>
+    public static IReadOnlyList<string> NewerThanThisBuild(IEnumerable<string> applied) =>
+        [.. applied.Except(KnownMigrations, StringComparer.Ordinal)];
+
+    /// <summary>The migrations applied to a database file, read without changing it (none when there is no file).</summary>
+    public static async Task<List<string>> AppliedMigrationsAsync(string databasePath, CancellationToken cancellationToken)
+    {
+        if (!File.Exists(databasePath)) return [];
+        await using var connection = DatabaseBackup.Open(databasePath, SqliteOpenMode.ReadOnly);
+        await connection.OpenAsync(cancellationToken);
+        return await AppliedMigrationsAsync(connection, cancellationToken);
+    }
+
+    /// <summary>
+    /// At start, before migrating: true (and the reason on stderr) when the database comes from a newer release. When
+    /// this build is about to migrate an existing database, it says so in the log: from then on an older release
+    /// refuses the database, and a rollback restores the backup taken before the upgrade.
+    /// </summary>
+    public static async Task<bool> IsDatabaseFromNewerReleaseAsync(this WebApplication app)
+    {
+        var path = app.Services.GetRequiredService<IOptions<ControlPlaneOptions>>().Value.DatabasePath;
+        var applied = await AppliedMigrationsAsync(path, app.Lifetime.ApplicationStopping);
+        var newer = NewerThanThisBuild(applied);
+        if (newer.Count > 0)
+        {
+            Console.Error.WriteLine($"InstaDeploy control plane cannot start: the database {path} was migrated by a newer release of InstaDeploy "
+                + $"(migrations this build does not know: {string.Join(", ", newer)}). Run that release, or to roll back restore the backup "
+                + "taken before the upgrade (docs/DEPLOYMENT.md, \"Rolling back\").");
+            return true;
+        }
+        var pending = KnownMigrations.Except(applied, StringComparer.Ordinal).ToList();
+        if (applied.Count > 0 && pending.Count > 0)
+            app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(DatabaseSchema).FullName!)
+                .MigratingDatabase(path, applied[^1], KnownMigrations[^1], string.Join(", ", pending));
+        return false;
+    }
+}
