@@ -23,6 +23,9 @@ public sealed partial class AgentOptions
     public required string ProjectsDirectory { get; init; }
     public required string PluginsDirectory { get; init; }
 
+    /// <summary>AGENT_LABELS (<c>role=web,region=eu</c>): announced to the control plane on every connect, for selectors.</summary>
+    public IReadOnlyDictionary<string, string> Labels { get; init; } = new Dictionary<string, string>();
+
     /// <summary>Where the agent remembers jobs and unacknowledged results across restarts.</summary>
     public required string StateDirectory { get; init; }
 
@@ -70,6 +73,9 @@ public sealed partial class AgentOptions
         foreach (var (name, value) in new[] { ("AGENT_SECRET_TOKEN", token ?? ""), ("AGENT_ENROLLMENT_TOKEN", enrollment ?? ""), ("AGENT_VERSION", version), ("AGENT_ARCHITECTURE", architecture) })
             if (value.Any(char.IsControl)) problems.Add($"{name} contains a control character (a newline?); remove it");
 
+        var (labels, labelsError) = Contracts.AgentLabels.Parse(configuration["AGENT_LABELS"]);
+        if (labelsError is not null) problems.Add($"AGENT_LABELS {labelsError}; write it as role=web,region=eu");
+
         var ca = configuration["AGENT_CA_CERT"] is { Length: > 0 } c ? Path.GetFullPath(c) : null;
         if (ca is not null)
         {
@@ -97,6 +103,7 @@ public sealed partial class AgentOptions
             ProjectsDirectory = Path.GetFullPath(configuration["AGENT_PROJECTS_DIR"] is { Length: > 0 } p ? p : "./projects"),
             PluginsDirectory = Path.GetFullPath(configuration["AGENT_PLUGINS_DIR"] is { Length: > 0 } d ? d : Path.Combine(AppContext.BaseDirectory, "plugins")),
             StateDirectory = stateDirectory,
+            Labels = labels!,
             JobTimeout = TimeSpan.FromSeconds(timeoutSeconds),
             HandlerGracePeriod = TimeSpan.FromSeconds(graceSeconds),
         }, problems);

@@ -40,4 +40,11 @@ public static class HandshakeHeaders
     /// to send it a deploy that depends on them.
     /// </summary>
     public const string FeatureProjectConfig = "project-config";
+
+    /// <summary>
+    /// Request header of the upgrade: the agent's labels from its <c>AGENT_LABELS</c> setting, <c>role=web,region=eu</c>
+    /// (see <see cref="AgentLabels"/>). Sent only when the agent has labels; a seed server ignores an unknown request
+    /// header, so nothing is negotiated first.
+    /// </summary>
+    public const string AgentLabels = "X-InstaDeploy-Agent-Labels";
 }

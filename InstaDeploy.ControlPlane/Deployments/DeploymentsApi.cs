@@ -31,14 +31,14 @@ public static class DeploymentsApi
             .WithName("Stop")
             .WithResponseExample(202, OpenApiExamples.Accepted)
             .WithSummary("Stop a deployed project")
-            .WithDescription("Sends STOP_COMPOSE: the agent runs `docker compose down --remove-orphans` for the project. agent_id may be left out when the project is deployed on exactly one agent.")
+            .WithDescription("Sends STOP_COMPOSE: the agent runs `docker compose down --remove-orphans` for the project. agent_id may be left out when the project is deployed on exactly one agent. With selector instead (role=web,region in (eu,us)), it goes to every selected agent the project is placed on, and answers 202 with {jobs, refused}.")
             .WithRequestExample(new { project_name = "test-app", agent_id = "vps-1" });
 
         commands.MapPost("/status", Status)
             .WithName("Status")
             .WithResponseExample(202, OpenApiExamples.Accepted)
             .WithSummary("Get a project's containers")
-            .WithDescription("Sends STATUS: the finished job's result lists the project's containers with name, service, state, health and ports.")
+            .WithDescription("Sends STATUS: the finished job's result lists the project's containers with name, service, state, health and ports. With selector instead of agent_id, it goes to every selected agent the project is placed on, and answers 202 with {jobs, refused}.")
             .WithRequestExample(new { project_name = "test-app" });
 
         var deployments = app.MapGroup("/deployments").WithTags("Deployments").RequireAuthorization(ApiKeys.ApiKeyScopes.Read).RequireRateLimiting(Infrastructure.RateLimits.PerKey);
@@ -56,6 +56,45 @@ public static class DeploymentsApi
         return app;
     }
 
+    /// <summary>The compose file of a request: base64 of UTF-8 text within INSTADEPLOY_MAX_COMPOSE_BYTES that the
+    /// validator and the deploy policy accept; else the problem to answer.</summary>
+    internal static (string? Yaml, ValidationProblem? Invalid, ProblemHttpResult? Problem) ReadCompose(string? composeFileBase64, ControlPlaneOptions options)
+    {
+        if (string.IsNullOrEmpty(composeFileBase64))
+            return (null, Problems.Invalid("compose_file_base64", "is required: the docker-compose.yml, base64 encoded"), null);
+
+        var max = options.MaxComposeBytes;
+        if ((long)composeFileBase64.Length * 3 / 4 > max + 3)
+            return (null, null, Problems.TooLarge($"The compose file is larger than the limit of {max} bytes (INSTADEPLOY_MAX_COMPOSE_BYTES)."));
+        byte[] compose;
+        try
+        {
+            compose = Convert.FromBase64String(composeFileBase64);
+        }
+        catch (FormatException)
+        {
+            return (null, Problems.Invalid("compose_file_base64", "is not valid base64; encode the file with `base64 -w0 docker-compose.yml`"), null);
+        }
+        if (compose.Length > max)
+            return (null, null, Problems.TooLarge($"The compose file is {compose.Length} bytes, over the limit of {max} bytes (INSTADEPLOY_MAX_COMPOSE_BYTES)."));
+
+        string yaml;
+        try
+        {
+            yaml = StrictUtf8.GetString(compose);
+        }
+        catch (DecoderFallbackException)
+        {
+            return (null, Problems.Invalid("compose_file_base64", "does not decode to UTF-8 text"), null);
+        }
+        if (ComposeValidator.Validate(yaml) is { } composeError)
+            return (null, Problems.Invalid("compose_file_base64", composeError), null);
+        if (options.PolicyEnabled && ComposePolicy.Check(yaml, options.PolicyBindAllowList) is { Count: > 0 } violations)
+            return (null, Problems.Invalid("compose_file_base64", "the deploy policy refuses it: " + string.Join("; ", violations)), null);
+
+        return (yaml, null, null);
+    }
+
     private static long MaxRequestBytes(IEndpointRouteBuilder app)
     {
         var options = app.ServiceProvider.GetRequiredService<IOptions<ControlPlaneOptions>>().Value;
@@ -67,37 +106,9 @@ public static class DeploymentsApi
         System.Security.Claims.ClaimsPrincipal user, IOptions<ControlPlaneOptions> options, CancellationToken cancellationToken)
     {
         if (ValidateProject(request.ProjectName) is { } invalidName) return invalidName;
-        if (string.IsNullOrEmpty(request.ComposeFileBase64))
-            return Problems.Invalid("compose_file_base64", "is required: the docker-compose.yml, base64 encoded");
-
-        var max = options.Value.MaxComposeBytes;
-        if ((long)request.ComposeFileBase64.Length * 3 / 4 > max + 3)
-            return Problems.TooLarge($"The compose file is larger than the limit of {max} bytes (INSTADEPLOY_MAX_COMPOSE_BYTES).");
-        byte[] compose;
-        try
-        {
-            compose = Convert.FromBase64String(request.ComposeFileBase64);
-        }
-        catch (FormatException)
-        {
-            return Problems.Invalid("compose_file_base64", "is not valid base64; encode the file with `base64 -w0 docker-compose.yml`");
-        }
-        if (compose.Length > max)
-            return Problems.TooLarge($"The compose file is {compose.Length} bytes, over the limit of {max} bytes (INSTADEPLOY_MAX_COMPOSE_BYTES).");
-
-        string yaml;
-        try
-        {
-            yaml = StrictUtf8.GetString(compose);
-        }
-        catch (DecoderFallbackException)
-        {
-            return Problems.Invalid("compose_file_base64", "does not decode to UTF-8 text");
-        }
-        if (ComposeValidator.Validate(yaml) is { } composeError)
-            return Problems.Invalid("compose_file_base64", composeError);
-        if (options.Value.PolicyEnabled && ComposePolicy.Check(yaml, options.Value.PolicyBindAllowList) is { Count: > 0 } violations)
-            return Problems.Invalid("compose_file_base64", "the deploy policy refuses it: " + string.Join("; ", violations));
+        var (yaml, invalidCompose, composeProblem) = ReadCompose(request.ComposeFileBase64, options.Value);
+        if (invalidCompose is not null) return invalidCompose;
+        if (composeProblem is not null) return composeProblem;
 
         if (ValidateHealthWait(request.HealthWaitSeconds) is { } invalidWait) return invalidWait;
         if (ValidateTimeLeftForHealthWait(request.TimeoutSeconds, request.HealthWaitSeconds, request.RollbackOnFailure, options.Value) is { } tooShort) return tooShort;
@@ -117,24 +128,36 @@ public static class DeploymentsApi
             Body = async (agentId, token) =>
             {
                 var variables = await variableStore.ForDeployAsync(project, agentId, token);
-                return ProjectCommands.Revision(project, agentId, yaml, variables.Count == 0 ? null : protector.ProtectSnapshot(variables),
+                return ProjectCommands.Revision(project, agentId, yaml!, variables.Count == 0 ? null : protector.ProtectSnapshot(variables),
                     variables.Select(v => v.Name), user.Identity?.Name ?? "", rollbackOf: null, request.RollbackOnFailure, healthWait);
             },
         }, cancellationToken);
         return submission.ToHttp();
     }
 
-    private static async Task<Results<Accepted<JobAccepted>, ValidationProblem, ProblemHttpResult>> Stop(
-        ProjectRequest request, CommandSubmitter submitter, CancellationToken cancellationToken) =>
-        ValidateProject(request.ProjectName) is { } invalid ? invalid
-            : (await submitter.SubmitAsync(ProjectCommands.Request(CommandTypes.StopCompose, request.ProjectName!, request.AgentId,
-                request.TimeoutSeconds, request.QueueTtlSeconds, request.FailFast), cancellationToken)).ToHttp();
+    private static async Task<Results<Accepted<JobAccepted>, Accepted<FanOutAnswer>, ValidationProblem, ProblemHttpResult>> Stop(
+        ProjectRequest request, CommandSubmitter submitter, InstaDeployDbContext db, CancellationToken cancellationToken) =>
+        await ProjectCommandAsync(CommandTypes.StopCompose, request, submitter, db, cancellationToken);
 
-    private static async Task<Results<Accepted<JobAccepted>, ValidationProblem, ProblemHttpResult>> Status(
-        ProjectRequest request, CommandSubmitter submitter, CancellationToken cancellationToken) =>
-        ValidateProject(request.ProjectName) is { } invalid ? invalid
-            : (await submitter.SubmitAsync(ProjectCommands.Request(CommandTypes.Status, request.ProjectName!, request.AgentId,
-                request.TimeoutSeconds, request.QueueTtlSeconds, request.FailFast), cancellationToken)).ToHttp();
+    private static async Task<Results<Accepted<JobAccepted>, Accepted<FanOutAnswer>, ValidationProblem, ProblemHttpResult>> Status(
+        ProjectRequest request, CommandSubmitter submitter, InstaDeployDbContext db, CancellationToken cancellationToken) =>
+        await ProjectCommandAsync(CommandTypes.Status, request, submitter, db, cancellationToken);
+
+    /// <summary>To the agent named (or the one the project is placed on), or with a selector to every selected agent it is placed on.</summary>
+    private static async Task<Results<Accepted<JobAccepted>, Accepted<FanOutAnswer>, ValidationProblem, ProblemHttpResult>> ProjectCommandAsync(
+        string type, ProjectRequest request, CommandSubmitter submitter, InstaDeployDbContext db, CancellationToken cancellationToken)
+    {
+        if (ValidateProject(request.ProjectName) is { } invalid) return invalid;
+        if (request.Selector is not null) return await ProjectFanOut.SubmitAsync(type, request, submitter, db, cancellationToken);
+        var submission = await submitter.SubmitAsync(ProjectCommands.Request(type, request.ProjectName!, request.AgentId,
+            request.TimeoutSeconds, request.QueueTtlSeconds, request.FailFast), cancellationToken);
+        return submission.Job is { } job ? TypedResults.Accepted($"/jobs/{job.Id}", job.ToAccepted()) : submission.Refusal!.ToHttp().Result switch
+        {
+            ValidationProblem v => v,
+            ProblemHttpResult p => p,
+            var other => throw new InvalidOperationException($"unexpected refusal result {other.GetType()}"),
+        };
+    }
 
     private static async Task<Ok<DeploymentDto[]>> ListDeployments(InstaDeployDbContext db, CancellationToken cancellationToken)
     {

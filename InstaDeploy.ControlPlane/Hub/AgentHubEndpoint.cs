@@ -50,6 +50,10 @@ public static class AgentHubEndpoint
         var version = Truncate(context.Request.Headers[HandshakeHeaders.AgentVersion].ToString(), 64);
         var architecture = Truncate(context.Request.Headers[HandshakeHeaders.AgentArchitecture].ToString(), 64);
 
+        // Announced labels are bounded and checked before they are stored or logged; invalid ones keep the stored labels.
+        var (labels, labelsError) = AgentLabels.Parse(Truncate(context.Request.Headers[HandshakeHeaders.AgentLabels].ToString(), AgentLabels.MaxTextLength + 1));
+        if (labelsError is not null) logger.AgentLabelsRefused(hostname, labelsError);
+
         var settings = options.Value;
         context.Response.Headers[HandshakeHeaders.Features] = $"{HandshakeHeaders.FeatureAgentPlugins}, {HandshakeHeaders.FeatureReliableDelivery}";
         var capabilities = new AgentCapabilities(context.Request.Headers[HandshakeHeaders.AgentFeatures].ToString()
@@ -71,7 +75,7 @@ public static class AgentHubEndpoint
         try
         {
             if (registry.Add(connection) is not null) logger.AgentReplaced(hostname);
-            if (await agents.MarkConnectedAsync(hostname, version, architecture, lifetime.ApplicationStopping)) metrics.AgentReconnected();
+            if (await agents.MarkConnectedAsync(hostname, version, architecture, labels, lifetime.ApplicationStopping)) metrics.AgentReconnected();
             logger.AgentConnected(hostname, version, architecture, remoteIp);
             // An agent that remembers jobs first says what it has (AGENT_STATE); to a seed agent, send what waits now.
             if (!reliable) await dispatcher.DeliverOpenJobsAsync(connection, null, lifetime.ApplicationStopping);

@@ -21,6 +21,9 @@ internal static partial class Log
     [LoggerMessage(1006, LogLevel.Warning, "Agent {AgentId} answered job {JobId}, which is not an open job of that agent; ignored")]
     public static partial void UnknownJobResponse(this ILogger logger, string agentId, string jobId);
 
+    [LoggerMessage(1008, LogLevel.Warning, "Agent {AgentId} announced labels that are not valid, which were ignored: X-InstaDeploy-Agent-Labels {Reason}")]
+    public static partial void AgentLabelsRefused(this ILogger logger, string agentId, string reason);
+
     [LoggerMessage(EventId = 2001, Message = "Job {JobId} ({Type}) for project {Project} sent to agent {AgentId}")]
     private static partial void JobSent(this ILogger logger, LogLevel level, string jobId, string type, string? project, string agentId);
 
