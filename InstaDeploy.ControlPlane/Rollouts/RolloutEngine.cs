@@ -21,6 +21,7 @@ public sealed class RolloutEngine(RolloutStore store, RolloutStepper stepper, Jo
     private readonly ConcurrentDictionary<string, byte> _queued = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, string> _open = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, byte> _resumed = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, DateTimeOffset> _leasedUntil = new(StringComparer.Ordinal);
 
     /// <summary>This process's name in rollout leases.</summary>
     public string InstanceId { get; } = $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid():N}";
@@ -72,19 +73,29 @@ public sealed class RolloutEngine(RolloutStore store, RolloutStepper stepper, Jo
     {
         try
         {
-            if (!await store.TryLeaseAsync(rolloutId, InstanceId, Lease, stoppingToken))
+            // The lease is renewed once half of it has run out, not at every step (a write each time).
+            var now = time.GetUtcNow();
+            var held = _leasedUntil.TryGetValue(rolloutId, out var until) && until - now > Lease / 2;
+            if (!held)
             {
-                // Finished, or another instance holds it: forget it unless it is still open.
-                if (await store.ReadAsync(rolloutId, stoppingToken) is not var (rollout, _) || !RolloutStates.IsOpen(rollout.State))
-                    _open.TryRemove(rolloutId, out _);
-                return;
+                if (!await store.TryLeaseAsync(rolloutId, InstanceId, Lease, stoppingToken))
+                {
+                    _leasedUntil.TryRemove(rolloutId, out _);
+                    // Finished, or another instance holds it: forget it unless it is still open.
+                    if (await store.ReadAsync(rolloutId, stoppingToken) is not var (rollout, _) || !RolloutStates.IsOpen(rollout.State))
+                        _open.TryRemove(rolloutId, out _);
+                    return;
+                }
+                _leasedUntil[rolloutId] = now + Lease;
             }
             if (_resumed.TryAdd(rolloutId, 0) && await store.ReconcileAsync(rolloutId, stoppingToken) is var reconciled and > 0)
                 logger.RolloutResumed(rolloutId, reconciled);
+            if (await store.OnlyWaitsAsync(rolloutId, stoppingToken)) return;
             if (!await stepper.StepAsync(rolloutId, stoppingToken))
             {
                 _open.TryRemove(rolloutId, out _);
                 _resumed.TryRemove(rolloutId, out _);
+                _leasedUntil.TryRemove(rolloutId, out _);
             }
         }
         catch (Exception e) when (e is not OperationCanceledException || !stoppingToken.IsCancellationRequested)

@@ -33,6 +33,27 @@ public sealed class RolloutStore(IDbContextFactory<InstaDeployDbContext> databas
     }
 
     /// <summary>
+    /// Whether a step of a pending or running rollout would only wait: its current batch is deploying with none of it
+    /// left to start, and on_failure has nothing to act on. One aggregate over the targets instead of reading them
+    /// all, as the step runs at every job's end.
+    /// </summary>
+    public async Task<bool> OnlyWaitsAsync(string rolloutId, CancellationToken cancellationToken)
+    {
+        await using var db = await databases.CreateDbContextAsync(cancellationToken);
+        var rollout = await db.Rollouts.AsNoTracking().Where(r => r.Id == rolloutId)
+            .Select(r => new { r.State, r.OnFailure, r.MaxFailures, r.FailuresAccepted }).FirstOrDefaultAsync(cancellationToken);
+        if (rollout is null || rollout.State is not (RolloutStates.Pending or RolloutStates.Running)) return false;
+        var counts = await db.RolloutTargets.AsNoTracking().Where(t => t.RolloutId == rolloutId)
+            .GroupBy(t => new { t.Batch, t.State }).Select(g => new { g.Key.Batch, g.Key.State, Count = g.Count() }).ToListAsync(cancellationToken);
+        var failed = counts.Where(c => c.State == RolloutTargetStates.Failed).Sum(c => c.Count);
+        if (rollout.OnFailure != RolloutFailureActions.Continue && failed - rollout.FailuresAccepted >= rollout.MaxFailures) return false;
+        var open = counts.Where(c => c.State is RolloutTargetStates.Waiting or RolloutTargetStates.Deploying).ToList();
+        if (open.Count == 0) return false;
+        var batch = open.Min(c => c.Batch);
+        return open.Any(c => c.Batch == batch && c.State == RolloutTargetStates.Deploying) && !open.Any(c => c.Batch == batch && c.State == RolloutTargetStates.Waiting);
+    }
+
+    /// <summary>
     /// Applies <paramref name="change"/> to the rollout (and, through it, to its targets) if its state is one of
     /// <paramref name="from"/>, with a <c>rollout</c> event; returns the rollout as changed, or null when its state was
     /// not one of those (someone else moved it first).
