@@ -23,6 +23,9 @@ public sealed partial class AgentOptions
     public required string ProjectsDirectory { get; init; }
     public required string PluginsDirectory { get; init; }
 
+    /// <summary>AGENT_LABELS (<c>role=web,region=eu</c>): announced to the control plane on every connect, for selectors.</summary>
+    public IReadOnlyDictionary<string, string> Labels { get; init; } = new Dictionary<string, string>();
+
     /// <summary>Where the agent remembers jobs and unacknowledged results across restarts.</summary>
     public required string StateDirectory { get; init; }
 
@@ -79,6 +82,8 @@ public sealed partial class AgentOptions
         if (configuration["AGENT_POLICY_CAP_ADD_ALLOW"] is { Length: > 0 } capAddAllow
             && capAddAllow.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).FirstOrDefault(c => !CapabilityName().IsMatch(c)) is { } capability)
             problems.Add($"AGENT_POLICY_CAP_ADD_ALLOW: '{capability}' is not a capability name (e.g. NET_ADMIN or CAP_NET_RAW, separated by commas)");
+        var (labels, labelsError) = Contracts.AgentLabels.Parse(configuration["AGENT_LABELS"]);
+        if (labelsError is not null) problems.Add($"AGENT_LABELS {labelsError}; write it as role=web,region=eu");
 
         var ca = configuration["AGENT_CA_CERT"] is { Length: > 0 } c ? Path.GetFullPath(c) : null;
         if (ca is not null)
@@ -107,6 +112,7 @@ public sealed partial class AgentOptions
             ProjectsDirectory = Path.GetFullPath(configuration["AGENT_PROJECTS_DIR"] is { Length: > 0 } p ? p : "./projects"),
             PluginsDirectory = Path.GetFullPath(configuration["AGENT_PLUGINS_DIR"] is { Length: > 0 } d ? d : Path.Combine(AppContext.BaseDirectory, "plugins")),
             StateDirectory = stateDirectory,
+            Labels = labels!,
             JobTimeout = TimeSpan.FromSeconds(timeoutSeconds),
             HandlerGracePeriod = TimeSpan.FromSeconds(graceSeconds),
         }, problems);

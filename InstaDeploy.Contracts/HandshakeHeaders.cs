@@ -55,4 +55,11 @@ public static class HandshakeHeaders
     /// <summary>Response header of the upgrade: the largest message the control plane takes from the agent, in bytes;
     /// the agent keeps every message (its output batches, its final result) under it.</summary>
     public const string MaxMessageBytes = "X-InstaDeploy-Max-Message-Bytes";
+
+    /// <summary>
+    /// Request header of the upgrade: the agent's labels from its <c>AGENT_LABELS</c> setting, <c>role=web,region=eu</c>
+    /// (see <see cref="AgentLabels"/>). Sent only when the agent has labels; a seed server ignores an unknown request
+    /// header, so nothing is negotiated first.
+    /// </summary>
+    public const string AgentLabels = "X-InstaDeploy-Agent-Labels";
 }

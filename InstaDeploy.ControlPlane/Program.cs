@@ -6,6 +6,7 @@ using InstaDeploy.ControlPlane.Deployments;
 using InstaDeploy.ControlPlane.Hub;
 using InstaDeploy.ControlPlane.Infrastructure;
 using InstaDeploy.ControlPlane.Jobs;
+using InstaDeploy.ControlPlane.Rollouts;
 using Microsoft.Extensions.Options;
 using Scalar.AspNetCore;
 
@@ -51,6 +52,7 @@ app.MapRevisionsApi();
 app.MapContainerLogsApi();
 app.MapVariablesApi();
 app.MapJobsApi();
+app.MapRolloutsApi();
 app.MapApiKeysApi();
 app.MapEnrollmentApi();
 app.MapBackupsApi();

@@ -5,7 +5,7 @@
 #
 #   bash bench/run.sh            # small scale, a few minutes (the CI smoke pass; it asserts no timing)
 #   bash bench/run.sh --full     # the scale: 1,000 agents for latency, up to 10,000 idle agents, storm
-#   bash bench/run.sh --small --only dispatch,throughput      # a subset: dispatch throughput fleet storm agent deploy
+#   bash bench/run.sh --small --only dispatch,throughput      # a subset: dispatch throughput output fleet storm agent deploy rollout
 #   bash bench/run.sh --full --sync normal    # the control plane with INSTADEPLOY_DB_SYNCHRONOUS=NORMAL (default FULL)
 #   bash bench/run.sh --full --baseline 68a2910   # also measure that commit's control plane, side by side in one run
 set -euo pipefail

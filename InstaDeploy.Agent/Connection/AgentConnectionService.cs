@@ -148,6 +148,7 @@ internal sealed class AgentConnectionService(
         socket.Options.SetRequestHeader(HandshakeHeaders.AgentArchitecture, options.Architecture);
         socket.Options.SetRequestHeader(HandshakeHeaders.AgentHostname, options.Hostname);
         socket.Options.SetRequestHeader(HandshakeHeaders.AgentFeatures, $"{HandshakeHeaders.FeatureReliableDelivery}, {HandshakeHeaders.FeatureProjectConfig}, {HandshakeHeaders.FeatureAgentKey}");
+        if (options.Labels.Count > 0) socket.Options.SetRequestHeader(HandshakeHeaders.AgentLabels, AgentLabels.Format(options.Labels));
     }
 
     private async Task<string> ReceiveCommandsAsync(ClientWebSocket socket, CancellationToken stoppingToken)

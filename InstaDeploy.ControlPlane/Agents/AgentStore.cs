@@ -8,8 +8,9 @@ namespace InstaDeploy.ControlPlane.Agents;
 /// <summary>Persists agents' identity and online state.</summary>
 public sealed class AgentStore(IDbContextFactory<InstaDeployDbContext> databases, DatabaseWriteGate writes, TimeProvider time)
 {
-    /// <summary>Records a connection; returns whether the agent had connected before.</summary>
-    public async Task<bool> MarkConnectedAsync(string agentId, string version, string architecture, CancellationToken cancellationToken)
+    /// <summary>Records a connection and the labels the agent announced (null: keep those stored, the announcement was
+    /// invalid); returns whether the agent had connected before.</summary>
+    public async Task<bool> MarkConnectedAsync(string agentId, string version, string architecture, IReadOnlyDictionary<string, string>? labels, CancellationToken cancellationToken)
     {
         using var write = await writes.EnterAsync(cancellationToken);
         await using var db = await databases.CreateDbContextAsync(cancellationToken);
@@ -23,6 +24,7 @@ public sealed class AgentStore(IDbContextFactory<InstaDeployDbContext> databases
         }
         agent.Version = version;
         agent.Architecture = architecture;
+        if (labels is not null) agent.AnnouncedLabelsJson = AgentLabelSet.ToJson(labels);
         agent.Online = true;
         agent.ConnectedAt = now;
         agent.LastSeen = now;
@@ -55,6 +57,18 @@ public sealed class AgentStore(IDbContextFactory<InstaDeployDbContext> databases
         var json = JsonSerializer.Serialize(plugins);
         await db.Agents.Where(a => a.Id == agentId)
             .ExecuteUpdateAsync(s => s.SetProperty(a => a.PluginsJson, json), cancellationToken);
+    }
+
+    /// <summary>Replaces an agent's admin label overrides (null clears them); false for an unknown agent.</summary>
+    public async Task<AgentEntity?> SetLabelOverridesAsync(string agentId, IReadOnlyDictionary<string, string?>? overrides, CancellationToken cancellationToken)
+    {
+        using var write = await writes.EnterAsync(cancellationToken);
+        await using var db = await databases.CreateDbContextAsync(cancellationToken);
+        var agent = await db.Agents.FindAsync([agentId], cancellationToken);
+        if (agent is null) return null;
+        agent.LabelOverridesJson = overrides is null ? null : AgentLabelSet.ToJson(overrides);
+        await db.SaveChangesAsync(cancellationToken);
+        return agent;
     }
 
     /// <summary>Sets last_seen to now for agents whose connection is alive (the socket answers pings).</summary>

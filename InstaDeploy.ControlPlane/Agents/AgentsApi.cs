@@ -18,13 +18,27 @@ public static partial class AgentsApi
             .WithName("ListAgents")
             .WithResponseExample(200, new[] { OpenApiExamples.Agent })
             .WithSummary("List agents")
-            .WithDescription("Every agent that has connected at least once, with whether it is online now and when it was last seen.");
+            .WithDescription("Every agent that has connected at least once, with whether it is online now, when it was last seen and its labels. selector filters by label, Kubernetes-style: role=web, role!=db, region in (eu,us), region notin (ap), gpu, !gpu, joined by commas (all must hold). A malformed selector is a 400 naming the position and what was expected.");
 
         agents.MapGet("/{agentId}", GetAgent)
             .WithName("GetAgent")
             .WithResponseExample(200, OpenApiExamples.Agent)
             .WithSummary("Get one agent")
             .WithDescription("An agent's hostname, version, architecture, online state and last_seen.");
+
+        agents.MapPut("/{agentId}/labels", SetLabels)
+            .WithName("SetAgentLabels")
+            .RequireAuthorization(ApiKeys.ApiKeyScopes.Admin)
+            .WithRequestExample(new { labels = new Dictionary<string, string?> { ["role"] = "web", ["canary"] = null } })
+            .WithResponseExample(200, OpenApiExamples.Agent)
+            .WithSummary("Override an agent's labels")
+            .WithDescription("Sets the admin's label overrides for the agent, replacing earlier ones: each value wins over the label of that key the agent announces (AGENT_LABELS), a null value removes an announced label. They stay until changed or deleted, whatever the agent announces later.");
+
+        agents.MapDelete("/{agentId}/labels", ClearLabels)
+            .WithName("ClearAgentLabels")
+            .RequireAuthorization(ApiKeys.ApiKeyScopes.Admin)
+            .WithSummary("Remove an agent's label overrides")
+            .WithDescription("Removes the admin's overrides: the agent's labels are again the ones it announces.");
 
         agents.MapPost("/{agentId}/health", CheckHealth)
             .WithName("CheckAgentHealth")
@@ -81,11 +95,36 @@ public static partial class AgentsApi
     [System.Text.RegularExpressions.GeneratedRegex(@"^[A-Z][A-Z0-9_]{0,63}\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant)]
     private static partial System.Text.RegularExpressions.Regex CommandTypeRule();
 
-    private static async Task<Ok<AgentDto[]>> ListAgents(InstaDeployDbContext db, CancellationToken cancellationToken)
+    private static async Task<Results<Ok<AgentDto[]>, ValidationProblem>> ListAgents(
+        [Microsoft.AspNetCore.Mvc.FromQuery(Name = "selector")] string? selector, InstaDeployDbContext db, CancellationToken cancellationToken)
     {
+        LabelSelector? filter = null;
+        if (selector is not null)
+        {
+            (filter, var error) = LabelSelector.Parse(selector);
+            if (error is not null) return Problems.Invalid("selector", error);
+        }
         var agents = await db.Agents.AsNoTracking().OrderBy(a => a.Id).ToListAsync(cancellationToken);
-        return TypedResults.Ok(agents.Select(a => a.ToDto()).ToArray());
+        return TypedResults.Ok(agents.Where(a => filter is null || filter.Matches(a.Effective())).Select(a => a.ToDto()).ToArray());
     }
+
+    private static async Task<Results<Ok<AgentDto>, ValidationProblem, ProblemHttpResult>> SetLabels(
+        string agentId, AgentLabelsRequest request, AgentStore store, CancellationToken cancellationToken)
+    {
+        if (request.Labels is null) return Problems.Invalid("labels", "is required: an object of label overrides, e.g. {\"role\": \"web\", \"canary\": null}");
+        if (AgentLabels.Validate(request.Labels) is { } error) return Problems.Invalid("labels", error);
+        var agent = await store.SetLabelOverridesAsync(agentId, request.Labels, cancellationToken);
+        return agent is null ? UnknownAgent(agentId) : TypedResults.Ok(agent.ToDto());
+    }
+
+    private static async Task<Results<Ok<AgentDto>, ProblemHttpResult>> ClearLabels(string agentId, AgentStore store, CancellationToken cancellationToken)
+    {
+        var agent = await store.SetLabelOverridesAsync(agentId, null, cancellationToken);
+        return agent is null ? UnknownAgent(agentId) : TypedResults.Ok(agent.ToDto());
+    }
+
+    private static ProblemHttpResult UnknownAgent(string agentId) =>
+        Problems.NotFound("Unknown agent", $"No agent '{agentId}' has ever connected. GET /agents lists the known agents.");
 
     private static async Task<Results<Ok<AgentDto>, ProblemHttpResult>> GetAgent(string agentId, InstaDeployDbContext db, CancellationToken cancellationToken)
     {

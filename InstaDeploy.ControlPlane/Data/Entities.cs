@@ -24,6 +24,13 @@ public sealed class AgentEntity
 
     /// <summary>The plugins the agent last reported (JSON array of <c>PluginInfo</c>), or null if it never did (a seed agent).</summary>
     public string? PluginsJson { get; set; }
+
+    /// <summary>The labels the agent announced on its last connect (JSON object), "{}" for none.</summary>
+    public string AnnouncedLabelsJson { get; set; } = "{}";
+
+    /// <summary>An admin's label overrides (JSON object; a null value removes an announced label), or null for none.
+    /// They win over what the agent announces.</summary>
+    public string? LabelOverridesJson { get; set; }
 }
 
 /// <summary>One command sent (or to be sent) to one agent, and what came of it.</summary>

@@ -13,6 +13,9 @@ public sealed class InstaDeployDbContext(DbContextOptions<InstaDeployDbContext> 
     public DbSet<RevisionEntity> Revisions => Set<RevisionEntity>();
     public DbSet<ProjectVariableEntity> ProjectVariables => Set<ProjectVariableEntity>();
     public DbSet<JobOutputChunkEntity> JobOutput => Set<JobOutputChunkEntity>();
+    public DbSet<Rollouts.RolloutEntity> Rollouts => Set<Rollouts.RolloutEntity>();
+    public DbSet<Rollouts.RolloutTargetEntity> RolloutTargets => Set<Rollouts.RolloutTargetEntity>();
+    public DbSet<Rollouts.RolloutEventEntity> RolloutEvents => Set<Rollouts.RolloutEventEntity>();
 
     protected override void ConfigureConventions(ModelConfigurationBuilder configurationBuilder)
     {
@@ -73,6 +76,30 @@ public sealed class InstaDeployDbContext(DbContextOptions<InstaDeployDbContext> 
         modelBuilder.Entity<ProjectVariableEntity>(variable =>
         {
             variable.HasKey(v => new { v.ProjectName, v.AgentId, v.Name });
+        });
+
+        modelBuilder.Entity<Rollouts.RolloutEntity>(rollout =>
+        {
+            rollout.HasKey(r => r.Id);
+            rollout.HasIndex(r => new { r.State, r.CreatedAt });
+            rollout.HasIndex(r => new { r.ProjectName, r.CreatedAt });
+            // Two writers that both read the same event number: the second fails and retries with fresh reads.
+            rollout.Property(r => r.LastEventSeq).IsConcurrencyToken();
+        });
+
+        modelBuilder.Entity<Rollouts.RolloutTargetEntity>(target =>
+        {
+            target.HasKey(t => new { t.RolloutId, t.Ordinal });
+            target.HasIndex(t => t.JobId);
+            target.HasIndex(t => t.RollbackJobId);
+            // A target's job is set once: an update that finds it set already (another engine got there) fails.
+            target.Property(t => t.JobId).IsConcurrencyToken();
+            target.Property(t => t.RollbackJobId).IsConcurrencyToken();
+        });
+
+        modelBuilder.Entity<Rollouts.RolloutEventEntity>(item =>
+        {
+            item.HasKey(e => new { e.RolloutId, e.Seq });
         });
     }
 }

@@ -24,7 +24,8 @@ public sealed class DeploymentBookkeeping : IJobLifecycleHook
     /// or stop moves the placement, remembering its state before, to restore it if the job never reaches the agent.</summary>
     public async Task OnCreatingAsync(InstaDeployDbContext db, JobDraft draft, JobEntity job, CancellationToken cancellationToken)
     {
-        if (draft.HookState is RevisionEntity revision && draft.Payload is DeployComposePayload payload)
+        // A rollout's deploy carries its revision inside the rollout's own state.
+        if ((draft.HookState as RevisionEntity ?? (draft.HookState as Rollouts.RolloutJobState)?.Revision) is { } revision && draft.Payload is DeployComposePayload payload)
         {
             revision.Id = 0;
             revision.Number = 1 + (await db.Revisions.Where(r => r.ProjectName == job.ProjectName).MaxAsync(r => (int?)r.Number, cancellationToken) ?? 0);

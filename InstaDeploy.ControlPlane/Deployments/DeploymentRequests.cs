@@ -46,7 +46,9 @@ public sealed record RevisionDto(int Revision, string ProjectName, string AgentI
 /// <param name="TimeoutSeconds">How long the command may take once sent before it ends TIMED_OUT.</param>
 /// <param name="QueueTtlSeconds">If the agent is offline, how long the job waits for it before it ends EXPIRED.</param>
 /// <param name="FailFast">If the agent is offline, answer 409 instead of queueing.</param>
-public sealed record ProjectRequest(string? ProjectName, string? AgentId = null, int? TimeoutSeconds = null, int? QueueTtlSeconds = null, bool FailFast = false);
+/// <param name="Selector">Instead of agent_id: a label selector; the command goes to every selected agent the project is placed on.</param>
+public sealed record ProjectRequest(string? ProjectName, string? AgentId = null, int? TimeoutSeconds = null, int? QueueTtlSeconds = null, bool FailFast = false,
+    string? Selector = null);
 
 /// <summary>A project as placed on one agent.</summary>
 /// <param name="ProjectName">The project.</param>

@@ -29,14 +29,14 @@ public static class DeploymentsApi
             .WithName("Stop")
             .WithResponseExample(202, OpenApiExamples.Accepted)
             .WithSummary("Stop a deployed project")
-            .WithDescription("Sends STOP_COMPOSE: the agent runs `docker compose down --remove-orphans` for the project. agent_id may be left out when the project is deployed on exactly one agent.")
+            .WithDescription("Sends STOP_COMPOSE: the agent runs `docker compose down --remove-orphans` for the project. agent_id may be left out when the project is deployed on exactly one agent. With selector instead (role=web,region in (eu,us)), it goes to every selected agent the project is placed on, and answers 202 with {jobs, refused}.")
             .WithRequestExample(new { project_name = "test-app", agent_id = "vps-1" });
 
         commands.MapPost("/status", Status)
             .WithName("Status")
             .WithResponseExample(202, OpenApiExamples.Accepted)
             .WithSummary("Get a project's containers")
-            .WithDescription("Sends STATUS: the finished job's result lists the project's containers with name, service, state, health and ports.")
+            .WithDescription("Sends STATUS: the finished job's result lists the project's containers with name, service, state, health and ports. With selector instead of agent_id, it goes to every selected agent the project is placed on, and answers 202 with {jobs, refused}.")
             .WithRequestExample(new { project_name = "test-app" });
 
         var deployments = app.MapGroup("/deployments").WithTags("Deployments").RequireAuthorization(ApiKeys.ApiKeyScopes.Read).RequireRateLimiting(Infrastructure.RateLimits.PerKey);
@@ -65,17 +65,29 @@ public static class DeploymentsApi
         (await deploys.DeployAsync(new DeploySpec(request.ProjectName, request.ComposeFileBase64, request.AgentId, request.TimeoutSeconds,
             request.QueueTtlSeconds, request.FailFast, request.HealthWaitSeconds, request.RollbackOnFailure), Deployer.Of(user), cancellationToken)).ToHttp();
 
-    private static async Task<Results<Accepted<JobAccepted>, ValidationProblem, ProblemHttpResult>> Stop(
-        ProjectRequest request, CommandSubmitter submitter, CancellationToken cancellationToken) =>
-        ValidateProject(request.ProjectName) is { } invalid ? invalid
-            : (await submitter.SubmitAsync(ProjectCommands.Request(CommandTypes.StopCompose, request.ProjectName!, request.AgentId,
-                request.TimeoutSeconds, request.QueueTtlSeconds, request.FailFast), cancellationToken)).ToHttp();
+    private static async Task<Results<Accepted<JobAccepted>, Accepted<FanOutAnswer>, ValidationProblem, ProblemHttpResult>> Stop(
+        ProjectRequest request, CommandSubmitter submitter, InstaDeployDbContext db, CancellationToken cancellationToken) =>
+        await ProjectCommandAsync(CommandTypes.StopCompose, request, submitter, db, cancellationToken);
 
-    private static async Task<Results<Accepted<JobAccepted>, ValidationProblem, ProblemHttpResult>> Status(
-        ProjectRequest request, CommandSubmitter submitter, CancellationToken cancellationToken) =>
-        ValidateProject(request.ProjectName) is { } invalid ? invalid
-            : (await submitter.SubmitAsync(ProjectCommands.Request(CommandTypes.Status, request.ProjectName!, request.AgentId,
-                request.TimeoutSeconds, request.QueueTtlSeconds, request.FailFast), cancellationToken)).ToHttp();
+    private static async Task<Results<Accepted<JobAccepted>, Accepted<FanOutAnswer>, ValidationProblem, ProblemHttpResult>> Status(
+        ProjectRequest request, CommandSubmitter submitter, InstaDeployDbContext db, CancellationToken cancellationToken) =>
+        await ProjectCommandAsync(CommandTypes.Status, request, submitter, db, cancellationToken);
+
+    /// <summary>To the agent named (or the one the project is placed on), or with a selector to every selected agent it is placed on.</summary>
+    private static async Task<Results<Accepted<JobAccepted>, Accepted<FanOutAnswer>, ValidationProblem, ProblemHttpResult>> ProjectCommandAsync(
+        string type, ProjectRequest request, CommandSubmitter submitter, InstaDeployDbContext db, CancellationToken cancellationToken)
+    {
+        if (ValidateProject(request.ProjectName) is { } invalid) return invalid;
+        if (request.Selector is not null) return await ProjectFanOut.SubmitAsync(type, request, submitter, db, cancellationToken);
+        var submission = await submitter.SubmitAsync(ProjectCommands.Request(type, request.ProjectName!, request.AgentId,
+            request.TimeoutSeconds, request.QueueTtlSeconds, request.FailFast), cancellationToken);
+        return submission.Job is { } job ? TypedResults.Accepted($"/jobs/{job.Id}", job.ToAccepted()) : submission.Refusal!.ToHttp().Result switch
+        {
+            ValidationProblem v => v,
+            ProblemHttpResult p => p,
+            var other => throw new InvalidOperationException($"unexpected refusal result {other.GetType()}"),
+        };
+    }
 
     private static async Task<Ok<DeploymentDto[]>> ListDeployments(InstaDeployDbContext db, CancellationToken cancellationToken)
     {

@@ -50,6 +50,10 @@ public static class AgentHubEndpoint
         var version = Printable(context.Request.Headers[HandshakeHeaders.AgentVersion].ToString(), 64);
         var architecture = Printable(context.Request.Headers[HandshakeHeaders.AgentArchitecture].ToString(), 64);
 
+        // Announced labels are bounded and checked before they are stored or logged; invalid ones keep the stored labels.
+        var (labels, labelsError) = AgentLabels.Parse(Printable(context.Request.Headers[HandshakeHeaders.AgentLabels].ToString(), AgentLabels.MaxTextLength + 1));
+        if (labelsError is not null) logger.AgentLabelsRefused(hostname, labelsError);
+
         var settings = options.Value;
         var capabilities = new AgentCapabilities(context.Request.Headers[HandshakeHeaders.AgentFeatures].ToString()
             .Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Take(32).Select(f => Printable(f, 64)).ToHashSet(StringComparer.Ordinal));
@@ -101,7 +105,7 @@ public static class AgentHubEndpoint
         try
         {
             if (replaced) logger.AgentReplaced(hostname);
-            if (await agents.MarkConnectedAsync(hostname, version, architecture, lifetime.ApplicationStopping)) metrics.AgentReconnected();
+            if (await agents.MarkConnectedAsync(hostname, version, architecture, labels, lifetime.ApplicationStopping)) metrics.AgentReconnected();
             logger.AgentConnected(hostname, version, architecture, remoteIp);
             // An agent that remembers jobs first says what it has (AGENT_STATE); to a seed agent, send what waits now.
             if (!reliable) await dispatcher.DeliverOpenJobsAsync(connection, null, lifetime.ApplicationStopping);

@@ -5,6 +5,7 @@ using InstaDeploy.ControlPlane.Data;
 using InstaDeploy.ControlPlane.Hub;
 using InstaDeploy.ControlPlane.Jobs;
 using InstaDeploy.ControlPlane.Deployments;
+using InstaDeploy.ControlPlane.Rollouts;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Http.Json;
 using Microsoft.EntityFrameworkCore;
@@ -86,6 +87,7 @@ public static class ControlPlaneExtensions
         services.AddSingleton<AgentCredentials>();
         services.AddJobs();
         services.AddDeployments();
+        services.AddRollouts();
         services.AddHostedService<AgentLivenessService>();
 
         services.Configure<JsonOptions>(json =>

@@ -21,6 +21,9 @@ internal static partial class Log
     [LoggerMessage(1006, LogLevel.Warning, "Agent {AgentId} answered job {JobId}, which is not an open job of that agent; ignored")]
     public static partial void UnknownJobResponse(this ILogger logger, string agentId, string jobId);
 
+    [LoggerMessage(1008, LogLevel.Warning, "Agent {AgentId} announced labels that are not valid, which were ignored: X-InstaDeploy-Agent-Labels {Reason}")]
+    public static partial void AgentLabelsRefused(this ILogger logger, string agentId, string reason);
+
     [LoggerMessage(EventId = 2001, Message = "Job {JobId} ({Type}) for project {Project} sent to agent {AgentId}")]
     private static partial void JobSent(this ILogger logger, LogLevel level, string jobId, string type, string? project, string agentId);
 
@@ -54,7 +57,7 @@ internal static partial class Log
     [LoggerMessage(3002, LogLevel.Error, "{Service}: this round failed and is retried on the next one")]
     public static partial void BackgroundTickFailed(this ILogger logger, Exception exception, string service);
 
-    [LoggerMessage(1008, LogLevel.Information, "Agent {AgentId} stored the key it was issued; its id now accepts that key only")]
+    [LoggerMessage(1009, LogLevel.Information, "Agent {AgentId} stored the key it was issued; its id now accepts that key only")]
     public static partial void AgentKeyBound(this ILogger logger, string agentId);
 
     [LoggerMessage(1007, LogLevel.Error, "Agent {AgentId}: a message could not be applied; the connection stays open")]

@@ -12,6 +12,9 @@ internal static class OpenApiExamples
     {
         id = "vps-1", hostname = "vps-1", version = "1.0.0", architecture = "linux-amd64", online = true,
         last_seen = "2026-11-27T10:15:00+00:00", first_seen = "2026-11-20T08:00:00+00:00", connected_at = "2026-11-27T09:00:00+00:00",
+        labels = new Dictionary<string, string> { ["region"] = "eu", ["role"] = "web" },
+        announced_labels = new Dictionary<string, string> { ["region"] = "eu", ["role"] = "web" },
+        label_overrides = (object?)null,
     };
 
     public static readonly object Accepted = new { job_id = "job-01a21c9719f67f8095d5c2b50c9fd7d3", agent_id = "vps-1", status = "SENT" };

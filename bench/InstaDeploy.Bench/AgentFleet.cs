@@ -37,6 +37,9 @@ internal sealed class AgentFleet(IPEndPoint server, string token, string idPrefi
 
     public long FailedDials => Interlocked.Read(ref _failedDials);
 
+    /// <summary>How long an agent takes to answer a command (a deploy's time on the agent); zero answers at once.</summary>
+    public TimeSpan AnswerDelay { get; set; }
+
     /// <summary>Whether to record command and ACK arrival times (the latency scenarios); off for idle fleets.</summary>
     public bool RecordJobs { get; set; }
 
@@ -139,6 +142,7 @@ internal sealed class AgentFleet(IPEndPoint server, string token, string idPrefi
     private async Task ReceiveAsync(WebSocket socket, byte[] buffer)
     {
         var message = buffer;
+        using var sendLock = new SemaphoreSlim(1, 1);
         while (true)
         {
             var length = 0;
@@ -161,7 +165,29 @@ internal sealed class AgentFleet(IPEndPoint server, string token, string idPrefi
             }
             if (RecordJobs) Slot(_commands, id).TrySetResult(now);
             var answer = Encoding.UTF8.GetBytes("{\"job_id\":\"" + id + "\",\"status\":\"COMPLETED\",\"logs\":\"\",\"error\":\"\"}");
-            await socket.SendAsync(answer, WebSocketMessageType.Text, true, _stop.Token);
+            if (AnswerDelay > TimeSpan.Zero) _ = AnswerLaterAsync(socket, sendLock, answer);
+            else await socket.SendAsync(answer, WebSocketMessageType.Text, true, _stop.Token);
+        }
+    }
+
+    private async Task AnswerLaterAsync(WebSocket socket, SemaphoreSlim sendLock, byte[] answer)
+    {
+        try
+        {
+            await Task.Delay(AnswerDelay, _stop.Token);
+            await sendLock.WaitAsync(_stop.Token);
+            try
+            {
+                await socket.SendAsync(answer, WebSocketMessageType.Text, true, _stop.Token);
+            }
+            finally
+            {
+                sendLock.Release();
+            }
+        }
+        catch (Exception e) when (e is OperationCanceledException or WebSocketException or ObjectDisposedException or IOException)
+        {
+            // The connection went; the control plane re-sends the job after the reconnect.
         }
     }
 

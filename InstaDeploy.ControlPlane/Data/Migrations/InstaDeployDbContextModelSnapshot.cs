@@ -22,6 +22,10 @@ namespace InstaDeploy.ControlPlane.Data.Migrations
                         .HasMaxLength(253)
                         .HasColumnType("TEXT");
 
+                    b.Property<string>("AnnouncedLabelsJson")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
                     b.Property<string>("Architecture")
                         .IsRequired()
                         .HasColumnType("TEXT");
@@ -38,6 +42,9 @@ namespace InstaDeploy.ControlPlane.Data.Migrations
 
                     b.Property<byte[]>("KeyHash")
                         .HasColumnType("BLOB");
+
+                    b.Property<string>("LabelOverridesJson")
+                        .HasColumnType("TEXT");
 
                     b.Property<long>("LastSeen")
                         .HasColumnType("INTEGER");
@@ -364,6 +371,210 @@ namespace InstaDeploy.ControlPlane.Data.Migrations
                         .IsUnique();
 
                     b.ToTable("Revisions");
+                });
+
+            modelBuilder.Entity("InstaDeploy.ControlPlane.Rollouts.RolloutEntity", b =>
+                {
+                    b.Property<string>("Id")
+                        .HasColumnType("TEXT");
+
+                    b.Property<bool>("AutoPromote")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("BatchWaitSeconds")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("CanaryCount")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("ComposeSha256")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("ComposeYaml")
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("CreatedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("CreatedBy")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<bool>("CreatedByRestricted")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("FailuresAccepted")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long?>("FinishedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("HealthWaitSeconds")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("LastEventSeq")
+                        .IsConcurrencyToken()
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("LeaseOwner")
+                        .HasColumnType("TEXT");
+
+                    b.Property<long?>("LeaseUntil")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("MaxFailures")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("MaxFailuresSpec")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<int>("MaxParallel")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("MaxParallelSpec")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Offline")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("OnFailure")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("PauseKind")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("ProjectName")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<bool>("Promoted")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int?>("QueueTtlSeconds")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Reason")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("RollbackChoice")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("RollbackTo")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Selector")
+                        .HasColumnType("TEXT");
+
+                    b.Property<long?>("StartedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("State")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<int?>("TimeoutSeconds")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("UpdatedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("ProjectName", "CreatedAt");
+
+                    b.HasIndex("State", "CreatedAt");
+
+                    b.ToTable("Rollouts");
+                });
+
+            modelBuilder.Entity("InstaDeploy.ControlPlane.Rollouts.RolloutEventEntity", b =>
+                {
+                    b.Property<string>("RolloutId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("Seq")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("At")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("DataJson")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Type")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("RolloutId", "Seq");
+
+                    b.ToTable("RolloutEvents");
+                });
+
+            modelBuilder.Entity("InstaDeploy.ControlPlane.Rollouts.RolloutTargetEntity", b =>
+                {
+                    b.Property<string>("RolloutId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<int>("Ordinal")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("AgentId")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<int>("Batch")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Error")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<long?>("FinishedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("JobId")
+                        .IsConcurrencyToken()
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("JobStatus")
+                        .HasColumnType("TEXT");
+
+                    b.Property<int?>("PreviousRevision")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int?>("Revision")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("RollbackJobId")
+                        .IsConcurrencyToken()
+                        .HasColumnType("TEXT");
+
+                    b.Property<int?>("RollbackOf")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int?>("RollbackRevision")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long?>("StartedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("State")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("RolloutId", "Ordinal");
+
+                    b.HasIndex("JobId");
+
+                    b.HasIndex("RollbackJobId");
+
+                    b.ToTable("RolloutTargets");
                 });
 #pragma warning restore 612, 618
         }

@@ -9,7 +9,8 @@ namespace InstaDeploy.ControlPlane.Tests.Backups;
 /// <summary>What an upgrade fixture holds besides its database and key ring: the secrets in clear and what to expect.</summary>
 public sealed record UpgradeFixtureManifest(
     string Schema, DateTimeOffset MadeAt, string CiApiKey, string RevokedApiKey, string AgentId, string AgentKey,
-    string Project, string SecretName, string SecretValue, Dictionary<string, long> Rows, Dictionary<string, string> Jobs);
+    string Project, string SecretName, string SecretValue, Dictionary<string, long> Rows, Dictionary<string, string> Jobs,
+    string? RolloutId = null);
 
 /// <summary>
 /// An upgrade fixture: a database made by one schema version, through the REST API and the wire protocol only, with
@@ -88,6 +89,18 @@ public static class UpgradeFixture
             await Run("deploy 2", "/deploy", new { project_name = "fixture-app", agent_id = "fixture-enrolled", compose_file_base64 = Compose("2") });
             await Run("status", "/status", new { project_name = "fixture-app" });
             await Run("seed deploy", "/deploy", new { project_name = "other-app", agent_id = SeedAgentId, compose_file_base64 = Convert.ToBase64String("services:\n  web:\n    image: local/busybox:1\n"u8.ToArray()) });
+            // A finished rollout of other-app to the seed agent: its targets and events.
+            var rollout = (await Send(ci, "/rollouts", new
+            {
+                project_name = "other-app",
+                compose_file_base64 = Convert.ToBase64String("services:\n  web:\n    image: local/busybox:1\n"u8.ToArray()),
+                targets = new { agent_ids = new[] { SeedAgentId } },
+                strategy = new { max_parallel = 1 },
+            }, HttpStatusCode.Created)).GetProperty("rollout_id").GetString()!;
+            await Eventually.TrueAsync(async () => (await ci.GetJsonAsync($"/rollouts/{rollout}")).GetProperty("state").GetString() == "succeeded",
+                TimeSpan.FromSeconds(30), "the fixture's rollout to succeed");
+            foreach (var target in (await ci.GetJsonAsync($"/rollouts/{rollout}")).GetProperty("targets").EnumerateArray())
+                jobs[target.GetProperty("job_id").GetString()!] = "COMPLETED";
             await Run("seed health", $"/agents/{SeedAgentId}/health", new { });
             await Run("seed stop", "/stop", new { project_name = "other-app" });
 
@@ -105,7 +118,7 @@ public static class UpgradeFixture
             await Eventually.TrueAsync(async () => !(await admin.GetJsonAsync($"/agents/{SeedAgentId}")).GetProperty("online").GetBoolean(), TimeSpan.FromSeconds(10), "the seed agent to be offline");
             var pending = await Send(ci, "/deploy", new { project_name = "other-app", agent_id = SeedAgentId, queue_ttl_seconds = 30 * 86_400, compose_file_base64 = Convert.ToBase64String("services:\n  web:\n    image: local/busybox:1\n"u8.ToArray()) });
             jobs[pending.GetProperty("job_id").GetString()!] = "PENDING";
-            Assert.Equal(["COMPLETED", "COMPLETED", "COMPLETED", "COMPLETED", "COMPLETED", "FAILED", "PENDING", "RUNNING"], jobs.Values.Order());
+            Assert.Equal(["COMPLETED", "COMPLETED", "COMPLETED", "COMPLETED", "COMPLETED", "COMPLETED", "FAILED", "PENDING", "RUNNING"], jobs.Values.Order());
 
             // The fixture's database is a consistent single-file copy (no WAL beside it), made as a backup makes it.
             Directory.CreateDirectory(folder);
@@ -116,7 +129,7 @@ public static class UpgradeFixture
             await KeyRingBackup.CopyAsync(Path.Combine(work, KeysFolder), Path.Combine(folder, KeysFolder), CancellationToken.None);
 
             var manifest = new UpgradeFixtureManifest(backup.Schema!, DateTimeOffset.UtcNow, ciKey, revokedKey, "fixture-enrolled", agentKey,
-                "fixture-app", "DB_PASSWORD", secret, new Dictionary<string, long>(backup.Rows), jobs);
+                "fixture-app", "DB_PASSWORD", secret, new Dictionary<string, long>(backup.Rows), jobs, rollout);
             await File.WriteAllTextAsync(Path.Combine(folder, ManifestFile), JsonSerializer.Serialize(manifest, ManifestJson));
             return manifest;
         }
@@ -174,6 +187,12 @@ public static class UpgradeFixture
                 .Select(r => (r.GetProperty("revision").GetInt32(), r.GetProperty("outcome").GetString())).ToList();
             Assert.Equal([(2, "failed"), (1, "succeeded")], revisions);
             Assert.Equal(2, (await ci.GetJsonAsync("/deployments")).GetArrayLength());
+            if (fixture.RolloutId is { } rolloutId) // fixtures made since rollouts exist
+            {
+                var rollout = await ci.GetJsonAsync($"/rollouts/{rolloutId}");
+                Assert.Equal("succeeded", rollout.GetProperty("state").GetString());
+                Assert.Single(rollout.GetProperty("targets").EnumerateArray());
+            }
             Assert.Equal(HttpStatusCode.Unauthorized, (await retired.GetAsync("/agents")).StatusCode);
             var keys = (await admin.GetJsonAsync("/api-keys")).EnumerateArray().ToDictionary(k => k.GetProperty("name").GetString()!, k => k.GetProperty("active").GetBoolean());
             Assert.True(keys["ci"]);
