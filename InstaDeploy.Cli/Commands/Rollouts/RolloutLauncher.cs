@@ -36,7 +36,7 @@ public static class RolloutLauncher
             }, () => [id]);
             return ExitCodes.Success;
         }
-        output.Note($"Rolling out {Styles.Text(created, "project_name")} to {RolloutView.Count(created, "total")} target(s): rollout {id}; {RolloutView.Strategy(created)}");
+        output.Note($"Rolling out {Styles.Text(created, "project_name")} to {RolloutView.Count(created, "total")} target(s): rollout {id}");
         return await RolloutWatcher.WatchAsync(context, id, untilPromotion, quietly: mode == JobMode.Wait, cancellationToken);
     }
 }

@@ -30,6 +30,11 @@ public static class RolloutView
         return $"{Done(rollout)}/{Count(rollout, "total")} done" + (list.Length == 0 ? "" : $" ({list})");
     }
 
+    /// <summary>"rollout ro-1 of web, 4 targets by role=web: max_parallel 1 (25%), …": what a watch starts with.</summary>
+    public static string Header(JsonElement rollout) =>
+        $"rollout {Id(rollout)} of {Styles.Text(rollout, "project_name")}, {Count(rollout, "total")} target(s) by {Styles.Text(rollout, "selector") ?? "agent ids"}: {Strategy(rollout)}"
+        + (Styles.Text(rollout, "rollback_to") is { } to ? $"; rollback to {to}: {Styles.Text(rollout, "rollback_choice")}" : "");
+
     /// <summary>One line for the rollout as it is now: "rollout ro-1 running: 1/2 done (1 succeeded); reason".</summary>
     public static string Line(JsonElement rollout)
     {

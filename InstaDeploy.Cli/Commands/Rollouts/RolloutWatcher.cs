@@ -54,6 +54,7 @@ public static class RolloutWatcher
             string? shown = null;
             snapshot = await follower.FollowAsync(rolloutId, (s, change) =>
             {
+                if (change == RolloutChange.Start) output.Note(RolloutView.Header(s.ToJson()));
                 if (change.Target is { } target && RolloutView.TargetLine(target) is { } line) output.Note(line);
                 // The rollout's line when its state or reason changes, not for every count.
                 var json = s.ToJson();

@@ -31,7 +31,8 @@ public sealed class RolloutDockerTests(RolloutFleetFixture fleet) : IDisposable
         var v1 = await user.RunAsync("deploy", "-f", Write("v1.yml", RolloutFleetFixture.Compose("1")), "-p", project,
             "--selector", "role=web", "--max-parallel", "50%", "--health-wait", "30", "--follow");
         Assert.True(v1.ExitCode == 0, v1.ToString());
-        Assert.Matches(@"Rolling out \S+ to 2 target\(s\): rollout ro-\S+; max_parallel 1 \(50%\)", v1.Stderr);
+        Assert.Matches(@"Rolling out \S+ to 2 target\(s\): rollout ro-\S+", v1.Stderr);
+        Assert.Matches($@"rollout ro-\S+ of {project}, 2 target\(s\) by role=web: max_parallel 1 \(50%\), canary none, batch wait 0 s, health wait 30 s", v1.Stderr);
         foreach (var agent in RolloutFleetFixture.WebAgents)
         {
             Assert.Matches($@"  {agent} deploying \(job job-\S+\)", v1.Stderr);

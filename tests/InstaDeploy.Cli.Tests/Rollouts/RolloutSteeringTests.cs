@@ -108,7 +108,7 @@ public sealed class RolloutSteeringTests(RolloutFleetFixture fleet) : IDisposabl
             var paused = await user.RunAsync("deploy", "-f", Compose(), "-p", project, "--selector", "role=sim", "--follow");
             Assert.True(paused.ExitCode == 1, paused.ToString());
             Assert.True(paused.Stderr.Contains("  sim-2 failed: FAILED: container web is unhealthy", StringComparison.Ordinal), paused.ToString());
-            var id = Regex.Match(paused.Stderr, @"rollout (ro-\S+);").Groups[1].Value;
+            var id = Regex.Match(paused.Stderr, @"rollout (ro-[0-9a-f]+)").Groups[1].Value;
             Assert.Contains($"error: Rollout {id} paused with 1 failed target(s): 1 of 6 targets failed (max_failures 1); first: sim-2: FAILED: container web is unhealthy", paused.Stderr);
             Assert.Contains($"`instadeploy rollouts resume {id}` accepts the failures and goes on", paused.Stderr);
             Assert.Equal(3, Count(await fleet.RolloutAsync(id), "waiting"));
