@@ -9,8 +9,8 @@ namespace InstaDeploy.Cli.Commands.Agents;
 /// <c>instadeploy agents labels ID [KEY=VALUE...] [--rm KEY] [--reset KEY] [--clear]</c>: an agent's labels, where each
 /// comes from (what the agent announces, AGENT_LABELS, or an admin's override, which wins), and changes to the
 /// overrides. The server replaces the whole set of overrides on PUT /agents/{id}/labels, so the new set is the current
-/// one with the changes applied; <c>--clear</c> alone is DELETE /agents/{id}/labels. Output is the agent as the API
-/// answers it.
+/// one with the changes applied (two admins changing one agent's overrides at the same moment: the last write wins);
+/// with none left it is DELETE /agents/{id}/labels. Output is the agent as the API answers it.
 /// </summary>
 public sealed class AgentsLabelsCommand : BaseCommand
 {

@@ -6,9 +6,10 @@ using InstaDeploy.Cli.Output;
 namespace InstaDeploy.Cli.Commands.Projects;
 
 /// <summary>
-/// <c>instadeploy status [PROJECT] [--placements]</c>: without a project, every deployment (GET /deployments); with one,
-/// where it is placed (GET /deployments/{p}) and its containers as its agent sees them now (POST /status, then the job's
-/// result); --placements only the first, which a read-only key may see.
+/// <c>instadeploy status [PROJECT] [--placements] [--agent ID | --selector S]</c>: without a project, every deployment
+/// (GET /deployments); with one, where it is placed (GET /deployments/{p}) and its containers as its agent sees them now
+/// (POST /status, then the job's result), or with a selector as every selected agent it is placed on sees them;
+/// --placements only the first, which a read-only key may see.
 /// </summary>
 public sealed class StatusCommand : BaseCommand
 {
