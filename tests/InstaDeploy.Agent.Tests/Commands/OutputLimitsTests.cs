@@ -24,8 +24,9 @@ public sealed class OutputLimitsTests
             await using var agent = await TestAgent.StartAsync(controlPlane.WebSocketUrl, controlPlane.AgentToken, "chatty-1",
                 new Dictionary<string, string?> { ["AGENT_PLUGINS_DIR"] = plugins });
             await api.WaitForAgentOnlineAsync("chatty-1");
-            await Eventually.TrueAsync(async () => (await api.GetJsonAsync("/agents/chatty-1")).GetProperty("command_types").EnumerateArray().Any(t => t.GetString() == "CHATTY"),
-                TimeSpan.FromSeconds(20), "CHATTY to be reported");
+            await Eventually.TrueAsync(async () => (await api.GetJsonAsync("/agents/chatty-1")).GetProperty("command_types") is { ValueKind: System.Text.Json.JsonValueKind.Array } types
+                && types.EnumerateArray().Any(t => t.GetString() == "CHATTY"),
+                TimeSpan.FromSeconds(20), "CHATTY to be reported (null until the agent has said what its plugins handle)");
 
             // 2 MB of output, and single lines longer than a whole message may be.
             foreach (var (lines, width) in new[] { (10_000, 200), (3, 200_000) })
