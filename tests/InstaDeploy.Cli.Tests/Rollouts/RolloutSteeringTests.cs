@@ -127,6 +127,35 @@ public sealed class RolloutSteeringTests(RolloutFleetFixture fleet) : IDisposabl
     }
 
     [Fact]
+    public async Task NamedAgentsGoInTheOrderGivenAndAnOfflineOneFailsAtItsQueueExpiry()
+    {
+        using var user = await fleet.LoggedInUserAsync();
+        await fleet.Simulated.StopAgentAsync(RolloutFleetFixture.SimAgent(5));
+        try
+        {
+            await Eventually.TrueAsync(async () => !(await fleet.Api.GetJsonAsync("/agents/sim-5")).GetProperty("online").GetBoolean(),
+                TimeSpan.FromSeconds(30), "sim-5 to be offline");
+            var result = await user.RunAsync("deploy", "-f", Compose(), "-p", CliFixture.UniqueProject("named"),
+                "--agent", "sim-1", "--agent", "sim-5", "--agent", "sim-0", "--max-parallel", "3", "--max-failures", "2", "--on-failure", "continue",
+                "--queue-ttl", "2", "--timeout", "120", "--follow", "-o", "json");
+            Assert.True(result.ExitCode == 1, result.ToString());
+            var rollout = CliFixture.Json(result.Stdout);
+            Assert.Equal(JsonValueKind.Null, rollout.GetProperty("selector").ValueKind);
+            Assert.Equal(["sim-1", "sim-5", "sim-0"], rollout.GetProperty("targets").EnumerateArray().Select(t => t.GetProperty("agent_id").GetString()));
+            var offline = rollout.GetProperty("targets")[1];
+            Assert.Equal(("failed", "EXPIRED"), (offline.GetProperty("state").GetString(), offline.GetProperty("job_status").GetString()));
+            Assert.Equal(("failed", 2), (rollout.GetProperty("state").GetString(), Count(rollout, "succeeded")));
+            Assert.Contains("  sim-5 failed: ", result.Stderr);
+            Assert.Contains("ended failed: 1 of 3 targets failed", result.Stderr);
+        }
+        finally
+        {
+            fleet.Simulated.Start(RolloutFleetFixture.SimAgent(5), "role=sim,index=5");
+            await fleet.Simulated.WaitConnectedAsync(RolloutFleetFixture.SimulatedCount, TimeSpan.FromSeconds(30));
+        }
+    }
+
+    [Fact]
     public async Task AWatchThroughACutNetworkResumesTheEventsAndShowsEachChangeOnce()
     {
         using var user = new CliUser();
