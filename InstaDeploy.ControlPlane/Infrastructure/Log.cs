@@ -48,6 +48,9 @@ internal static partial class Log
     [LoggerMessage(2009, LogLevel.Information, "{Count} job(s) queued again to their connected agents (a send had failed, or a sent job showed no progress)")]
     public static partial void JobsRequeued(this ILogger logger, int count);
 
+    [LoggerMessage(2010, LogLevel.Information, "Retention: {Jobs} finished job(s) deleted, the output of {Outputs} cleared")]
+    public static partial void RetentionSwept(this ILogger logger, int jobs, int outputs);
+
     [LoggerMessage(2003, LogLevel.Warning, "Job {JobId} could not be sent to agent {AgentId}: {Reason}")]
     public static partial void JobSendFailed(this ILogger logger, string jobId, string agentId, string reason);
 

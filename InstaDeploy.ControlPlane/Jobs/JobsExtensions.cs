@@ -21,6 +21,8 @@ public static class JobsExtensions
         services.AddSingleton<AgentChooser>();
         services.AddSingleton<CommandSubmitter>();
         services.AddHostedService<JobTimeoutService>();
+        services.AddSingleton<Retention.JobRetention>();
+        services.AddHostedService<Retention.JobRetentionService>();
         return services;
     }
 }
