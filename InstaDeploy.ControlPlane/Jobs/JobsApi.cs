@@ -8,9 +8,6 @@ namespace InstaDeploy.ControlPlane.Jobs;
 
 public static class JobsApi
 {
-    private static readonly string[] KnownStatuses =
-        [JobStatuses.Pending, JobStatuses.Sent, JobStatuses.Running, JobStatuses.Completed, JobStatuses.Failed, JobStatuses.TimedOut, JobStatuses.Expired];
-
     public static IEndpointRouteBuilder MapJobsApi(this IEndpointRouteBuilder app)
     {
         var jobs = app.MapGroup("/jobs").WithTags("Jobs").RequireAuthorization(ApiKeys.ApiKeyScopes.Read).RequireRateLimiting(Infrastructure.RateLimits.PerKey);
@@ -37,35 +34,19 @@ public static class JobsApi
     }
 
     private static async Task<Results<Ok<JobSummaryDto[]>, ValidationProblem>> ListJobs(
-        InstaDeployDbContext db,
+        JobQueries queries,
         [FromQuery(Name = "agent_id")] string? agentId,
         [FromQuery(Name = "project_name")] string? projectName,
         [FromQuery(Name = "status")] string? status,
         [FromQuery(Name = "limit")] int? limit,
         CancellationToken cancellationToken)
     {
-        if (status is not null && !KnownStatuses.Contains(status))
-            return Problems.Invalid("status", $"'{status}' is not a job status; use one of {string.Join(", ", KnownStatuses)}");
-        if (limit is < 1 or > 1000)
-            return Problems.Invalid("limit", "must be between 1 and 1000");
-
-        var query = db.Jobs.AsNoTracking();
-        if (agentId is not null) query = query.Where(j => j.AgentId == agentId);
-        if (projectName is not null) query = query.Where(j => j.ProjectName == projectName);
-        if (status is not null) query = query.Where(j => j.Status == status);
-        // Without the output, payload and result columns: a list's cost must not grow with what each job printed.
-        var jobs = await query.OrderByDescending(j => j.CreatedAt).ThenByDescending(j => j.Id).Take(limit ?? 100)
-            .Select(j => new JobSummaryDto(j.Id, j.Type, j.AgentId, j.ProjectName, j.Status, j.Error, j.CreatedAt, j.UpdatedAt, j.CompletedAt))
-            .ToListAsync(cancellationToken);
-        return TypedResults.Ok(jobs.ToArray());
+        var (jobs, refusal) = await queries.ListAsync(new JobFilter(agentId, projectName, status, limit), cancellationToken);
+        return refusal is not null ? Problems.Invalid(refusal.Field!, refusal.Detail) : TypedResults.Ok(jobs!);
     }
 
-    private static async Task<Results<Ok<JobDto>, ProblemHttpResult>> GetJob(string jobId, InstaDeployDbContext db, Output.JobOutputFollower output, CancellationToken cancellationToken)
-    {
-        var job = await db.Jobs.AsNoTracking().FirstOrDefaultAsync(j => j.Id == jobId, cancellationToken);
-        if (job is null) return Problems.NotFound("Unknown job", $"No job '{jobId}'. GET /jobs lists jobs.");
-        // A running job's output is streamed into its own store (and memory) until it ends.
-        if (!JobStatuses.IsTerminal(job.Status) && await output.ReadAsync(jobId, cancellationToken) is { } read) job.Logs = read.Text;
-        return TypedResults.Ok(job.ToDto());
-    }
+    private static async Task<Results<Ok<JobDto>, ProblemHttpResult>> GetJob(string jobId, JobQueries queries, CancellationToken cancellationToken) =>
+        await queries.GetAsync(jobId, cancellationToken) is { } job
+            ? TypedResults.Ok(job)
+            : Problems.NotFound("Unknown job", $"No job '{jobId}'. GET /jobs lists jobs.");
 }
