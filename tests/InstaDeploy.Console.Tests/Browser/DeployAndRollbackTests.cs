@@ -70,7 +70,7 @@ public sealed class DeployAndRollbackTests(ConsoleFixture fleet)
             await page.GotoAsync($"/ui/deploy?project={project}");
             await page.GetByLabel("Compose file", new() { Exact = true }).FillAsync(ComposeFiles.Web("v2", port));
             await page.GetByLabel("Every agent a selector matches (rollout)").CheckAsync();
-            await page.GetByLabel("Selector").FillAsync("role=web,region in (eu,us)");
+            await page.GetByLabel("Selector", new() { Exact = true }).FillAsync("role=web,region in (eu,us)");
             await page.GetByRole(AriaRole.Button, new() { Name = "Deploy", Exact = true }).ClickAsync();
             await page.WaitForURLAsync(new Regex("/ui/rollouts/ro-"));
             await Assertions.Expect(page.GetByTestId("rollout-state")).ToContainTextAsync("succeeded", new() { Timeout = 120_000 });
