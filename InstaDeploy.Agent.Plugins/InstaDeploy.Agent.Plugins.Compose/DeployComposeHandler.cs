@@ -59,7 +59,7 @@ public sealed class DeployComposeHandler(ComposeCli compose, ProjectFolders fold
         }
         var entry = await history.RecordAsync(projectName, revision, context.CancellationToken);
 
-        var failure = await UpAsync(projectName, composeFile, healthWait, context);
+        var failure = await UpAsync(projectName, composeFile, revision, healthWait, context);
         await history.FinishAsync(projectName, entry, failure is null, context.CancellationToken);
         if (failure is null) return CommandResult.Success($"Deployment successful (revision {revision})");
 
@@ -86,7 +86,7 @@ public sealed class DeployComposeHandler(ComposeCli compose, ProjectFolders fold
         }
         await history.RestoreAsync(projectName, previous, context.CancellationToken);
         folders.RegisterSecrets(context, projectName);
-        var rollbackFailure = await UpAsync(projectName, composeFile, healthWait, context);
+        var rollbackFailure = await UpAsync(projectName, composeFile, previous.Revision, healthWait, context);
         var data = System.Text.Json.JsonSerializer.SerializeToElement(new Dictionary<string, object?>
         {
             [DeployPayload.RolledBackTo] = int.TryParse(previous.Revision, out var back) ? back : null,
@@ -94,7 +94,7 @@ public sealed class DeployComposeHandler(ComposeCli compose, ProjectFolders fold
         });
         if (rollbackFailure is null)
         {
-            await history.FinishAsync(projectName, previous with { DeployedAt = DateTimeOffset.UtcNow }, succeeded: true, context.CancellationToken);
+            await history.FinishAsync(projectName, previous with { DeployedAt = DateTimeOffset.UtcNow, Seq = history.NextSeq(projectName) }, succeeded: true, context.CancellationToken);
             await context.WriteOutputLineAsync($"Rolled back to revision {previous.Revision}: it is running again");
             return CommandResult.Failure($"{failure}; rolled back to revision {previous.Revision}, which is running again", data);
         }
@@ -102,10 +102,18 @@ public sealed class DeployComposeHandler(ComposeCli compose, ProjectFolders fold
         return CommandResult.Failure($"{failure}; the rollback to revision {previous.Revision} failed too: {rollbackFailure}", data);
     }
 
-    /// <summary>Runs <c>up -d --remove-orphans</c>, then the health gate; null when the project came up, else why not.</summary>
-    private async Task<string?> UpAsync(string projectName, string composeFile, TimeSpan healthWait, CommandContext context)
+    /// <summary>Runs <c>up -d --remove-orphans</c> with every container labelled with <paramref name="revision"/>, then the
+    /// health gate; null when the project came up, else why not.</summary>
+    private async Task<string?> UpAsync(string projectName, string composeFile, string revision, TimeSpan healthWait, CommandContext context)
     {
-        var (fileName, arguments) = await compose.CommandAsync(projectName, composeFile, context.CancellationToken);
+        var overrides = new List<string>();
+        if (RevisionLabels.OverrideFor(await File.ReadAllBytesAsync(composeFile, context.CancellationToken), revision) is { } labels)
+        {
+            var labelFile = Path.Combine(folders.StateFolderOf(projectName), RevisionLabels.FileName);
+            await ProjectFolders.WriteAtomicallyAsync(labelFile, labels, ownerOnly: true, context.CancellationToken, durable: false);
+            overrides.Add(labelFile);
+        }
+        var (fileName, arguments) = await compose.CommandAsync(projectName, composeFile, context.CancellationToken, [.. overrides]);
         arguments.AddRange(["up", "-d", "--remove-orphans"]);
         var result = await ProcessRunner.RunAsync(fileName, arguments, context.WriteOutputLineAsync, context.CancellationToken,
             workingDirectory: Path.GetDirectoryName(composeFile));

@@ -79,7 +79,7 @@ public sealed class DeploymentQueries(IDbContextFactory<InstaDeployDbContext> da
             .Where(d => d.ProjectName == projectName && d.CurrentRevision != null && d.State != DeploymentStates.Stopped)
             .ToDictionaryAsync(d => d.AgentId, d => d.CurrentRevision!.Value, cancellationToken);
 
-    private static DeploymentDto ToDto(DeploymentEntity d) => new(d.ProjectName, d.AgentId, d.State, d.LastJobId, d.CreatedAt, d.UpdatedAt, d.CurrentRevision);
+    private static DeploymentDto ToDto(DeploymentEntity d) => new(d.ProjectName, d.AgentId, d.State, d.LastJobId, d.CreatedAt, d.UpdatedAt, d.CurrentRevision, d.ObservedAt, d.ObservedNote);
 
     private static RevisionDto ToDto(RevisionEntity r, Dictionary<string, int> current, bool withCompose) => new(
         r.Number, r.ProjectName, r.AgentId, r.JobId, r.ComposeSha256, r.VariableNames.Split(',', StringSplitOptions.RemoveEmptyEntries),
