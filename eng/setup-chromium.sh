@@ -9,5 +9,7 @@ fi
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 echo "setup: installing chromium (Debian's package, about a minute)"
 as_root apt-get update -qq
-DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core >/dev/null
+# The package as verified on these machines (its recommends bring the fonts headless pages render with); env, not a
+# prefix, so sudo keeps DEBIAN_FRONTEND.
+as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core >/dev/null
 echo "setup: $(/usr/bin/chromium --version 2>/dev/null) installed"
