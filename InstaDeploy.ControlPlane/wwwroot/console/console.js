@@ -17,6 +17,8 @@
     let ours = false;
     const toEnd = () => {
       if (log.dataset.follow !== "true") return;
+      // Only a scroll that moves raises a scroll event: marking a no-op as ours would swallow the user's next scroll up.
+      if (log.scrollHeight - log.clientHeight - log.scrollTop < 1) return;
       ours = true;
       log.scrollTop = log.scrollHeight;
     };

@@ -50,8 +50,10 @@ public sealed class LiveOutputTests(ConsoleFixture fleet)
 
             var job = await fleet.Api.GetJsonAsync($"/jobs/{jobId}");
             var expected = Testing.JobLines(job.GetProperty("logs").GetString()!);
-            var shown = await Pages.ReadLogAsync(page, "job-output");
-            Assert.Equal(expected.Count, shown.Count);
+            var shown = await Pages.ReadLogAsync(page, "job-output", expected.Count);
+            var missing = Enumerable.Range(1, expected.Count).Select(n => (long)n).Except(shown.Select(l => l.Seq)).ToList();
+            Assert.True(missing.Count == 0 && shown.Count == expected.Count,
+                $"the page shows {shown.Count} of {expected.Count} lines; missing {string.Join(",", missing)}; page says {await page.Locator(".log-tools").First.TextContentAsync()}");
             Assert.Equal(Enumerable.Range(1, expected.Count).Select(n => (long)n), shown.Select(s => s.Seq));
             Assert.Equal(expected, shown.Select(s => s.Text));
             // The ticks themselves are consecutive: nothing the agent printed is missing from the page.
