@@ -32,12 +32,13 @@ internal static class ComposeFiles
         return string.Join('\n', lines) + "\n";
     }
 
-    /// <summary>A container that prints a numbered tick every 200 ms, and one line with the secret it was given.</summary>
+    /// <summary>A container that prints one line in bold red (ANSI), one with the secret it was given, then a numbered tick
+    /// every 200 ms.</summary>
     public static string Ticker(string secretName) => $$"""
         services:
           ticker:
             image: local/busybox:1
-            command: ["sh", "-c", "echo \"the secret is $${{secretName}}\"; i=0; while true; do i=$$((i+1)); echo \"tick $$i\"; sleep 0.2; done"]
+            command: ["sh", "-c", "printf '\\033[1;31mred alert\\033[0m plain\\n'; echo \"the secret is $${{secretName}}\"; i=0; while true; do i=$$((i+1)); echo \"tick $$i\"; sleep 0.2; done"]
             init: true
             environment:
               {{secretName}}: ${{{secretName}}}

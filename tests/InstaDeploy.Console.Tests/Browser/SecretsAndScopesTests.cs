@@ -37,9 +37,16 @@ public sealed class SecretsAndScopesTests(ConsoleFixture fleet)
 
             // The container printed it; every agent's logs of the project, merged, show it redacted.
             await page.GotoAsync($"/ui/projects/{project}/logs");
+            // Every line since the container started (it prints 5 a second; the default tail would lose the first on a slow machine).
+            await page.GetByLabel("Last lines per container").FillAsync("10000");
             await page.GetByRole(AriaRole.Button, new() { Name = "Show logs" }).ClickAsync();
             await Assertions.Expect(page.Locator("#container-logs .line").Filter(new() { HasText = "the secret is ********" })).ToBeVisibleAsync(new() { Timeout = 60_000 });
             await Assertions.Expect(page.Locator("#container-logs .line").Filter(new() { HasText = "tick" }).First).ToBeVisibleAsync();
+            // The container's ANSI colours are rendered as colours, the escapes themselves never shown.
+            var red = page.Locator("#container-logs .line .text span.ansi-fg1.ansi-bold", new() { HasText = "red alert" });
+            await Assertions.Expect(red).ToBeVisibleAsync();
+            await Assertions.Expect(red).ToHaveCSSAsync("color", "rgb(255, 123, 114)");
+            await Assertions.Expect(page.Locator("#container-logs .line").Filter(new() { HasText = "red alert" }).Locator(".text")).ToHaveTextAsync("red alert plain");
             await page.GetByLabel("Filter lines").FillAsync("secret");
             await Assertions.Expect(page.Locator("#container-logs .line").Filter(new() { HasText = "tick" })).ToHaveCountAsync(0);
             await AssertNotShownAsync(page, secret);
@@ -49,6 +56,12 @@ public sealed class SecretsAndScopesTests(ConsoleFixture fleet)
             Assert.DoesNotContain(secret, text);
             Assert.Matches(new Regex(@"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ console-agent "), text);
             await page.GetByLabel("Filter lines").FillAsync("");
+            // Unfiltered, the download has every line, its colours dropped rather than written as escapes.
+            var all = await page.RunAndWaitForDownloadAsync(() => page.GetByRole(AriaRole.Button, new() { Name = "Download" }).ClickAsync());
+            var plain = await File.ReadAllTextAsync(await all.PathAsync());
+            Assert.Contains("| red alert plain\n", plain);
+            Assert.Contains("tick 1\n", plain);
+            Assert.DoesNotContain('\u001b', plain);
             await ConsoleFixture.ScreenshotAsync(page, "container-logs");
 
             foreach (var path in new[] { $"/ui/projects/{project}", $"/ui/projects/{project}/history", $"/ui/jobs?project={project}" })
