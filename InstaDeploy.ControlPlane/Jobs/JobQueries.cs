@@ -55,15 +55,17 @@ public sealed class JobQueries(IDbContextFactory<InstaDeployDbContext> databases
     public async Task<Dictionary<string, JobDto>> LatestCompletedAsync(string projectName, string type, CancellationToken cancellationToken)
     {
         await using var db = await databases.CreateDbContextAsync(cancellationToken);
-        var agents = await db.Deployments.AsNoTracking().Where(d => d.ProjectName == projectName).Select(d => d.AgentId).ToListAsync(cancellationToken);
+        var placed = (await db.Deployments.AsNoTracking().Where(d => d.ProjectName == projectName).Select(d => d.AgentId).ToListAsync(cancellationToken))
+            .ToHashSet(StringComparer.Ordinal);
+        // One query (newest per agent, a window function), not one per placement: a project on 100 agents is one read.
+        var jobs = await db.Jobs.AsNoTracking()
+            .Where(j => j.ProjectName == projectName && j.Type == type && j.Status == JobStatuses.Completed)
+            .GroupBy(j => j.AgentId)
+            .Select(g => g.OrderByDescending(j => j.CreatedAt).First())
+            .ToListAsync(cancellationToken);
         var latest = new Dictionary<string, JobDto>(StringComparer.Ordinal);
-        foreach (var agentId in agents)
-        {
-            var job = await db.Jobs.AsNoTracking()
-                .Where(j => j.ProjectName == projectName && j.AgentId == agentId && j.Type == type && j.Status == JobStatuses.Completed)
-                .OrderByDescending(j => j.CreatedAt).FirstOrDefaultAsync(cancellationToken);
-            if (job is not null) latest[agentId] = job.ToDto();
-        }
+        foreach (var job in jobs)
+            if (placed.Contains(job.AgentId)) latest[job.AgentId] = job.ToDto();
         return latest;
     }
 }
