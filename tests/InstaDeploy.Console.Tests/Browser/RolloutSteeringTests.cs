@@ -3,7 +3,7 @@ using Microsoft.Playwright;
 
 namespace InstaDeploy.Console.Tests.Browser;
 
-/// <summary>A rollout steered from its page: the canary gate and promote, pause, resume and cancel, each seen live in the
+/// <summary>A rollout started from an uploaded compose file and steered from its page: the canary gate and promote, pause, resume and cancel, each seen live in the
 /// page and in the REST API's answer. The targets are agents simulated on the wire protocol (their deploys take 300 ms
 /// and run nothing), so the rollout's timing is the test's.</summary>
 [Collection(ConsoleCollection.Name)]
@@ -23,7 +23,9 @@ public sealed class RolloutSteeringTests(ConsoleFixture fleet)
         await using var _ = context;
         await page.GotoAsync("/ui/deploy");
         await page.GetByLabel("Project name").FillAsync(ConsoleFixture.Project("steer"));
-        await page.GetByLabel("Compose file", new() { Exact = true }).FillAsync(ComposeFiles.Web("s1", 1));
+        // The compose file uploaded rather than pasted: the rollout deploys exactly its bytes.
+        var compose = System.Text.Encoding.UTF8.GetBytes(ComposeFiles.Web("s1", 1));
+        await page.GetByLabel("…or upload it").SetInputFilesAsync(new FilePayload { Name = "docker-compose.yml", MimeType = "text/yaml", Buffer = compose });
         await page.GetByLabel("Every agent a selector matches (rollout)").CheckAsync();
         await page.GetByLabel("Selector", new() { Exact = true }).FillAsync($"role={role}");
         await page.GetByText("Rollout strategy (with a selector)").ClickAsync();
@@ -35,6 +37,8 @@ public sealed class RolloutSteeringTests(ConsoleFixture fleet)
         await page.WaitForURLAsync(new Regex("/ui/rollouts/ro-"));
         var id = page.Url[(page.Url.LastIndexOf('/') + 1)..];
         var state = page.GetByTestId("rollout-state");
+        Assert.Equal(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(compose)),
+            (await fleet.Api.GetJsonAsync($"/rollouts/{id}")).GetProperty("compose_sha256").GetString());
 
         // The canary deploys and the rollout stops at the gate, without a reload; resume is not offered there.
         await Assertions.Expect(Row(page, $"{role}-0").GetByText("succeeded")).ToBeVisibleAsync(new() { Timeout = 60_000 });
