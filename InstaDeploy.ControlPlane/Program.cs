@@ -7,6 +7,7 @@ using InstaDeploy.ControlPlane.Hub;
 using InstaDeploy.ControlPlane.Infrastructure;
 using InstaDeploy.ControlPlane.Jobs;
 using InstaDeploy.ControlPlane.Rollouts;
+using InstaDeploy.ControlPlane.WebConsole;
 using Microsoft.Extensions.Options;
 using Scalar.AspNetCore;
 
@@ -18,12 +19,14 @@ if (BackupCommands.Handles(args)) return await BackupCommands.RunAsync(args);
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 builder.AddServiceDefaults(Telemetry.Name);
 builder.AddControlPlane();
+builder.AddConsole();
 
 var app = builder.Build();
 try
 {
     // Reading the options validates them, so a missing AGENT_SECRET_TOKEN stops the start with a clear message.
     _ = app.Services.GetRequiredService<IOptions<ControlPlaneOptions>>().Value;
+    _ = app.Services.GetRequiredService<IOptions<ConsoleOptions>>().Value;
 }
 catch (OptionsValidationException e)
 {
@@ -41,6 +44,7 @@ app.UseAuthentication();
 app.UseUnauthenticatedThrottle();
 app.UseAuthorization();
 app.UseRateLimiter();
+app.UseAntiforgery();
 
 app.MapOpenApi();
 app.MapScalarApiReference();
@@ -56,6 +60,7 @@ app.MapRolloutsApi();
 app.MapApiKeysApi();
 app.MapEnrollmentApi();
 app.MapBackupsApi();
+app.MapConsole();
 
 await app.RunAsync();
 return 0;

@@ -29,6 +29,21 @@ public sealed class AgentCredentials(
 
     private static byte[] HashOf(string secret) => Secrets.Hash(secret);
 
+    /// <summary>Checks and creates an enrollment token: a name of 1-100 printable characters, 60 s to 7 days, 1 to 1000
+    /// uses, an optional valid agent id. Returns it with its plaintext, or why not (nothing is created).</summary>
+    public async Task<(EnrollmentTokenEntity? Token, string? Plaintext, Jobs.Submission.CommandRefusal? Refusal)> TryCreateEnrollmentTokenAsync(
+        string? name, int? expiresInSeconds, int? uses, string? agentId, CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrWhiteSpace(name) || name.Length > 100 || name.Any(char.IsControl))
+            return (null, null, Jobs.Submission.CommandRefusal.Invalid("name", "is required: 1-100 printable characters"));
+        if (expiresInSeconds is < 60 or > 604_800) return (null, null, Jobs.Submission.CommandRefusal.Invalid("expires_in_seconds", "must be between 60 and 604800 (7 days)"));
+        if (uses is < 1 or > 1000) return (null, null, Jobs.Submission.CommandRefusal.Invalid("uses", "must be between 1 and 1000"));
+        if (agentId is not null && !Contracts.AgentIds.IsValid(agentId))
+            return (null, null, Jobs.Submission.CommandRefusal.Invalid("agent_id", "must be 1-253 letters, digits, '.', '_' or '-', starting with a letter or digit"));
+        var (token, plaintext) = await CreateEnrollmentTokenAsync(name.Trim(), TimeSpan.FromSeconds(expiresInSeconds ?? 3600), uses ?? 1, agentId, cancellationToken);
+        return (token, plaintext, null);
+    }
+
     public async Task<(EnrollmentTokenEntity Token, string Plaintext)> CreateEnrollmentTokenAsync(string name, TimeSpan lifetime, int uses, string? agentId, CancellationToken cancellationToken)
     {
         var plaintext = Secrets.New(EnrollmentPrefix);

@@ -96,16 +96,10 @@ public static partial class AgentsApi
     private static partial System.Text.RegularExpressions.Regex CommandTypeRule();
 
     private static async Task<Results<Ok<AgentDto[]>, ValidationProblem>> ListAgents(
-        [Microsoft.AspNetCore.Mvc.FromQuery(Name = "selector")] string? selector, InstaDeployDbContext db, CancellationToken cancellationToken)
+        [Microsoft.AspNetCore.Mvc.FromQuery(Name = "selector")] string? selector, AgentQueries queries, CancellationToken cancellationToken)
     {
-        LabelSelector? filter = null;
-        if (selector is not null)
-        {
-            (filter, var error) = LabelSelector.Parse(selector);
-            if (error is not null) return Problems.Invalid("selector", error);
-        }
-        var agents = await db.Agents.AsNoTracking().OrderBy(a => a.Id).ToListAsync(cancellationToken);
-        return TypedResults.Ok(agents.Where(a => filter is null || filter.Matches(a.Effective())).Select(a => a.ToDto()).ToArray());
+        var (agents, refusal) = await queries.ListAsync(selector, cancellationToken);
+        return refusal is not null ? Problems.Invalid(refusal.Field!, refusal.Detail) : TypedResults.Ok(agents!);
     }
 
     private static async Task<Results<Ok<AgentDto>, ValidationProblem, ProblemHttpResult>> SetLabels(
@@ -126,21 +120,10 @@ public static partial class AgentsApi
     private static ProblemHttpResult UnknownAgent(string agentId) =>
         Problems.NotFound("Unknown agent", $"No agent '{agentId}' has ever connected. GET /agents lists the known agents.");
 
-    private static async Task<Results<Ok<AgentDto>, ProblemHttpResult>> GetAgent(string agentId, InstaDeployDbContext db, CancellationToken cancellationToken)
-    {
-        var agent = await db.Agents.AsNoTracking().FirstOrDefaultAsync(a => a.Id == agentId, cancellationToken);
-        return agent is null
-            ? Infrastructure.Problems.NotFound("Unknown agent", $"No agent '{agentId}' has ever connected. GET /agents lists the known agents.")
-            : TypedResults.Ok(agent.ToDto());
-    }
+    private static async Task<Results<Ok<AgentDto>, ProblemHttpResult>> GetAgent(string agentId, AgentQueries queries, CancellationToken cancellationToken) =>
+        await queries.GetAsync(agentId, cancellationToken) is { } agent ? TypedResults.Ok(agent) : UnknownAgent(agentId);
 
     private static async Task<Results<Accepted<JobAccepted>, ValidationProblem, ProblemHttpResult>> CheckHealth(
         string agentId, CommandSubmitter submitter, CancellationToken cancellationToken) =>
-        (await submitter.SubmitAsync(new JobRequest
-        {
-            Type = CommandTypes.HealthCheck,
-            AgentId = agentId,
-            WaitIfOffline = false,
-            Body = (_, _) => ValueTask.FromResult(CommandBody.Of(EmptyObject, CommandPayloadJson.Any)),
-        }, cancellationToken)).ToHttp();
+        (await submitter.SubmitAsync(AgentCommands.HealthCheck(agentId), cancellationToken)).ToHttp();
 }

@@ -76,15 +76,9 @@ public static class EnrollmentApi
     private static async Task<Results<Created<CreatedEnrollmentTokenDto>, ValidationProblem>> Create(
         CreateEnrollmentTokenRequest request, AgentCredentials credentials, CancellationToken cancellationToken)
     {
-        if (string.IsNullOrWhiteSpace(request.Name) || request.Name.Length > 100 || request.Name.Any(char.IsControl))
-            return Problems.Invalid("name", "is required: 1-100 printable characters");
-        if (request.ExpiresInSeconds is < 60 or > 604_800) return Problems.Invalid("expires_in_seconds", "must be between 60 and 604800 (7 days)");
-        if (request.Uses is < 1 or > 1000) return Problems.Invalid("uses", "must be between 1 and 1000");
-        if (request.AgentId is not null && !Contracts.AgentIds.IsValid(request.AgentId))
-            return Problems.Invalid("agent_id", "must be 1-253 letters, digits, '.', '_' or '-', starting with a letter or digit");
-        var (token, plaintext) = await credentials.CreateEnrollmentTokenAsync(request.Name.Trim(),
-            TimeSpan.FromSeconds(request.ExpiresInSeconds ?? 3600), request.Uses ?? 1, request.AgentId, cancellationToken);
-        return TypedResults.Created($"/enrollment-tokens/{token.Id}", new CreatedEnrollmentTokenDto(token.Id, token.Name, plaintext, token.ExpiresAt, token.UsesLeft, token.AgentId));
+        var (token, plaintext, refusal) = await credentials.TryCreateEnrollmentTokenAsync(request.Name, request.ExpiresInSeconds, request.Uses, request.AgentId, cancellationToken);
+        if (refusal is not null) return Problems.Invalid(refusal.Field!, refusal.Detail);
+        return TypedResults.Created($"/enrollment-tokens/{token!.Id}", new CreatedEnrollmentTokenDto(token!.Id, token.Name, plaintext!, token.ExpiresAt, token.UsesLeft, token.AgentId));
     }
 
     private static async Task<Ok<EnrollmentTokenDto[]>> List(AgentCredentials credentials, CancellationToken cancellationToken) =>

@@ -60,6 +60,30 @@ public sealed class ApiKeyStore(IDbContextFactory<InstaDeployDbContext> database
         return key;
     }
 
+    /// <summary>The key with this id, if it exists, is not revoked and has not expired (a console session's key,
+    /// checked again on each of its requests).</summary>
+    public async Task<ApiKeyEntity?> FindActiveAsync(string id, CancellationToken cancellationToken)
+    {
+        await using var db = await databases.CreateDbContextAsync(cancellationToken);
+        var key = await db.ApiKeys.AsNoTracking().FirstOrDefaultAsync(k => k.Id == id, cancellationToken);
+        return key is not null && IsActive(key) ? key : null;
+    }
+
+    /// <summary>Checks and creates a key: a name of 1-100 printable characters, known scopes, an expiry in the future.
+    /// Returns it with its plaintext, or why not (nothing is created).</summary>
+    public async Task<(ApiKeyEntity? Key, string? Plaintext, Jobs.Submission.CommandRefusal? Refusal)> TryCreateAsync(
+        string? name, IReadOnlyCollection<string>? scopes, DateTimeOffset? expiresAt, bool hostAccess, CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrWhiteSpace(name) || name.Length > 100 || name.Any(char.IsControl))
+            return (null, null, Jobs.Submission.CommandRefusal.Invalid("name", "is required: 1-100 printable characters saying what the key is for"));
+        if (scopes is not { Count: > 0 } || scopes.Any(s => !ApiKeyScopes.All.Contains(s)))
+            return (null, null, Jobs.Submission.CommandRefusal.Invalid("scopes", $"must list one or more of {string.Join(", ", ApiKeyScopes.All)}"));
+        if (expiresAt is { } expiry && expiry <= time.GetUtcNow())
+            return (null, null, Jobs.Submission.CommandRefusal.Invalid("expires_at", "must be in the future"));
+        var (key, plaintext) = await CreateAsync(name.Trim(), scopes.Distinct().Order(StringComparer.Ordinal), expiresAt, cancellationToken, hostAccess);
+        return (key, plaintext, null);
+    }
+
     public bool IsActive(ApiKeyEntity key) => key.RevokedAt is null && (key.ExpiresAt is null || key.ExpiresAt > time.GetUtcNow());
 
     public async Task<List<ApiKeyEntity>> ListAsync(CancellationToken cancellationToken)

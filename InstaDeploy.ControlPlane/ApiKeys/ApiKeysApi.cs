@@ -59,18 +59,11 @@ public static class ApiKeysApi
         return app;
     }
 
-    private static async Task<Results<Created<CreatedApiKeyDto>, ValidationProblem>> Create(CreateApiKeyRequest request, ApiKeyStore store, TimeProvider time, CancellationToken cancellationToken)
+    private static async Task<Results<Created<CreatedApiKeyDto>, ValidationProblem>> Create(CreateApiKeyRequest request, ApiKeyStore store, CancellationToken cancellationToken)
     {
-        if (string.IsNullOrWhiteSpace(request.Name) || request.Name.Length > 100 || request.Name.Any(char.IsControl))
-            return Problems.Invalid("name", "is required: 1-100 printable characters saying what the key is for");
-        if (request.Scopes is not { Length: > 0 } || request.Scopes.Any(s => !ApiKeyScopes.All.Contains(s)))
-            return Problems.Invalid("scopes", $"must list one or more of {string.Join(", ", ApiKeyScopes.All)}");
-        if (request.ExpiresAt is { } expiry && expiry <= time.GetUtcNow())
-            return Problems.Invalid("expires_at", "must be in the future");
-
-        var scopes = request.Scopes.Distinct().Order(StringComparer.Ordinal).ToArray();
-        var (key, plaintext) = await store.CreateAsync(request.Name.Trim(), scopes, request.ExpiresAt, cancellationToken, request.HostAccess == true);
-        return TypedResults.Created($"/api-keys/{key.Id}", new CreatedApiKeyDto(key.Id, key.Name, scopes, plaintext, key.ExpiresAt, key.HostAccess));
+        var (key, plaintext, refusal) = await store.TryCreateAsync(request.Name, request.Scopes, request.ExpiresAt, request.HostAccess == true, cancellationToken);
+        if (refusal is not null) return Problems.Invalid(refusal.Field!, refusal.Detail);
+        return TypedResults.Created($"/api-keys/{key!.Id}", new CreatedApiKeyDto(key.Id, key.Name, key.Scopes.Split(','), plaintext!, key.ExpiresAt, key.HostAccess));
     }
 
     private static async Task<Ok<ApiKeyDto[]>> List(ApiKeyStore store, CancellationToken cancellationToken) =>
@@ -81,6 +74,6 @@ public static class ApiKeysApi
             ? TypedResults.NoContent()
             : Problems.NotFound("Unknown API key", $"No API key '{keyId}'. GET /api-keys lists them.");
 
-    private static ApiKeyDto ToDto(ApiKeyEntity key, ApiKeyStore store) =>
+    public static ApiKeyDto ToDto(ApiKeyEntity key, ApiKeyStore store) =>
         new(key.Id, key.Name, key.Scopes.Split(',', StringSplitOptions.RemoveEmptyEntries), key.CreatedAt, key.ExpiresAt, key.RevokedAt, store.IsActive(key), key.HostAccess);
 }

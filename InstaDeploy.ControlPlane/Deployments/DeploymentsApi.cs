@@ -89,23 +89,13 @@ public static class DeploymentsApi
         };
     }
 
-    private static async Task<Ok<DeploymentDto[]>> ListDeployments(InstaDeployDbContext db, CancellationToken cancellationToken)
-    {
-        var deployments = await db.Deployments.AsNoTracking()
-            .OrderBy(d => d.ProjectName).ThenBy(d => d.AgentId).ToListAsync(cancellationToken);
-        return TypedResults.Ok(deployments.Select(ToDto).ToArray());
-    }
+    private static async Task<Ok<DeploymentDto[]>> ListDeployments(DeploymentQueries queries, CancellationToken cancellationToken) =>
+        TypedResults.Ok(await queries.ListAsync(cancellationToken));
 
-    private static async Task<Results<Ok<ProjectDeploymentsDto>, ProblemHttpResult>> GetDeployment(string projectName, InstaDeployDbContext db, CancellationToken cancellationToken)
-    {
-        var placements = await db.Deployments.AsNoTracking().Where(d => d.ProjectName == projectName)
-            .OrderBy(d => d.AgentId).ToListAsync(cancellationToken);
-        return placements.Count == 0
-            ? Problems.NotFound("Unknown project", $"Project '{projectName}' has never been deployed. GET /deployments lists deployed projects.")
-            : TypedResults.Ok(new ProjectDeploymentsDto(projectName, placements.Select(ToDto).ToArray()));
-    }
-
-    private static DeploymentDto ToDto(DeploymentEntity d) => new(d.ProjectName, d.AgentId, d.State, d.LastJobId, d.CreatedAt, d.UpdatedAt, d.CurrentRevision, d.ObservedAt, d.ObservedNote);
+    private static async Task<Results<Ok<ProjectDeploymentsDto>, ProblemHttpResult>> GetDeployment(string projectName, DeploymentQueries queries, CancellationToken cancellationToken) =>
+        await queries.GetProjectAsync(projectName, cancellationToken) is { } project
+            ? TypedResults.Ok(project)
+            : Problems.NotFound("Unknown project", $"Project '{projectName}' has never been deployed. GET /deployments lists deployed projects.");
 
     internal static ValidationProblem? ValidateProject(string? projectName) =>
         DeployService.ValidateProject(projectName) is { } refusal ? Problems.Invalid(refusal.Field!, refusal.Detail) : null;

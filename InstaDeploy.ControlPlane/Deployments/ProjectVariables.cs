@@ -43,6 +43,31 @@ public sealed class ProjectVariableStore(IDbContextFactory<InstaDeployDbContext>
         return await query.OrderBy(v => v.Name).ThenBy(v => v.AgentId).ToListAsync(cancellationToken);
     }
 
+    /// <summary>
+    /// Checks and stores one variable (project-wide, or for <paramref name="agentId"/> only): a valid project and name, a
+    /// value compose v1 and v2 read back alike, at most <see cref="VariablesApi.MaxVariablesPerProject"/> per project, a
+    /// known agent. Refused, nothing is stored.
+    /// </summary>
+    public async Task<(ProjectVariableEntity? Variable, Jobs.Submission.CommandRefusal? Refusal)> TrySetAsync(
+        string projectName, string? agentId, string name, string? value, bool secret, CancellationToken cancellationToken)
+    {
+        if (DeployService.ValidateProject(projectName) is { } invalidProject) return (null, invalidProject);
+        if (!EnvironmentVariables.IsValidName(name))
+            return (null, Jobs.Submission.CommandRefusal.Invalid("name", $"'{(name.Length > 80 ? name[..80] + "…" : name)}' is not a valid variable name: use letters, digits and '_', not starting with a digit ({EnvironmentVariables.NamePattern})"));
+        if (value is null) return (null, Jobs.Submission.CommandRefusal.Invalid("value", "is required (use \"\" for an empty value)"));
+        if (EnvironmentVariables.ValueProblem(value) is { } problem) return (null, Jobs.Submission.CommandRefusal.Invalid("value", problem));
+        var scope = agentId ?? "";
+        await using (var db = await databases.CreateDbContextAsync(cancellationToken))
+        {
+            if (await db.ProjectVariables.CountAsync(v => v.ProjectName == projectName, cancellationToken) >= VariablesApi.MaxVariablesPerProject
+                && !await db.ProjectVariables.AnyAsync(v => v.ProjectName == projectName && v.AgentId == scope && v.Name == name, cancellationToken))
+                return (null, Jobs.Submission.CommandRefusal.Conflict("Too many variables", $"Project '{projectName}' already has {VariablesApi.MaxVariablesPerProject} variables (per-agent ones included), the most a deploy carries; delete some first."));
+            if (scope.Length > 0 && !await db.Agents.AnyAsync(a => a.Id == scope, cancellationToken))
+                return (null, Jobs.Submission.CommandRefusal.NotFound("Unknown agent", $"No agent '{scope}' has ever connected, so a variable for it would never be used. GET /agents lists the known agents."));
+        }
+        return (await SetAsync(projectName, scope, name, value, secret, cancellationToken), null);
+    }
+
     /// <summary>Creates or replaces one variable; a secret value is encrypted before it is stored.</summary>
     public async Task<ProjectVariableEntity> SetAsync(string projectName, string agentId, string name, string value, bool secret, CancellationToken cancellationToken)
     {

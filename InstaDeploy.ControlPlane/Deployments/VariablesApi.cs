@@ -72,19 +72,16 @@ public static class VariablesApi
     }
 
     private static async Task<Results<Ok<VariableDto>, ValidationProblem, ProblemHttpResult>> Set(
-        string projectName, string name, SetVariableRequest request, ProjectVariableStore store, InstaDeployDbContext db, CancellationToken cancellationToken)
+        string projectName, string name, SetVariableRequest request, ProjectVariableStore store, CancellationToken cancellationToken)
     {
-        if (DeploymentsApi.ValidateProject(projectName) is { } invalidProject) return invalidProject;
-        if (ValidateName(name) is { } invalidName) return invalidName;
-        if (request.Value is null) return Problems.Invalid("value", "is required (use \"\" for an empty value)");
-        if (EnvironmentVariables.ValueProblem(request.Value) is { } problem) return Problems.Invalid("value", problem);
-        if (await db.ProjectVariables.CountAsync(v => v.ProjectName == projectName, cancellationToken) >= MaxVariablesPerProject
-            && !await db.ProjectVariables.AnyAsync(v => v.ProjectName == projectName && v.AgentId == (request.AgentId ?? "") && v.Name == name, cancellationToken))
-            return Problems.Conflict("Too many variables", $"Project '{projectName}' already has {MaxVariablesPerProject} variables (per-agent ones included), the most a deploy carries; delete some first.");
-        if (!string.IsNullOrEmpty(request.AgentId) && !await db.Agents.AnyAsync(a => a.Id == request.AgentId, cancellationToken))
-            return Problems.NotFound("Unknown agent", $"No agent '{request.AgentId}' has ever connected, so a variable for it would never be used. GET /agents lists the known agents.");
-        var variable = await store.SetAsync(projectName, request.AgentId ?? "", name, request.Value, request.Secret, cancellationToken);
-        return TypedResults.Ok(ToDto(variable));
+        var (variable, refusal) = await store.TrySetAsync(projectName, request.AgentId, name, request.Value, request.Secret, cancellationToken);
+        if (refusal is null) return TypedResults.Ok(ToDto(variable!));
+        return refusal.Kind switch
+        {
+            Jobs.Submission.RefusalKind.Invalid => Problems.Invalid(refusal.Field!, refusal.Detail),
+            Jobs.Submission.RefusalKind.NotFound => Problems.NotFound(refusal.Title, refusal.Detail),
+            _ => Problems.Conflict(refusal.Title, refusal.Detail),
+        };
     }
 
     private static async Task<Results<NoContent, ValidationProblem, ProblemHttpResult>> Delete(
@@ -103,6 +100,6 @@ public static class VariablesApi
         EnvironmentVariables.IsValidName(name) ? null
         : Problems.Invalid("name", $"'{(name.Length > 80 ? name[..80] + "…" : name)}' is not a valid variable name: use letters, digits and '_', not starting with a digit ({EnvironmentVariables.NamePattern})");
 
-    private static VariableDto ToDto(ProjectVariableEntity v) =>
+    public static VariableDto ToDto(ProjectVariableEntity v) =>
         new(v.Name, v.Secret ? Masked : v.Value, v.Secret, v.AgentId.Length == 0 ? null : v.AgentId, v.UpdatedAt);
 }

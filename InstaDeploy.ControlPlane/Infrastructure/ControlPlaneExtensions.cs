@@ -84,6 +84,7 @@ public static class ControlPlaneExtensions
         services.AddSingleton<ControlPlaneMetrics>();
         services.AddSingleton<AgentTokenValidator>();
         services.AddSingleton<AgentStore>();
+        services.AddSingleton<AgentQueries>();
         services.AddSingleton<AgentCredentials>();
         services.AddJobs();
         services.AddDeployments();

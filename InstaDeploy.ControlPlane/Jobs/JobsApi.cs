@@ -8,9 +8,6 @@ namespace InstaDeploy.ControlPlane.Jobs;
 
 public static class JobsApi
 {
-    private static readonly string[] KnownStatuses =
-        [JobStatuses.Pending, JobStatuses.Sent, JobStatuses.Running, JobStatuses.Completed, JobStatuses.Failed, JobStatuses.TimedOut, JobStatuses.Expired];
-
     public static IEndpointRouteBuilder MapJobsApi(this IEndpointRouteBuilder app)
     {
         var jobs = app.MapGroup("/jobs").WithTags("Jobs").RequireAuthorization(ApiKeys.ApiKeyScopes.Read).RequireRateLimiting(Infrastructure.RateLimits.PerKey);
@@ -37,7 +34,7 @@ public static class JobsApi
     }
 
     private static async Task<Results<Ok<JobSummaryDto[]>, ValidationProblem>> ListJobs(
-        InstaDeployDbContext db,
+        JobQueries queries,
         [FromQuery(Name = "agent_id")] string? agentId,
         [FromQuery(Name = "project_name")] string? projectName,
         [FromQuery(Name = "status")] string? status,
@@ -46,36 +43,14 @@ public static class JobsApi
         HttpContext context,
         CancellationToken cancellationToken)
     {
-        if (status is not null && !KnownStatuses.Contains(status))
-            return Problems.Invalid("status", $"'{status}' is not a job status; use one of {string.Join(", ", KnownStatuses)}");
-        if (limit is < 1 or > 1000)
-            return Problems.Invalid("limit", "must be between 1 and 1000");
-        DateTimeOffset afterAt = default;
-        var afterId = "";
-        if (cursor is not null && !PageCursor.TryDecode(cursor, out afterAt, out afterId))
-            return Problems.Invalid("cursor", "is not a cursor this list gave; pass the X-Next-Cursor value of the previous page as it was, or leave it out for the first page");
-
-        var query = db.Jobs.AsNoTracking();
-        if (agentId is not null) query = query.Where(j => j.AgentId == agentId);
-        if (projectName is not null) query = query.Where(j => j.ProjectName == projectName);
-        if (status is not null) query = query.Where(j => j.Status == status);
-        if (cursor is not null) query = query.Where(j => j.CreatedAt < afterAt || (j.CreatedAt == afterAt && string.Compare(j.Id, afterId) < 0));
-        // Without the output, payload and result columns: a list's cost must not grow with what each job printed.
-        var take = limit ?? 100;
-        var jobs = await query.OrderByDescending(j => j.CreatedAt).ThenByDescending(j => j.Id).Take(take)
-            .Select(j => new JobSummaryDto(j.Id, j.Type, j.AgentId, j.ProjectName, j.Status, j.Error, j.CreatedAt, j.UpdatedAt, j.CompletedAt))
-            .ToListAsync(cancellationToken);
-        if (jobs.Count == take) PageCursor.SetNext(context, PageCursor.Encode(jobs[^1].CreatedAt, jobs[^1].JobId));
-        return TypedResults.Ok(jobs.ToArray());
+        var (jobs, refusal) = await queries.ListAsync(new JobFilter(agentId, projectName, status, limit, Cursor: cursor), cancellationToken);
+        if (refusal is not null) return Problems.Invalid(refusal.Field!, refusal.Detail);
+        if (jobs!.Length == (limit ?? JobQueries.DefaultLimit)) PageCursor.SetNext(context, PageCursor.Encode(jobs[^1].CreatedAt, jobs[^1].JobId));
+        return TypedResults.Ok(jobs);
     }
 
-    private static async Task<Results<Ok<JobDto>, ProblemHttpResult>> GetJob(string jobId, InstaDeployDbContext db, Output.JobOutputFollower output,
-        Retention.JobRetention retention, CancellationToken cancellationToken)
-    {
-        var job = await db.Jobs.AsNoTracking().FirstOrDefaultAsync(j => j.Id == jobId, cancellationToken);
-        if (job is null) return Problems.NotFound(retention.MayHaveRemoved(jobId) ? "Job removed by retention" : "Unknown job", retention.NotFoundDetail(jobId));
-        // A running job's output is streamed into its own store (and memory) until it ends.
-        if (!JobStatuses.IsTerminal(job.Status) && await output.ReadAsync(jobId, cancellationToken) is { } read) job.Logs = read.Text;
-        return TypedResults.Ok(job.ToDto());
-    }
+    private static async Task<Results<Ok<JobDto>, ProblemHttpResult>> GetJob(string jobId, JobQueries queries, Retention.JobRetention retention, CancellationToken cancellationToken) =>
+        await queries.GetAsync(jobId, cancellationToken) is { } job
+            ? TypedResults.Ok(job)
+            : Problems.NotFound(retention.MayHaveRemoved(jobId) ? "Job removed by retention" : "Unknown job", retention.NotFoundDetail(jobId));
 }

@@ -10,6 +10,7 @@ public static class JobsExtensions
     public static IServiceCollection AddJobs(this IServiceCollection services)
     {
         services.AddSingleton<JobReads>();
+        services.AddSingleton<JobQueries>();
         services.AddSingleton<JobWriteBatcher>();
         services.AddSingleton<JobEvents>();
         services.AddSingleton<JobStore>();
