@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The test command: sets up what the tests need (Docker engine, compose, example image; the base image the container
-# images are built on; nginx and Caddy for the reverse-proxy examples), then runs every test. Each setup step does
-# nothing when what it makes is already there.
+# images are built on; nginx and Caddy for the reverse-proxy examples; libfaketime for the agent clock steps of the
+# randomised fault test), then runs every test. Each setup step does nothing when what it makes is already there.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -10,6 +10,7 @@ bash eng/setup-docker.sh
 bash eng/setup-cli-tests.sh
 bash eng/docker/build-base-image.sh
 bash eng/setup-proxies.sh
+bash eng/setup-faketime.sh
 
 log="$(mktemp)"
 set +e
