@@ -67,7 +67,7 @@ public sealed class ProcessFleet : IAsyncDisposable
             if (process.HasExited) throw new InvalidOperationException("the control plane exited: " + process.Output);
             try { return (await http.GetAsync("/health")).IsSuccessStatusCode; }
             catch (HttpRequestException) { return false; }
-        }, TimeSpan.FromSeconds(60), "the control plane to answer /health");
+        }, TimeSpan.FromSeconds(180), "the control plane to answer /health"); // a loaded CI machine can take minutes
         return process;
     }
 
