@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test command: sets up what the tests need (Docker engine, compose, example image; the base image the container
 # images are built on; nginx and Caddy for the reverse-proxy examples; Debian's Chromium for the console's browser
-# tests), then runs every test. Each setup step does nothing when what it makes is already there.
+# tests; libfaketime for the agent clock steps of the randomised fault test), then runs every test. Each setup step
+# does nothing when what it makes is already there.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -11,6 +12,7 @@ bash eng/setup-cli-tests.sh
 bash eng/docker/build-base-image.sh
 bash eng/setup-proxies.sh
 bash eng/setup-chromium.sh
+bash eng/setup-faketime.sh
 
 log="$(mktemp)"
 set +e

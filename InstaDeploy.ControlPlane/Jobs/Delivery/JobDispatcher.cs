@@ -111,6 +111,12 @@ public sealed class JobDispatcher(
         return queued;
     }
 
+    /// <summary>The agents with a connection attached: their running jobs have been given back the time they were away
+    /// (stored before the attach). A connection is registered before that, so a deadline checked against the registry
+    /// alone can run out in between.</summary>
+    public IReadOnlySet<string> AttachedAgents() =>
+        _outboxes.Where(o => !o.Value.Closed).Select(o => o.Key).ToHashSet(StringComparer.Ordinal);
+
     /// <summary>Whether the agent takes new jobs now.</summary>
     public bool TakesJobs(string agentId) => _outboxes.TryGetValue(agentId, out var outbox) && outbox.Live;
 
