@@ -98,7 +98,11 @@ public static class ControlPlaneExtensions
         // Always throw on unreadable requests so BadRequestExceptionHandler can say what was wrong.
         services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         services.AddProblemDetails();
+        services.AddExceptionHandler<Storage.StorageFailureExceptionHandler>();
         services.AddExceptionHandler<BadRequestExceptionHandler>();
+        services.AddSingleton<Storage.StorageHealth>();
+        services.AddSingleton<Storage.StorageHealthCheck>();
+        services.AddHealthChecks().AddCheck<Storage.StorageHealthCheck>("storage");
         services.AddOpenApi(openApi => openApi.AddDocumentTransformer((document, _, _) =>
         {
             document.Info.Title = "InstaDeploy control plane";
