@@ -1,5 +1,8 @@
 using InstaDeploy.ControlPlane;
 using InstaDeploy.ControlPlane.Agents;
+using InstaDeploy.ControlPlane.Audit;
+using InstaDeploy.ControlPlane.Registries;
+using InstaDeploy.ControlPlane.Webhooks;
 using InstaDeploy.ControlPlane.ApiKeys;
 using InstaDeploy.ControlPlane.Backups;
 using InstaDeploy.ControlPlane.Deployments;
@@ -56,6 +59,9 @@ app.MapRolloutsApi();
 app.MapApiKeysApi();
 app.MapEnrollmentApi();
 app.MapBackupsApi();
+app.MapRegistriesApi();
+app.MapAuditApi();
+app.MapWebhooksApi();
 
 await app.RunAsync();
 return 0;

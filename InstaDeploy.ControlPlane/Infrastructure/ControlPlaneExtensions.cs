@@ -1,5 +1,8 @@
 using System.Text.Json;
 using InstaDeploy.ControlPlane.Agents;
+using InstaDeploy.ControlPlane.Audit;
+using InstaDeploy.ControlPlane.Registries;
+using InstaDeploy.ControlPlane.Webhooks;
 using InstaDeploy.ControlPlane.ApiKeys;
 using InstaDeploy.ControlPlane.Data;
 using InstaDeploy.ControlPlane.Hub;
@@ -88,6 +91,9 @@ public static class ControlPlaneExtensions
         services.AddJobs();
         services.AddDeployments();
         services.AddRollouts();
+        services.AddAudit();
+        services.AddRegistries();
+        services.AddWebhooks();
         services.AddHostedService<AgentLivenessService>();
 
         services.Configure<JsonOptions>(json =>

@@ -33,6 +33,7 @@ public static class RolloutsApi
         var write = app.MapGroup("/rollouts").WithTags("Rollouts").RequireAuthorization(ApiKeys.ApiKeyScopes.Deploy).RequireRateLimiting(RateLimits.PerKey);
         write.MapPost("/", Create)
             .WithName("CreateRollout")
+            .Audited(Audit.AuditActions.RolloutCreate)
             .Produces<RolloutDto>(201)
             .WithSummary("Deploy a project to many agents")
             .WithDescription("Targets are a selector or a list of agent ids. Each target is an ordinary deploy job with its own revision (live output, history, variables, health gate), started max_parallel at a time, canaries first. Answers 201 with the rollout and Location: /rollouts/{rollout_id}.")
@@ -51,7 +52,7 @@ public static class RolloutsApi
             ("cancel", Cancel, "Cancel a rollout: no new target starts; those deploying finish and are recorded"),
         })
         {
-            write.MapPost("/{rolloutId}/" + verb, handler).WithName(char.ToUpperInvariant(verb[0]) + verb[1..] + "Rollout").Produces<RolloutDto>().WithSummary(summary);
+            write.MapPost("/{rolloutId}/" + verb, handler).Audited(Audit.AuditActions.RolloutSteer + verb).WithName(char.ToUpperInvariant(verb[0]) + verb[1..] + "Rollout").Produces<RolloutDto>().WithSummary(summary);
         }
         return app;
     }
@@ -64,7 +65,7 @@ public static class RolloutsApi
     {
         var (plan, problem) = await planner.PlanAsync(request, Deployer.Of(user), cancellationToken);
         if (problem is not null) return problem.ToResult();
-        await store.CreateAsync(plan!.Rollout, plan.Targets, cancellationToken);
+        await store.CreateAsync(plan!.Rollout, plan.Targets, Audit.AuditActor.Of(user), cancellationToken);
         loggers.CreateLogger("InstaDeploy.ControlPlane.Rollouts").RolloutCreated(plan.Rollout.Id, plan.Rollout.ProjectName, plan.Targets.Count, plan.Rollout.MaxParallel);
         engine.Wake(plan.Rollout.Id, plan.Rollout.ProjectName);
         return TypedResults.Created($"/rollouts/{plan.Rollout.Id}", plan.Rollout.ToDto(plan.Targets, withTargets: true));
@@ -87,14 +88,14 @@ public static class RolloutsApi
         await store.ReadAsync(rolloutId, cancellationToken) is var (rollout, targets) ? TypedResults.Ok(rollout.ToDto(targets, withTargets: true)) : Unknown(rolloutId);
 
     private static Task<IResult> Pause(string rolloutId, RolloutStore store, RolloutEngine engine, ClaimsPrincipal user, CancellationToken cancellationToken) =>
-        SteerAsync(rolloutId, "pause", [RolloutStates.Pending, RolloutStates.Running], store, engine, (r, _, _) =>
+        SteerAsync(rolloutId, "pause", user, [RolloutStates.Pending, RolloutStates.Running], store, engine, (r, _, _) =>
         {
             (r.State, r.PauseKind, r.Reason) = (RolloutStates.Paused, RolloutPauseKinds.Manual, $"paused by {Who(user)}");
             return null;
         }, cancellationToken);
 
     private static Task<IResult> Resume(string rolloutId, RolloutStore store, RolloutEngine engine, ClaimsPrincipal user, CancellationToken cancellationToken) =>
-        SteerAsync(rolloutId, "resume", [RolloutStates.Paused], store, engine, (r, targets, now) =>
+        SteerAsync(rolloutId, "resume", user, [RolloutStates.Paused], store, engine, (r, targets, now) =>
         {
             if (r.PauseKind == RolloutPauseKinds.Canary) return $"it waits for the promotion of its canaries: POST /rollouts/{r.Id}/promote";
             if (r.PauseKind == RolloutPauseKinds.Failures) r.FailuresAccepted = targets.Count(t => t.State == RolloutTargetStates.Failed);
@@ -103,7 +104,7 @@ public static class RolloutsApi
         }, cancellationToken);
 
     private static Task<IResult> Promote(string rolloutId, RolloutStore store, RolloutEngine engine, ClaimsPrincipal user, CancellationToken cancellationToken) =>
-        SteerAsync(rolloutId, "promote", [RolloutStates.Pending, RolloutStates.Running, RolloutStates.Paused], store, engine, (r, _, _) =>
+        SteerAsync(rolloutId, "promote", user, [RolloutStates.Pending, RolloutStates.Running, RolloutStates.Paused], store, engine, (r, _, _) =>
         {
             if (r.CanaryCount == 0) return "it has no canaries";
             if (r.Promoted) return "its canaries were promoted already";
@@ -114,7 +115,7 @@ public static class RolloutsApi
         }, cancellationToken);
 
     private static Task<IResult> Cancel(string rolloutId, RolloutStore store, RolloutEngine engine, ClaimsPrincipal user, CancellationToken cancellationToken) =>
-        SteerAsync(rolloutId, "cancel", RolloutStates.Open, store, engine, (r, targets, now) =>
+        SteerAsync(rolloutId, "cancel", user, RolloutStates.Open, store, engine, (r, targets, now) =>
         {
             foreach (var target in targets.Where(t => t.State == RolloutTargetStates.Waiting))
                 (target.State, target.FinishedAt, target.Error) = (RolloutTargetStates.Cancelled, now, "not deployed: the rollout was cancelled");
@@ -126,7 +127,7 @@ public static class RolloutsApi
 
     /// <summary>Applies a steering change if the rollout is in one of <paramref name="from"/>; <paramref name="change"/>
     /// returns why it cannot apply, or null once applied.</summary>
-    private static async Task<IResult> SteerAsync(string rolloutId, string verb, string[] from, RolloutStore store, RolloutEngine engine,
+    private static async Task<IResult> SteerAsync(string rolloutId, string verb, ClaimsPrincipal user, string[] from, RolloutStore store, RolloutEngine engine,
         Func<RolloutEntity, List<RolloutTargetEntity>, DateTimeOffset, string?> change, CancellationToken cancellationToken)
     {
         string? refused = null;
@@ -135,7 +136,7 @@ public static class RolloutsApi
             refused = change(r, targets, now);
             if (refused is null && !RolloutStates.IsOpen(r.State)) r.FinishedAt = now;
             return refused is null;
-        }, cancellationToken);
+        }, cancellationToken, (Audit.AuditActor.Of(user), Audit.AuditActions.RolloutSteer + verb));
         if (await store.ReadAsync(rolloutId, cancellationToken) is not var (rollout, all)) return Unknown(rolloutId);
         if (changed is null || refused is not null)
             return Problems.Conflict($"Cannot {verb} the rollout", $"Rollout {rolloutId} is {rollout.State}{(refused is null ? "" : "; " + refused)}.");
