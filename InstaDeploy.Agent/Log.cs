@@ -12,6 +12,12 @@ internal static partial class Log
     [LoggerMessage(1003, LogLevel.Error, "The control plane at {ServerUrl} refused this agent's token (HTTP 401). Check AGENT_SECRET_TOKEN matches the control plane's. Retrying in {DelaySeconds:0.0} s")]
     public static partial void Unauthorized(this ILogger logger, Uri serverUrl, double delaySeconds);
 
+    [LoggerMessage(1013, LogLevel.Error, "The control plane at {ServerUrl} refused this agent (HTTP 409): agent id {Hostname} is connected now from another agent process or with another credential. Give each agent its own AGENT_HOSTNAME, or stop the other one. Retrying in {DelaySeconds:0.0} s")]
+    public static partial void IdTaken(this ILogger logger, Uri serverUrl, string hostname, double delaySeconds);
+
+    [LoggerMessage(1014, LogLevel.Error, "The job journal (AGENT_STATE_DIR) cannot be written: {Reason}. Jobs the agent cannot record are refused until it can")]
+    public static partial void JournalUnwritable(this ILogger logger, string reason);
+
     [LoggerMessage(1004, LogLevel.Warning, "Disconnected from {ServerUrl}: {Reason}")]
     public static partial void Disconnected(this ILogger logger, Uri serverUrl, string reason);
 

@@ -37,6 +37,8 @@ for (var i = 1; i <= agentCount; i++)
         .WithEnvironment("AGENT_SECRET_TOKEN", agentToken)
         .WithEnvironment("AGENT_HOSTNAME", name)
         .WithEnvironment("AGENT_PROJECTS_DIR", Path.Combine(dataRoot, name, "projects"))
+        // Its own journal and key: agents that shared one folder would present each other's keys.
+        .WithEnvironment("AGENT_STATE_DIR", Path.Combine(dataRoot, name, "state"))
         .WaitFor(controlPlane);
 }
 

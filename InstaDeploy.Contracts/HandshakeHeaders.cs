@@ -69,4 +69,18 @@ public static class HandshakeHeaders
     /// header, so nothing is negotiated first.
     /// </summary>
     public const string AgentLabels = "X-InstaDeploy-Agent-Labels";
+
+    /// <summary>
+    /// Request header of the upgrade: a random id the agent process picks when it starts. A second live process that
+    /// connects with the same agent id is told so and refused, instead of the two taking the id (and each other's jobs)
+    /// in turns.
+    /// </summary>
+    public const string AgentInstance = "X-InstaDeploy-Agent-Instance";
+
+    /// <summary>
+    /// Feature, control plane to agent: the control plane takes <see cref="AgentShuttingDownMessage"/>. An agent that is
+    /// told to stop says so first, keeps its connection while its running jobs finish and their results go out, then
+    /// closes; the control plane sends it nothing new meanwhile.
+    /// </summary>
+    public const string FeatureGracefulStop = "graceful-stop";
 }

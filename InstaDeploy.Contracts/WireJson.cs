@@ -39,6 +39,9 @@ public static class WireJson
     /// <summary>Serializes the agent's note that it stored its key.</summary>
     public static byte[] Serialize(AgentKeyStoredMessage message) => JsonSerializer.SerializeToUtf8Bytes(message, WireJsonContext.Default.AgentKeyStoredMessage);
 
+    /// <summary>Serializes the agent's note that it is stopping.</summary>
+    public static byte[] Serialize(AgentShuttingDownMessage message) => JsonSerializer.SerializeToUtf8Bytes(message, WireJsonContext.Default.AgentShuttingDownMessage);
+
     /// <summary>Serializes an agent's plugin list to UTF-8 JSON.</summary>
     public static byte[] Serialize(AgentPluginsMessage message) => JsonSerializer.SerializeToUtf8Bytes(message, WireJsonContext.Default.AgentPluginsMessage);
 
@@ -75,6 +78,8 @@ public static class WireJson
             return Parse(utf8, WireJsonContext.Default.AgentStateMessage, "state message");
         if (type == AgentKeyStoredMessage.MessageType)
             return Parse(utf8, WireJsonContext.Default.AgentKeyStoredMessage, "key message");
+        if (type == AgentShuttingDownMessage.MessageType)
+            return Parse(utf8, WireJsonContext.Default.AgentShuttingDownMessage, "shutdown message");
         return ParseResponse(utf8); // reports what a response is missing
     }
 
@@ -118,4 +123,5 @@ public sealed class WireFormatException(string message, Exception? inner = null)
 [JsonSerializable(typeof(AgentPluginsMessage))]
 [JsonSerializable(typeof(AgentStateMessage))]
 [JsonSerializable(typeof(AgentKeyStoredMessage))]
+[JsonSerializable(typeof(AgentShuttingDownMessage))]
 internal sealed partial class WireJsonContext : JsonSerializerContext;

@@ -96,6 +96,12 @@ public sealed class ControlPlaneOptions
     [Range(1, 1_000_000)]
     public int AgentMessagesPerSecond { get; set; } = 500;
 
+    /// <summary>How often each placement of a connected agent is compared with what its engine runs (a STATUS), besides
+    /// after every uncertain outcome.</summary>
+    [ConfigurationKeyName("INSTADEPLOY_RECONCILE_SECONDS")]
+    [Range(10, 7 * 86_400)]
+    public int ReconcileSeconds { get; set; } = 900;
+
     /// <summary>Most jobs an agent may have waiting or running; past it, new commands for it get 429.</summary>
     [ConfigurationKeyName("INSTADEPLOY_MAX_OPEN_JOBS_PER_AGENT")]
     [Range(1, 1_000_000)]

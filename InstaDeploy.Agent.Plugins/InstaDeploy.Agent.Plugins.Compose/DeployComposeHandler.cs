@@ -62,7 +62,7 @@ public sealed class DeployComposeHandler(ComposeCli compose, ProjectFolders fold
         // The registry logins of this job live in a folder of its own, outside the project, for as long as it runs.
         await using var dockerConfig = await JobDockerConfig.CreateAsync(payload.RegistryAuths, context);
         var pull = payload.Pull == true;
-        var failure = await UpAsync(projectName, composeFile, healthWait, pull, dockerConfig, context);
+        var failure = await UpAsync(projectName, composeFile, revision, healthWait, pull, dockerConfig, context);
         await history.FinishAsync(projectName, entry, failure is null, context.CancellationToken);
         if (failure is null) return CommandResult.Success($"Deployment successful (revision {revision})");
 
@@ -89,7 +89,7 @@ public sealed class DeployComposeHandler(ComposeCli compose, ProjectFolders fold
         }
         await history.RestoreAsync(projectName, previous, context.CancellationToken);
         folders.RegisterSecrets(context, projectName);
-        var rollbackFailure = await UpAsync(projectName, composeFile, healthWait, pull: false, dockerConfig, context);
+        var rollbackFailure = await UpAsync(projectName, composeFile, previous.Revision, healthWait, pull: false, dockerConfig, context);
         var data = System.Text.Json.JsonSerializer.SerializeToElement(new Dictionary<string, object?>
         {
             [DeployPayload.RolledBackTo] = int.TryParse(previous.Revision, out var back) ? back : null,
@@ -97,7 +97,7 @@ public sealed class DeployComposeHandler(ComposeCli compose, ProjectFolders fold
         });
         if (rollbackFailure is null)
         {
-            await history.FinishAsync(projectName, previous with { DeployedAt = DateTimeOffset.UtcNow }, succeeded: true, context.CancellationToken);
+            await history.FinishAsync(projectName, previous with { DeployedAt = DateTimeOffset.UtcNow, Seq = history.NextSeq(projectName) }, succeeded: true, context.CancellationToken);
             await context.WriteOutputLineAsync($"Rolled back to revision {previous.Revision}: it is running again");
             return CommandResult.Failure($"{failure}; rolled back to revision {previous.Revision}, which is running again", data);
         }
@@ -105,9 +105,9 @@ public sealed class DeployComposeHandler(ComposeCli compose, ProjectFolders fold
         return CommandResult.Failure($"{failure}; the rollback to revision {previous.Revision} failed too: {rollbackFailure}", data);
     }
 
-    /// <summary>Runs <c>pull</c> (when asked), <c>up -d --remove-orphans</c>, then the health gate; null when the project
-    /// came up, else why not.</summary>
-    private async Task<string?> UpAsync(string projectName, string composeFile, TimeSpan healthWait, bool pull, JobDockerConfig? dockerConfig, CommandContext context)
+    /// <summary>Runs <c>pull</c> (when asked), then <c>up -d --remove-orphans</c> with every container labelled with
+    /// <paramref name="revision"/>, then the health gate; null when the project came up, else why not.</summary>
+    private async Task<string?> UpAsync(string projectName, string composeFile, string revision, TimeSpan healthWait, bool pull, JobDockerConfig? dockerConfig, CommandContext context)
     {
         var options = new ProcessOptions { WorkingDirectory = Path.GetDirectoryName(composeFile), Environment = dockerConfig?.Environment };
         if (pull)
@@ -118,7 +118,14 @@ public sealed class DeployComposeHandler(ComposeCli compose, ProjectFolders fold
             if (pulled.ExitCode != 0)
                 return context.Redact($"compose pull exited with code {pulled.ExitCode}: {string.Join('\n', pulled.StandardErrorTail)}");
         }
-        var (fileName, arguments) = await compose.CommandAsync(projectName, composeFile, context.CancellationToken);
+        var overrides = new List<string>();
+        if (RevisionLabels.OverrideFor(await File.ReadAllBytesAsync(composeFile, context.CancellationToken), revision) is { } labels)
+        {
+            var labelFile = Path.Combine(folders.StateFolderOf(projectName), RevisionLabels.FileName);
+            await ProjectFolders.WriteAtomicallyAsync(labelFile, labels, ownerOnly: true, context.CancellationToken, durable: false);
+            overrides.Add(labelFile);
+        }
+        var (fileName, arguments) = await compose.CommandAsync(projectName, composeFile, context.CancellationToken, [.. overrides]);
         arguments.AddRange(["up", "-d", "--remove-orphans"]);
         var result = await ProcessRunner.RunAsync(fileName, arguments, context.WriteOutputLineAsync, options, context.CancellationToken);
         if (result.ExitCode != 0)

@@ -65,10 +65,15 @@ public sealed class DeployPolicyGate(ComposeCli compose, ProjectFolders folders,
         Directory.CreateDirectory(folder);
         var candidate = Path.Combine(folder, $".{ProjectFolders.ComposeFileName}.{Guid.NewGuid():N}.check");
         var candidateEnv = Path.Combine(folders.StateFolderOf(projectName), $"env.{Guid.NewGuid():N}.check");
+        // A service's `env_file: .env` must exist for compose to resolve the project; on a first deploy it does not yet
+        // (it is written only once the check has passed), so an empty stand-in is there for the check and removed after.
+        var dotEnvPath = Path.Combine(folder, ProjectFolders.EnvFileName);
+        var standIn = !File.Exists(dotEnvPath);
         try
         {
             await ProjectFolders.WriteAtomicallyAsync(candidate, composeFile, ownerOnly: true, context.CancellationToken, durable: false);
             await ProjectFolders.WriteAtomicallyAsync(candidateEnv, dotEnv, ownerOnly: true, context.CancellationToken, durable: false);
+            if (standIn) await ProjectFolders.WriteAtomicallyAsync(dotEnvPath, [], ownerOnly: true, context.CancellationToken, durable: false);
             var variant = await compose.GetVariantAsync(context.CancellationToken);
             var (fileName, arguments) = await compose.CommandAsync(projectName, candidate, context.CancellationToken);
             arguments.AddRange(["--project-directory", folder, "--env-file", candidateEnv, "config"]);
@@ -83,6 +88,7 @@ public sealed class DeployPolicyGate(ComposeCli compose, ProjectFolders folders,
         {
             File.Delete(candidate);
             File.Delete(candidateEnv);
+            if (standIn) File.Delete(dotEnvPath);
         }
     }
 }

@@ -17,8 +17,9 @@ public sealed class HealthGate(ProjectContainers containers, TimeProvider time)
     public async Task<string?> WaitAsync(string projectName, TimeSpan wait, CommandContext context)
     {
         await context.WriteOutputLineAsync($"Waiting up to {wait.TotalSeconds:0} s for the containers to be running (and healthy, where they have a healthcheck)");
-        var deadline = time.GetUtcNow() + wait;
-        DateTimeOffset? readySince = null;
+        // Elapsed time on the monotonic clock: a step of the wall clock (NTP, a VM resumed) neither fails nor prolongs the wait.
+        var started = time.GetTimestamp();
+        TimeSpan? readySince = null;
         Dictionary<string, int> restarts = [];
         while (true)
         {
@@ -51,11 +52,11 @@ public sealed class HealthGate(ProjectContainers containers, TimeProvider time)
                 return failure;
             }
 
-            var now = time.GetUtcNow();
+            var now = time.GetElapsedTime(started);
             if (waitingFor.Count == 0)
             {
                 readySince ??= now;
-                if (now - readySince >= Settle || now >= deadline)
+                if (now - readySince >= Settle || now >= wait)
                 {
                     await DescribeAsync(found, context);
                     return null;
@@ -64,7 +65,7 @@ public sealed class HealthGate(ProjectContainers containers, TimeProvider time)
             else
             {
                 readySince = null;
-                if (now >= deadline)
+                if (now >= wait)
                 {
                     await DescribeAsync(found, context);
                     return $"not ready after {wait.TotalSeconds:0} s (health_wait_seconds): {string.Join(", ", waitingFor)}";

@@ -13,7 +13,8 @@ namespace InstaDeploy.Agent.Plugins.Compose;
 /// <param name="LastHealthOutput">The last healthcheck's output, if any.</param>
 /// <param name="Ports">Published ports, e.g. 127.0.0.1:8080->80/tcp.</param>
 /// <param name="RestartPolicy">no, always, unless-stopped or on-failure ("" when none).</param>
-public sealed record ContainerInfo(string Id, string Name, string? Service, string State, string Health, int ExitCode, int RestartCount, string? LastHealthOutput, IReadOnlyList<string> Ports, string RestartPolicy = "");
+/// <param name="Revision">The control plane's revision that started it (<see cref="Contracts.ContainerLabels.Revision"/>), if any.</param>
+public sealed record ContainerInfo(string Id, string Name, string? Service, string State, string Health, int ExitCode, int RestartCount, string? LastHealthOutput, IReadOnlyList<string> Ports, string RestartPolicy = "", string? Revision = null);
 
 /// <summary>
 /// The containers of a compose project, found by the compose project label (set by compose v1 and v2 alike), without
@@ -94,6 +95,7 @@ public sealed class ProjectContainers(ComposeCli compose)
             lastHealthOutput,
             ports,
             container.TryGetProperty("HostConfig", out var host) && host.TryGetProperty("RestartPolicy", out var policy)
-                && policy.ValueKind == JsonValueKind.Object && policy.TryGetProperty("Name", out var policyName) ? policyName.GetString() ?? "" : "");
+                && policy.ValueKind == JsonValueKind.Object && policy.TryGetProperty("Name", out var policyName) ? policyName.GetString() ?? "" : "",
+            Label(Contracts.ContainerLabels.Revision));
     }
 }

@@ -27,10 +27,14 @@ public sealed class ProjectHistory(ProjectFolders folders, Microsoft.Extensions.
             if (File.Exists(source))
                 await ProjectFolders.WriteAtomicallyAsync(Path.Combine(folder, name), await File.ReadAllBytesAsync(source, cancellationToken), ownerOnly: true, cancellationToken, durable: false);
         }
-        var entry = new HistoryEntry(revision, null, DateTimeOffset.UtcNow, folder);
+        var entry = new HistoryEntry(revision, null, DateTimeOffset.UtcNow, folder, NextSeq(projectName));
         await WriteMetaAsync(entry, cancellationToken);
         return entry;
     }
+
+    /// <summary>The place of the next entry in the project's order: one after the newest. The order never depends on the
+    /// wall clock, so a clock step cannot make an automatic rollback pick the wrong revision.</summary>
+    public long NextSeq(string projectName) => 1 + Entries(projectName).Select(e => e.Seq).DefaultIfEmpty(0).Max();
 
     /// <summary>Records how the deploy ended, and drops entries past <see cref="Keep"/>.</summary>
     public async Task FinishAsync(string projectName, HistoryEntry entry, bool succeeded, CancellationToken cancellationToken)
@@ -77,7 +81,7 @@ public sealed class ProjectHistory(ProjectFolders folders, Microsoft.Extensions.
             .Select(ReadMeta)
             .Where(e => e is not null)
             .Select(e => e!)
-            .OrderByDescending(e => e.DeployedAt)];
+            .OrderByDescending(e => e.Seq).ThenByDescending(e => e.DeployedAt)];
     }
 
     private string HistoryFolder(string projectName)
@@ -101,6 +105,7 @@ public sealed class ProjectHistory(ProjectFolders folders, Microsoft.Extensions.
             ["revision"] = entry.Revision,
             ["succeeded"] = entry.Succeeded,
             ["deployed_at"] = entry.DeployedAt,
+            ["seq"] = entry.Seq,
         });
         await ProjectFolders.WriteAtomicallyAsync(Path.Combine(entry.Folder, MetaFileName), meta, ownerOnly: true, cancellationToken, durable: false);
     }
@@ -117,7 +122,9 @@ public sealed class ProjectHistory(ProjectFolders folders, Microsoft.Extensions.
                 JsonValueKind.False => false,
                 _ => null,
             };
-            return new HistoryEntry(root.GetProperty("revision").GetString()!, succeeded, root.GetProperty("deployed_at").GetDateTimeOffset(), folder);
+            // Entries written before the order was kept have none: they sort before every newer one, by time among themselves.
+            var seq = root.TryGetProperty("seq", out var order) && order.TryGetInt64(out var n) ? n : 0;
+            return new HistoryEntry(root.GetProperty("revision").GetString()!, succeeded, root.GetProperty("deployed_at").GetDateTimeOffset(), folder, seq);
         }
         catch (Exception e) when (e is IOException or JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
         {
@@ -131,4 +138,5 @@ public sealed class ProjectHistory(ProjectFolders folders, Microsoft.Extensions.
 /// <param name="Succeeded">true, false, or null while it runs (or if the agent stopped during it).</param>
 /// <param name="DeployedAt">When the deploy started.</param>
 /// <param name="Folder">Where its files are.</param>
-public sealed record HistoryEntry(string Revision, bool? Succeeded, DateTimeOffset DeployedAt, string Folder);
+/// <param name="Seq">Its place in the project's order of deploys (newest highest).</param>
+public sealed record HistoryEntry(string Revision, bool? Succeeded, DateTimeOffset DeployedAt, string Folder, long Seq = 0);

@@ -57,12 +57,14 @@ public sealed class ComposeCli
         }
     }
 
-    /// <summary>The program and leading arguments for a compose command on <paramref name="composeFile"/>:
-    /// <c>[compose] -p &lt;project&gt; -f &lt;file&gt;</c>; append the subcommand and its arguments.</summary>
-    public async Task<(string FileName, List<string> Arguments)> CommandAsync(string projectName, string composeFile, CancellationToken cancellationToken)
+    /// <summary>The program and leading arguments for a compose command on <paramref name="composeFile"/> (and, after it,
+    /// <paramref name="overrides"/>): <c>[compose] -p &lt;project&gt; -f &lt;file&gt; [-f &lt;override&gt;…]</c>; append the
+    /// subcommand and its arguments.</summary>
+    public async Task<(string FileName, List<string> Arguments)> CommandAsync(string projectName, string composeFile, CancellationToken cancellationToken, params string[] overrides)
     {
         var variant = await GetVariantAsync(cancellationToken);
         var arguments = new List<string>(variant.LeadingArguments) { "-p", ComposeProjectName(projectName), "-f", composeFile };
+        foreach (var file in overrides) arguments.AddRange(["-f", file]);
         return (variant.FileName, arguments);
     }
 

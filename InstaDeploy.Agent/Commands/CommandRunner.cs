@@ -62,6 +62,16 @@ internal sealed class CommandRunner(
             case JobJournal.Admission.AlreadyFinished:
                 if (journal.StoredResult(command.Id) is { } stored) await send(WireJson.ParseResponse(stored), stoppingToken);
                 return;
+            case JobJournal.Admission.CannotRecord:
+                // Not run: unrecorded, it could run a second time after a restart. Answered now, not kept.
+                logger.JournalUnwritable(journal.LastFailure ?? "unknown");
+                await send(new AgentResponse
+                {
+                    JobId = command.Id,
+                    Status = JobStatuses.Failed,
+                    Error = $"the agent cannot record the job in its journal (AGENT_STATE_DIR: {journal.LastFailure}); it did not run. Free space on the agent's disk, then run it again.",
+                }, stoppingToken);
+                return;
         }
 
         if (!plugins.TryAcquire(command.Type, out var lease))
@@ -212,7 +222,7 @@ internal sealed class CommandRunner(
     private Task SendFinalAsync(Func<AgentResponse, CancellationToken, Task> send, string jobId, string status, string logs, string error, JsonElement? data, CancellationToken cancellationToken)
     {
         var response = new AgentResponse { JobId = jobId, Status = status, Logs = logs, Error = error, Result = data };
-        journal.Finish(jobId, WireJson.Serialize(response));
+        if (!journal.Finish(jobId, WireJson.Serialize(response))) logger.JournalUnwritable(journal.LastFailure ?? "unknown"); // sent now, not kept
         return send(response, cancellationToken);
     }
 
@@ -222,12 +232,13 @@ internal sealed class CommandRunner(
         foreach (var jobId in journal.InterruptedJobs())
         {
             logger.JobInterrupted(jobId);
-            journal.Finish(jobId, WireJson.Serialize(new AgentResponse
+            if (!journal.Finish(jobId, WireJson.Serialize(new AgentResponse
             {
                 JobId = jobId,
                 Status = JobStatuses.Failed,
                 Error = $"{JobStatuses.InterruptedPrefix} the agent stopped (crash, kill or restart) while this job ran; it was not run again. The project may be partly changed: check it with STATUS.",
-            }));
+            })))
+                throw new IOException(journal.LastFailure ?? "the journal cannot be written"); // tried again at the next connect
         }
     }
 

@@ -32,6 +32,9 @@ internal sealed class JobJournal
 
         /// <summary>Already finished (or interrupted): answer with the stored result.</summary>
         AlreadyFinished,
+
+        /// <summary>The journal cannot record it (a full or read-only disk): it must not run, or it could run twice.</summary>
+        CannotRecord,
     }
 
     /// <summary>Decides whether a command runs; for a new one, records that it started (before it runs).</summary>
@@ -44,23 +47,68 @@ internal sealed class JobJournal
             if (File.Exists(ResultPath(jobId))) return Admission.AlreadyFinished;
             _running.Add(jobId);
         }
-        WriteAtomically(StartedPath(jobId), []);
+        try
+        {
+            WriteAtomically(StartedPath(jobId), []);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            lock (_running) _running.Remove(jobId);
+            LastFailure = e.Message;
+            return Admission.CannotRecord;
+        }
         return Admission.Run;
     }
 
-    /// <summary>Stores the final response of a job before it is sent, and forgets that it runs.</summary>
-    public void Finish(string jobId, byte[] finalResponse)
+    /// <summary>Why the journal last failed to write, for the job's error.</summary>
+    public string? LastFailure { get; private set; }
+
+    /// <summary>
+    /// Stores the final response of a job before it is sent, and forgets that it runs. False when it cannot be stored
+    /// (a full disk): the response still goes out now, but is not kept to be sent again.
+    /// </summary>
+    public bool Finish(string jobId, byte[] finalResponse)
     {
-        if (!IsSafe(jobId)) return;
-        WriteAtomically(ResultPath(jobId), finalResponse);
-        File.Delete(StartedPath(jobId));
-        lock (_running) _running.Remove(jobId);
+        if (!IsSafe(jobId)) return true;
+        try
+        {
+            WriteAtomically(ResultPath(jobId), finalResponse);
+            File.Delete(StartedPath(jobId));
+            SyncFolder();
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            LastFailure = e.Message;
+            return false;
+        }
+        finally
+        {
+            lock (_running) _running.Remove(jobId);
+        }
     }
 
     /// <summary>The control plane persisted the result: forget it.</summary>
     public void Acknowledge(string jobId)
     {
-        if (IsSafe(jobId)) File.Delete(ResultPath(jobId));
+        if (!IsSafe(jobId)) return;
+        try
+        {
+            File.Delete(ResultPath(jobId));
+            SyncFolder();
+        }
+        catch (IOException e)
+        {
+            LastFailure = e.Message; // sent again later; the control plane acknowledges a repeat
+        }
+    }
+
+    /// <summary>Results held longer than <paramref name="age"/>, oldest first: the control plane has not acknowledged them.</summary>
+    public IReadOnlyList<string> HeldResultsOlderThan(TimeSpan age)
+    {
+        var before = DateTime.UtcNow - age;
+        return [.. new DirectoryInfo(_folder).GetFiles("*.result").Where(f => f.LastWriteTimeUtc < before)
+            .OrderBy(f => f.LastWriteTimeUtc).Select(f => Path.GetFileNameWithoutExtension(f.Name))];
     }
 
     public byte[]? StoredResult(string jobId) => IsSafe(jobId) && File.Exists(ResultPath(jobId)) ? File.ReadAllBytes(ResultPath(jobId)) : null;
@@ -88,14 +136,28 @@ internal sealed class JobJournal
     private static bool IsSafe(string jobId) =>
         jobId.Length is > 0 and <= 128 && jobId.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.') && !jobId.StartsWith('.');
 
-    private static void WriteAtomically(string path, byte[] content)
+    /// <summary>Written to a temporary file, flushed, renamed over the old one, and the rename flushed too (the folder), so
+    /// after a power loss the file is the old one or the new one, and the change is not lost.</summary>
+    private void WriteAtomically(string path, byte[] content)
     {
         var temporary = path + ".tmp";
-        using (var stream = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None, 4096, FileOptions.WriteThrough))
+        try
         {
-            stream.Write(content);
-            stream.Flush(flushToDisk: true);
+            using (var stream = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None, 4096, FileOptions.WriteThrough))
+            {
+                stream.Write(content);
+                stream.Flush(flushToDisk: true);
+            }
+            File.Move(temporary, path, overwrite: true);
         }
-        File.Move(temporary, path, overwrite: true);
+        catch
+        {
+            try { File.Delete(temporary); } catch (IOException) { }
+            throw;
+        }
+        SyncFolder();
     }
+
+    /// <summary>Flushes the journal folder itself: a rename or delete is durable only once its folder is.</summary>
+    private void SyncFolder() => DurableFolder.Sync(_folder);
 }

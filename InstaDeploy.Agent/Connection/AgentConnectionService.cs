@@ -30,6 +30,13 @@ internal sealed class AgentConnectionService(
     private volatile bool _serverTakesPlugins;
 
     private volatile bool _serverTakesAcks;
+    private volatile bool _serverTakesStop;
+
+    /// <summary>This process's own id, so a control plane can tell a second process configured as the same agent.</summary>
+    private readonly string _instance = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(8));
+
+    /// <summary>Set while the agent drains before it stops: commands that still arrive are left for the next start.</summary>
+    private volatile bool _draining;
 
     /// <summary>Cancelled once the agent has drained: running jobs get this long to finish when the agent stops.</summary>
     private readonly CancellationTokenSource _jobsStopping = new();
@@ -47,7 +54,7 @@ internal sealed class AgentConnectionService(
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         plugins.Changed += OnPluginsChanged;
-        runner.ReportInterruptedJobs();
+        TryReportInterruptedJobs();
         // Stopping the agent does not cut running jobs short: they get DrainTime to finish, and their results are
         // journaled and sent after the next start if the connection is gone by then.
         await using var drain = stoppingToken.Register(() => _jobsStopping.CancelAfter(DrainTime));
@@ -56,6 +63,8 @@ internal sealed class AgentConnectionService(
             var connectedAt = (DateTimeOffset?)null;
             string reason;
             var unauthorized = false;
+            var taken = false;
+            using var connectionEnd = new CancellationTokenSource();
             using (var socket = new ClientWebSocket())
             {
                 try
@@ -75,6 +84,7 @@ internal sealed class AgentConnectionService(
                         : [];
                     _serverTakesPlugins = features.Contains(HandshakeHeaders.FeatureAgentPlugins);
                     _serverTakesAcks = features.Contains(HandshakeHeaders.FeatureReliableDelivery);
+                    _serverTakesStop = features.Contains(HandshakeHeaders.FeatureGracefulStop);
                     MaxMessageBytes = socket.HttpResponseHeaders?.TryGetValue(HandshakeHeaders.MaxMessageBytes, out var limit) == true
                         && int.TryParse(limit.FirstOrDefault(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var bytes) && bytes >= 4096
                             ? bytes
@@ -86,10 +96,25 @@ internal sealed class AgentConnectionService(
                         await credentials.StoreIssuedKeyAsync(key, stoppingToken);
                         await SendBytesAsync(WireJson.Serialize(new AgentKeyStoredMessage()), "key stored");
                     }
+                    TryReportInterruptedJobs(); // those that could not be journaled at start (a full disk)
                     await SendPluginsAsync();
                     await SendStateAndHeldResultsAsync();
                     logger.Connected(options.ServerUrl, options.Hostname);
-                    reason = await ReceiveCommandsAsync(socket, stoppingToken);
+                    // Told to stop: to a control plane that takes it, say so first, keep the connection while the running
+                    // jobs finish and their results go out, then close. To a seed server, close at once (as before): its
+                    // commands would otherwise be left unanswered; the results go after the next start.
+                    await using var onStop = stoppingToken.Register(() => _ = _serverTakesStop ? DrainThenCloseAsync(connectionEnd) : connectionEnd.CancelAsync());
+                    using var resends = CancellationTokenSource.CreateLinkedTokenSource(connectionEnd.Token);
+                    var resending = _serverTakesAcks ? ResendHeldResultsAsync(resends.Token) : Task.CompletedTask;
+                    try
+                    {
+                        reason = await ReceiveCommandsAsync(socket, connectionEnd.Token);
+                    }
+                    finally
+                    {
+                        await resends.CancelAsync();
+                        await resending;
+                    }
                 }
                 catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
                 {
@@ -103,6 +128,7 @@ internal sealed class AgentConnectionService(
                 catch (Exception e) when (e is WebSocketException or OperationCanceledException or HttpRequestException)
                 {
                     unauthorized = socket.HttpStatusCode == HttpStatusCode.Unauthorized;
+                    taken = socket.HttpStatusCode == HttpStatusCode.Conflict;
                     reason = socket.HttpStatusCode is { } code && code != 0
                         ? $"HTTP {(int)code} {code}"
                         : e is OperationCanceledException ? "timed out" : e.InnerException?.Message ?? e.Message;
@@ -120,6 +146,7 @@ internal sealed class AgentConnectionService(
             }
             var delay = _backoff.Next();
             if (unauthorized) logger.Unauthorized(options.ServerUrl, delay.TotalSeconds);
+            else if (taken) logger.IdTaken(options.ServerUrl, options.Hostname, delay.TotalSeconds);
             else if (connectedAt is null) logger.ConnectFailed(options.ServerUrl, reason, delay.TotalSeconds);
             try
             {
@@ -147,6 +174,7 @@ internal sealed class AgentConnectionService(
         socket.Options.SetRequestHeader(HandshakeHeaders.AgentVersion, options.Version);
         socket.Options.SetRequestHeader(HandshakeHeaders.AgentArchitecture, options.Architecture);
         socket.Options.SetRequestHeader(HandshakeHeaders.AgentHostname, options.Hostname);
+        socket.Options.SetRequestHeader(HandshakeHeaders.AgentInstance, _instance);
         socket.Options.SetRequestHeader(HandshakeHeaders.AgentFeatures, $"{HandshakeHeaders.FeatureReliableDelivery}, {HandshakeHeaders.FeatureProjectConfig}, {HandshakeHeaders.FeatureAgentKey}, {HandshakeHeaders.FeatureRegistryAuth}");
         if (options.Labels.Count > 0) socket.Options.SetRequestHeader(HandshakeHeaders.AgentLabels, AgentLabels.Format(options.Labels));
     }
@@ -199,6 +227,8 @@ internal sealed class AgentConnectionService(
 
     private void Start(AgentCommand command, CancellationToken stoppingToken)
     {
+        // While draining, a command that still arrived is not run: the control plane sends it again after the next start.
+        if (_draining) return;
         // Called directly (not through Task.Run) so the command is queued behind earlier ones for its project now.
         var task = runner.RunAsync(command, SendAsync, MaxMessageBytes, stoppingToken);
         lock (_running) _running.Add(task);
@@ -206,6 +236,58 @@ internal sealed class AgentConnectionService(
     }
 
     private void OnPluginsChanged() => _ = SendPluginsAsync();
+
+    /// <summary>Stores FAILED results for jobs interrupted by the last stop; a full disk is logged and tried again at the
+    /// next connect, never a reason not to start.</summary>
+    private void TryReportInterruptedJobs()
+    {
+        try
+        {
+            runner.ReportInterruptedJobs();
+        }
+        catch (IOException e)
+        {
+            logger.JournalUnwritable(e.Message);
+        }
+    }
+
+    /// <summary>Says the agent stops, lets the running jobs finish (their results go out on this connection), then ends it.</summary>
+    private async Task DrainThenCloseAsync(CancellationTokenSource connectionEnd)
+    {
+        _draining = true;
+        await SendBytesAsync(WireJson.Serialize(new AgentShuttingDownMessage { DrainSeconds = (int)DrainTime.TotalSeconds }), "shutting down");
+        Task[] running;
+        lock (_running) running = [.. _running];
+        await Task.WhenAny(Task.WhenAll(running), Task.Delay(DrainTime + TimeSpan.FromSeconds(2), time));
+        await connectionEnd.CancelAsync();
+    }
+
+    /// <summary>
+    /// While connected: results the control plane has not acknowledged (its store failed, say) are sent again, 30 s after
+    /// they were written and then with backoff to 5 min; the control plane applies a result once, and acknowledges a repeat.
+    /// </summary>
+    private async Task ResendHeldResultsAsync(CancellationToken cancellationToken)
+    {
+        var attempts = new Dictionary<string, (int Count, DateTimeOffset Due)>(StringComparer.Ordinal);
+        try
+        {
+            while (true)
+            {
+                await Task.Delay(TimeSpan.FromSeconds(10), time, cancellationToken);
+                var now = time.GetUtcNow();
+                foreach (var jobId in journal.HeldResultsOlderThan(TimeSpan.FromSeconds(30)))
+                {
+                    var (count, due) = attempts.TryGetValue(jobId, out var known) ? known : (0, now);
+                    if (due > now || journal.StoredResult(jobId) is not { } bytes) continue;
+                    if (!await SendBytesAsync(bytes, jobId)) return;
+                    attempts[jobId] = (count + 1, now + TimeSpan.FromSeconds(Math.Min(300, 30 << Math.Min(count + 1, 4))));
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
 
     /// <summary>Tells a control plane that takes it (never a seed server) which plugins are loaded now.</summary>
     private async Task SendPluginsAsync()

@@ -9,14 +9,14 @@ namespace InstaDeploy.ControlPlane.Agents;
 public sealed class AgentStore(IDbContextFactory<InstaDeployDbContext> databases, DatabaseWriteGate writes, Audit.AuditLog audit, TimeProvider time)
 {
     /// <summary>Records a connection and the labels the agent announced (null: keep those stored, the announcement was
-    /// invalid); returns whether the agent had connected before.</summary>
-    public async Task<bool> MarkConnectedAsync(string agentId, string version, string architecture, IReadOnlyDictionary<string, string>? labels, CancellationToken cancellationToken)
+    /// invalid); returns when the agent was last seen connected before, or null for an agent never seen.</summary>
+    public async Task<DateTimeOffset?> MarkConnectedAsync(string agentId, string version, string architecture, IReadOnlyDictionary<string, string>? labels, CancellationToken cancellationToken)
     {
         using var write = await writes.EnterAsync(cancellationToken);
         await using var db = await databases.CreateDbContextAsync(cancellationToken);
         var now = time.GetUtcNow();
         var agent = await db.Agents.FindAsync([agentId], cancellationToken);
-        var known = agent is not null;
+        var lastSeen = agent?.LastSeen;
         if (agent is null)
         {
             agent = new AgentEntity { Id = agentId, Hostname = agentId, FirstSeen = now };
@@ -29,7 +29,7 @@ public sealed class AgentStore(IDbContextFactory<InstaDeployDbContext> databases
         agent.ConnectedAt = now;
         agent.LastSeen = now;
         await db.SaveChangesAsync(cancellationToken);
-        return known;
+        return lastSeen;
     }
 
     public async Task MarkDisconnectedAsync(string agentId, CancellationToken cancellationToken)

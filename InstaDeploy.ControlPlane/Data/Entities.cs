@@ -67,6 +67,9 @@ public sealed class JobEntity
     /// </summary>
     public string? SecretsProtected { get; set; }
 
+    /// <summary>Its final result came from its agent after it had ended TIMED_OUT, and replaced that.</summary>
+    public bool ArrivedLate { get; set; }
+
     /// <summary>Lines of output dropped from the head of <see cref="Logs"/> to keep it within the job-log cap, so line
     /// numbers stay those the job streamed.</summary>
     public int LogLinesDropped { get; set; }
@@ -103,8 +106,18 @@ public sealed class DeploymentEntity
     public string? PreviousState { get; set; }
     public string? PreviousJobId { get; set; }
 
-    /// <summary>The revision that runs there now (the last one deployed, or the one an automatic rollback restored).</summary>
+    /// <summary>The revision that runs there now (the last one deployed, the one an automatic rollback restored, or the one
+    /// the engine's containers say they run).</summary>
     public int? CurrentRevision { get; set; }
+
+    /// <summary>When a STATUS last compared the placement with what the engine runs.</summary>
+    public DateTimeOffset? ObservedAt { get; set; }
+
+    /// <summary>What that STATUS found and why it was asked for, e.g. "after a timeout of job …: current revision 2 -> 3".</summary>
+    public string? ObservedNote { get; set; }
+
+    /// <summary>Why the STATUS on its way was asked for; cleared when it comes back.</summary>
+    public string? ObservationReason { get; set; }
     public DateTimeOffset CreatedAt { get; set; }
     public DateTimeOffset UpdatedAt { get; set; }
 }

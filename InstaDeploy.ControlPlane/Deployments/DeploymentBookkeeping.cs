@@ -36,6 +36,9 @@ public sealed class DeploymentBookkeeping : IJobLifecycleHook
         }
         if (job.ProjectName is { } project && StateOnStart(job.Type) is { } state)
             await MovePlacementAsync(db, project, job.AgentId, job.Type, state, job.Id, job.CreatedAt, cancellationToken);
+        if (job is { Type: CommandTypes.Status, ProjectName: { } checkedProject } && draft.HookState is ReconcileReason reason
+            && await db.Deployments.FindAsync([checkedProject, job.AgentId], cancellationToken) is { } placement)
+            placement.ObservationReason = reason.Why; // said again when the STATUS comes back
     }
 
     public async Task OnFinishingAsync(InstaDeployDbContext db, JobEntity job, JobEnding ending, CancellationToken cancellationToken)
@@ -47,9 +50,27 @@ public sealed class DeploymentBookkeeping : IJobLifecycleHook
         {
             if (!reachedAgent)
             {
-                // Never reached the agent: nothing changed there, so the placement goes back to what it was.
-                if (placement.PreviousState is null) db.Deployments.Remove(placement);
-                else (placement.State, placement.LastJobId) = (placement.PreviousState, placement.PreviousJobId!);
+                // Never reached the agent: nothing changed there, so the placement goes back to what it was: the state
+                // its last job that did reach the agent left (an earlier job may have expired in the queue too).
+                var before = await db.Jobs.AsNoTracking()
+                    .Where(j => j.ProjectName == job.ProjectName && j.AgentId == job.AgentId && j.Id != job.Id
+                        && (j.Type == CommandTypes.DeployCompose || j.Type == CommandTypes.StopCompose)
+                        && j.Status != JobStatuses.Expired && j.SentAt != null)
+                    .OrderByDescending(j => j.CreatedAt).ThenByDescending(j => j.Id)
+                    .Select(j => new { j.Id, j.Type, j.Status }).FirstOrDefaultAsync(cancellationToken);
+                var stillOpen = await db.Jobs.AsNoTracking()
+                    .Where(j => j.ProjectName == job.ProjectName && j.AgentId == job.AgentId && j.Id != job.Id
+                        && (j.Type == CommandTypes.DeployCompose || j.Type == CommandTypes.StopCompose) && OpenStates.Contains(j.Status))
+                    .OrderByDescending(j => j.CreatedAt).ThenByDescending(j => j.Id)
+                    .Select(j => new { j.Id, j.Type }).FirstOrDefaultAsync(cancellationToken);
+                if (stillOpen is not null)
+                    (placement.State, placement.LastJobId) = (StateOnStart(stillOpen.Type)!, stillOpen.Id); // a later job is still coming
+                else if (before is not null)
+                    (placement.State, placement.LastJobId) = (OpenStates.Contains(before.Status) ? StateOnStart(before.Type)! : StateOnFinish(before.Type, before.Status) ?? placement.State, before.Id);
+                else if (placement.CurrentRevision is null)
+                    db.Deployments.Remove(placement); // never deployed there
+                else
+                    (placement.State, placement.LastJobId) = (placement.PreviousState ?? DeploymentStates.Unknown, placement.PreviousJobId ?? placement.LastJobId);
             }
             else if (StateOnFinish(job.Type, status) is { } state)
             {
@@ -78,12 +99,25 @@ public sealed class DeploymentBookkeeping : IJobLifecycleHook
                 && (placed.CurrentRevision ?? 0) < revision.Number)
                 placed.CurrentRevision = revision.Number; // also when a later deploy of the project was already created
         }
-        if (job is { Type: CommandTypes.Status, ProjectName: not null } && status == JobStatuses.Completed && ObservedState(resultJson) is { } observed
+        if (job is { Type: CommandTypes.Status, ProjectName: not null } && status == JobStatuses.Completed && Observed(resultJson) is { } observed
             && await db.Deployments.FirstOrDefaultAsync(d => d.ProjectName == job.ProjectName && d.AgentId == job.AgentId, cancellationToken) is { } seen
             && await db.Jobs.AnyAsync(j => j.Id == seen.LastJobId && !OpenStates.Contains(j.Status), cancellationToken))
         {
-            // Level-triggered: what STATUS saw on the engine is the placement's state (e.g. after an interrupted deploy).
-            seen.State = observed;
+            // Level-triggered: what STATUS saw on the engine is the placement's state and, where the containers say which
+            // revision started them, its current revision (after a timeout, an interruption, a late result, an outage).
+            var note = new List<string>();
+            if (seen.State != observed.State) note.Add($"state {seen.State} -> {observed.State}");
+            seen.State = observed.State;
+            if (observed.Revision is { } running && running != seen.CurrentRevision
+                && await db.Revisions.AnyAsync(r => r.ProjectName == job.ProjectName && r.AgentId == job.AgentId && r.Number == running, cancellationToken))
+            {
+                note.Add($"current revision {seen.CurrentRevision?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "none"} -> {running}");
+                seen.CurrentRevision = running;
+            }
+            var why = seen.ObservationReason is { Length: > 0 } reason ? reason : "a STATUS";
+            seen.ObservedAt = now;
+            seen.ObservedNote = note.Count == 0 ? $"{why}: the engine matches" : $"{why}: {string.Join(", ", note)}";
+            seen.ObservationReason = null;
             seen.UpdatedAt = now;
         }
     }
@@ -125,15 +159,20 @@ public sealed class DeploymentBookkeeping : IJobLifecycleHook
         _ => null,
     };
 
-    private static string? ObservedState(string? statusResult)
+    /// <summary>What a STATUS saw: the project's state on the engine and, when every container carries the same
+    /// <see cref="ContainerLabels.Revision"/>, that revision.</summary>
+    private static (string State, int? Revision)? Observed(string? statusResult)
     {
         if (statusResult is null) return null;
         using var document = System.Text.Json.JsonDocument.Parse(statusResult);
         if (document.RootElement.ValueKind != System.Text.Json.JsonValueKind.Object || !document.RootElement.TryGetProperty("containers", out var containers) || containers.ValueKind != System.Text.Json.JsonValueKind.Array)
             return null;
-        var total = containers.GetArrayLength();
-        var running = containers.EnumerateArray().Count(c => c.ValueKind == System.Text.Json.JsonValueKind.Object && c.TryGetProperty("state", out var s) && s.ValueKind == System.Text.Json.JsonValueKind.String && s.GetString() == "running");
-        return total == 0 ? DeploymentStates.Stopped : running == total ? DeploymentStates.Running : DeploymentStates.Degraded;
+        var all = containers.EnumerateArray().Where(c => c.ValueKind == System.Text.Json.JsonValueKind.Object).ToList();
+        var running = all.Count(c => c.TryGetProperty("state", out var s) && s.ValueKind == System.Text.Json.JsonValueKind.String && s.GetString() == "running");
+        var state = all.Count == 0 ? DeploymentStates.Stopped : running == all.Count ? DeploymentStates.Running : DeploymentStates.Degraded;
+        var revisions = all.Select(c => c.TryGetProperty("revision", out var r) && r.ValueKind == System.Text.Json.JsonValueKind.String
+            && int.TryParse(r.GetString(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n) ? n : (int?)null).Distinct().ToList();
+        return (state, revisions is [{ } one] ? one : null);
     }
 
     /// <summary>The rollback a failed deploy's result reports, if the agent rolled back by itself.</summary>

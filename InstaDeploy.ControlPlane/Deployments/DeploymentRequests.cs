@@ -59,7 +59,10 @@ public sealed record ProjectRequest(string? ProjectName, string? AgentId = null,
 /// <param name="CreatedAt">When it was first deployed there.</param>
 /// <param name="UpdatedAt">When its state last changed.</param>
 /// <param name="CurrentRevision">The revision running there (see GET /deployments/{project_name}/revisions), if known.</param>
-public sealed record DeploymentDto(string ProjectName, string AgentId, string State, string LastJobId, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, int? CurrentRevision);
+/// <param name="ObservedAt">When a STATUS last compared it with what the engine runs.</param>
+/// <param name="Observed">What that STATUS found, and why it was asked for.</param>
+public sealed record DeploymentDto(string ProjectName, string AgentId, string State, string LastJobId, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, int? CurrentRevision,
+    DateTimeOffset? ObservedAt = null, string? Observed = null);
 
 /// <summary>A project and every agent it is placed on.</summary>
 /// <param name="ProjectName">The project.</param>

@@ -107,7 +107,7 @@ public static class DeploymentsApi
             : TypedResults.Ok(new ProjectDeploymentsDto(projectName, placements.Select(ToDto).ToArray()));
     }
 
-    private static DeploymentDto ToDto(DeploymentEntity d) => new(d.ProjectName, d.AgentId, d.State, d.LastJobId, d.CreatedAt, d.UpdatedAt, d.CurrentRevision);
+    private static DeploymentDto ToDto(DeploymentEntity d) => new(d.ProjectName, d.AgentId, d.State, d.LastJobId, d.CreatedAt, d.UpdatedAt, d.CurrentRevision, d.ObservedAt, d.ObservedNote);
 
     internal static ValidationProblem? ValidateProject(string? projectName) =>
         DeployService.ValidateProject(projectName) is { } refusal ? Problems.Invalid(refusal.Field!, refusal.Detail) : null;

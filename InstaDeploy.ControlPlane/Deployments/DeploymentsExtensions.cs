@@ -5,8 +5,8 @@ namespace InstaDeploy.ControlPlane.Deployments;
 
 public static class DeploymentsExtensions
 {
-    /// <summary>Placements and revisions kept in step with their jobs, the deploy command's variables, and the STATUS
-    /// that follows an interrupted deploy.</summary>
+    /// <summary>Placements and revisions kept in step with their jobs, the deploy command's variables, and the STATUS that
+    /// compares a placement with what the engine runs whenever that is uncertain.</summary>
     public static IServiceCollection AddDeployments(this IServiceCollection services)
     {
         services.AddSingleton<VariableProtector>();
@@ -15,7 +15,7 @@ public static class DeploymentsExtensions
         services.AddSingleton<DeployService>();
         services.AddSingleton<IJobLifecycleHook, DeploymentBookkeeping>();
         services.AddSingleton<ICommandWriter, DeployCommandWriter>();
-        services.AddHostedService<InterruptedJobFollowUp>();
+        services.AddHostedService<Reconciler>();
         return services;
     }
 }

@@ -21,6 +21,12 @@ public sealed class AgentConnection(string agentId, WebSocket socket, int maxMes
     /// for the same id replaces this one only with the same credential.</summary>
     public string CredentialIdentity { get; init; } = "shared";
 
+    /// <summary>The id the agent process announced (<see cref="Contracts.HandshakeHeaders.AgentInstance"/>), if any.</summary>
+    public string? Instance { get; init; }
+
+    /// <summary>When this connection began.</summary>
+    public DateTimeOffset ConnectedAt { get; } = DateTimeOffset.UtcNow;
+
     /// <summary>The extensions the agent announced.</summary>
     public AgentCapabilities Capabilities { get; } = capabilities;
 

@@ -22,6 +22,12 @@ public sealed class AgentConnectionRegistry : IAgentLinks
         return found;
     }
 
+    /// <summary>The id's connection when it comes from another live agent process with the same credential (two processes
+    /// configured as one agent); null otherwise. A process that says nothing of itself (a seed agent) is never told apart.</summary>
+    public AgentConnection? HeldByOtherProcess(string agentId, string identity, string? instance) =>
+        instance is not null && _connections.TryGetValue(agentId, out var current) && current.CredentialIdentity == identity
+            && current.Instance is not null && current.Instance != instance ? current : null;
+
     /// <summary>Whether the id is connected now with a credential other than <paramref name="identity"/>.</summary>
     public bool HeldByOtherCredential(string agentId, string identity) =>
         _connections.TryGetValue(agentId, out var current) && current.CredentialIdentity != identity;

@@ -27,6 +27,8 @@ public static class AgentHubEndpoint
         IHostApplicationLifetime lifetime,
         ControlPlaneMetrics metrics,
         JobDispatcher dispatcher,
+        JobEvents events,
+        TimeProvider time,
         ILoggerFactory loggerFactory)
     {
         var logger = loggerFactory.CreateLogger("InstaDeploy.ControlPlane.Hub");
@@ -70,6 +72,15 @@ public static class AgentHubEndpoint
             keyHash = Infrastructure.Secrets.Hash(issuedKey);
         }
         var identity = AgentAuthentication.Identity(keyHash);
+        var instance = context.Request.Headers[HandshakeHeaders.AgentInstance].ToString() is { Length: > 0 and <= 64 } announced && announced.All(char.IsAsciiLetterOrDigit)
+            ? announced : null;
+        if (registry.HeldByOtherProcess(hostname, identity, instance) is { } other)
+        {
+            // Two live processes configured as one agent would take the id (and each other's jobs) in turns forever.
+            logger.AgentRefused(remoteIp, $"agent id {hostname} is connected now from another agent process");
+            return TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "Agent id in use",
+                detail: $"Agent id '{hostname}' is connected now from another running agent process (connected since {other.ConnectedAt:u}); two processes cannot be one agent. Give this agent its own AGENT_HOSTNAME, or stop the other one.");
+        }
         if (registry.HeldByOtherCredential(hostname, identity))
         {
             logger.AgentRefused(remoteIp, $"agent id {hostname} is connected now with another credential");
@@ -81,7 +92,7 @@ public static class AgentHubEndpoint
             await credentials.IssueKeyAsync(hostname, keyHash!, context.RequestAborted);
             context.Response.Headers[HandshakeHeaders.AgentKey] = issuedKey;
         }
-        context.Response.Headers[HandshakeHeaders.Features] = $"{HandshakeHeaders.FeatureAgentPlugins}, {HandshakeHeaders.FeatureReliableDelivery}, {HandshakeHeaders.FeatureAgentKey}";
+        context.Response.Headers[HandshakeHeaders.Features] = $"{HandshakeHeaders.FeatureAgentPlugins}, {HandshakeHeaders.FeatureReliableDelivery}, {HandshakeHeaders.FeatureAgentKey}, {HandshakeHeaders.FeatureGracefulStop}";
         context.Response.Headers[HandshakeHeaders.MaxMessageBytes] = settings.MaxMessageBytes.ToString(System.Globalization.CultureInfo.InvariantCulture);
         using var socket = await context.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext
         {
@@ -94,7 +105,11 @@ public static class AgentHubEndpoint
         Activity.Current?.Stop();
         Activity.Current = null;
 
-        var connection = new AgentConnection(hostname, socket, settings.MaxMessageBytes, capabilities, settings.AgentMessagesPerSecond) { CredentialIdentity = identity };
+        var connection = new AgentConnection(hostname, socket, settings.MaxMessageBytes, capabilities, settings.AgentMessagesPerSecond)
+        {
+            CredentialIdentity = identity,
+            Instance = instance,
+        };
         if (!registry.TryAdd(connection, out var replaced))
         {
             // Another credential took the id between the check above and now.
@@ -105,10 +120,14 @@ public static class AgentHubEndpoint
         try
         {
             if (replaced) logger.AgentReplaced(hostname);
-            if (await agents.MarkConnectedAsync(hostname, version, architecture, labels, lifetime.ApplicationStopping)) metrics.AgentReconnected();
+            var lastSeen = await agents.MarkConnectedAsync(hostname, version, architecture, labels, lifetime.ApplicationStopping);
+            if (lastSeen is not null) metrics.AgentReconnected();
             logger.AgentConnected(hostname, version, architecture, remoteIp);
-            // An agent that remembers jobs first says what it has (AGENT_STATE); to a seed agent, send what waits now.
-            if (!reliable) await dispatcher.DeliverOpenJobsAsync(connection, null, lifetime.ApplicationStopping);
+            // Its running jobs get back the time it was away; what waits for it goes out first: to a seed agent now, to
+            // an agent that remembers jobs once it has said what it holds (AGENT_STATE).
+            var away = lastSeen is { } seen ? time.GetUtcNow() - seen : TimeSpan.Zero;
+            await dispatcher.AttachAsync(connection, away, lifetime.ApplicationStopping);
+            if (away > TimeSpan.FromSeconds(settings.AgentPingSeconds * 2)) events.RaiseReconnected(hostname, away);
 
             var stateReported = false;
             reason = await connection.ReceiveAsync(async message =>
@@ -142,8 +161,13 @@ public static class AgentHubEndpoint
                             break;
                         case AgentStateMessage state:
                             stateReported = true;
-                            if (AgentReports.Bounded(state) is { } bounded) await dispatcher.DeliverOpenJobsAsync(connection, bounded, lifetime.ApplicationStopping);
+                            if (AgentReports.Bounded(state) is { } bounded) dispatcher.OnAgentState(connection, bounded);
                             else logger.BadAgentMessage(hostname, $"an AGENT_STATE with more than {AgentReports.MaxStateIds} job ids; ignored");
+                            break;
+                        case AgentShuttingDownMessage stopping:
+                            // It finishes what runs and sends the results on this connection; new jobs wait for the next one.
+                            dispatcher.OnAgentStopping(connection);
+                            logger.AgentStopping(hostname, Math.Clamp(stopping.DrainSeconds, 0, 3600));
                             break;
                         case AgentPluginsMessage plugins when AgentReports.PluginsProblem(plugins) is { } problem:
                             logger.BadAgentMessage(hostname, $"a plugin list with {problem}; ignored");
@@ -166,6 +190,7 @@ public static class AgentHubEndpoint
         {
             // Not while the control plane stops: every agent would be written offline one by one (10,000 writes
             // holding up the shutdown), and the next start marks them all offline in one statement anyway.
+            dispatcher.Detach(connection);
             if (registry.Remove(connection) && !lifetime.ApplicationStopping.IsCancellationRequested)
                 await agents.MarkDisconnectedAsync(hostname, CancellationToken.None);
             logger.AgentDisconnected(hostname, reason);

@@ -42,6 +42,12 @@ internal static partial class Log
     public static void JobFinished(this ILogger logger, string jobId, string status, bool ofProject) =>
         logger.JobFinished(ofProject || status != Contracts.JobStatuses.Completed ? LogLevel.Information : LogLevel.Debug, jobId, status);
 
+    [LoggerMessage(2008, LogLevel.Warning, "Job {JobId}: its result ({Status}) arrived after it had timed out; the result is applied")]
+    public static partial void JobResultLate(this ILogger logger, string jobId, string status);
+
+    [LoggerMessage(2009, LogLevel.Information, "{Count} job(s) queued again to their connected agents (a send had failed, or a sent job showed no progress)")]
+    public static partial void JobsRequeued(this ILogger logger, int count);
+
     [LoggerMessage(2003, LogLevel.Warning, "Job {JobId} could not be sent to agent {AgentId}: {Reason}")]
     public static partial void JobSendFailed(this ILogger logger, string jobId, string agentId, string reason);
 
@@ -59,6 +65,9 @@ internal static partial class Log
 
     [LoggerMessage(1009, LogLevel.Information, "Agent {AgentId} stored the key it was issued; its id now accepts that key only")]
     public static partial void AgentKeyBound(this ILogger logger, string agentId);
+
+    [LoggerMessage(1010, LogLevel.Information, "Agent {AgentId} is stopping: it finishes its running jobs (up to {DrainSeconds} s) on this connection; new jobs wait for its next one")]
+    public static partial void AgentStopping(this ILogger logger, string agentId, int drainSeconds);
 
     [LoggerMessage(1007, LogLevel.Error, "Agent {AgentId}: a message could not be applied; the connection stays open")]
     public static partial void AgentMessageFailed(this ILogger logger, Exception exception, string agentId);

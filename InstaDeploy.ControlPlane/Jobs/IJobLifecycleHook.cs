@@ -56,13 +56,29 @@ public sealed class JobDraft
 public sealed record JobEnding(string Status, string? ResultJson, bool ReachedAgent, DateTimeOffset Now);
 
 /// <summary>A job that has just ended, as observers of <see cref="JobEvents"/> see it.</summary>
-public sealed record FinishedJob(string Id, string Type, string AgentId, string? ProjectName, string Status, string Error);
+public sealed record FinishedJob(string Id, string Type, string AgentId, string? ProjectName, string Status, string Error, bool ArrivedLate = false);
 
 /// <summary>Tells other features, after the commit, that a job ended (a follow-up STATUS, a rollout's next step).</summary>
 public sealed class JobEvents(ILogger<JobEvents> logger)
 {
     /// <summary>Raised after a job's final state is committed; handlers must not block.</summary>
     public event Action<FinishedJob>? Finished;
+
+    /// <summary>Raised when an agent connects again after it was away for a while (the control plane down, or its
+    /// connection lost): what its engine runs may have changed without anyone being told. Handlers must not block.</summary>
+    public event Action<string, TimeSpan>? Reconnected;
+
+    internal void RaiseReconnected(string agentId, TimeSpan away)
+    {
+        try
+        {
+            Reconnected?.Invoke(agentId, away);
+        }
+        catch (Exception e)
+        {
+            logger.LogError(e, "An agent-reconnected handler failed for agent {AgentId}", agentId);
+        }
+    }
 
     internal void RaiseFinished(FinishedJob job)
     {

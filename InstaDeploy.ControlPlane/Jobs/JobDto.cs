@@ -15,9 +15,10 @@ namespace InstaDeploy.ControlPlane.Jobs;
 /// <param name="CreatedAt">When the job was created.</param>
 /// <param name="UpdatedAt">When the job last changed.</param>
 /// <param name="CompletedAt">When the job ended, or null while it runs.</param>
+/// <param name="ArrivedLate">Its result came from the agent after the job had timed out, and replaced the TIMED_OUT.</param>
 public sealed record JobDto(
     string JobId, string Type, string AgentId, string? ProjectName, string Status, string Logs, string Error,
-    JsonElement? Result, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, DateTimeOffset? CompletedAt);
+    JsonElement? Result, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, DateTimeOffset? CompletedAt, bool ArrivedLate = false);
 
 /// <summary>A job in a list: everything but its output and result (GET /jobs/{job_id} has those).</summary>
 /// <param name="JobId">The job's id.</param>
@@ -44,7 +45,7 @@ internal static class JobMapping
     public static JobDto ToDto(this JobEntity job) => new(
         job.Id, job.Type, job.AgentId, job.ProjectName, job.Status, job.Logs, job.Error,
         job.ResultJson is null ? null : JsonElement.Parse(job.ResultJson),
-        job.CreatedAt, job.UpdatedAt, job.CompletedAt);
+        job.CreatedAt, job.UpdatedAt, job.CompletedAt, job.ArrivedLate);
 
     public static JobAccepted ToAccepted(this JobEntity job) => new(job.Id, job.AgentId, job.Status);
 }

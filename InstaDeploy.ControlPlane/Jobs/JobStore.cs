@@ -152,26 +152,52 @@ public sealed class JobStore(
         FinishAsync(jobId, null, JobStatuses.Failed, null, error, null, cancellationToken, neverSent: true);
 
     /// <summary>
-    /// Ends every sent job whose deadline has passed as TIMED_OUT, and every job still waiting for its offline agent
-    /// past its queue expiry as EXPIRED; returns how many.
+    /// Ends as TIMED_OUT every sent job whose deadline has passed while its agent was connected (<paramref name="connected"/>):
+    /// a deadline does not run out while the agent is away through no fault of the job (its time is given back when it
+    /// reconnects, see <see cref="ExtendDeadlinesAsync"/>). A sent job whose agent stays away past the job's queue expiry
+    /// as well ends TIMED_OUT saying so. Every job still waiting for its offline agent past its queue expiry ends EXPIRED.
+    /// Returns how many ended.
     /// </summary>
-    public async Task<int> TimeOutExpiredAsync(CancellationToken cancellationToken)
+    public async Task<int> TimeOutExpiredAsync(Func<string, bool> connected, CancellationToken cancellationToken)
     {
         await using var db = await databases.CreateDbContextAsync(cancellationToken);
         var now = time.GetUtcNow();
-        var timedOut = await db.Jobs
+        var overdue = await db.Jobs
             .Where(j => (j.Status == JobStatuses.Sent || j.Status == JobStatuses.Running) && j.TimeoutAt <= now)
-            .Select(j => j.Id)
+            .Select(j => new { j.Id, j.AgentId, j.ExpiresAt })
             .ToListAsync(cancellationToken);
-        foreach (var jobId in timedOut)
-            await FinishAsync(jobId, null, JobStatuses.TimedOut, null, "no result from the agent before the job's timeout", null, cancellationToken);
+        var ended = 0;
+        foreach (var job in overdue)
+        {
+            if (connected(job.AgentId))
+                await FinishAsync(job.Id, null, JobStatuses.TimedOut, null, "no result from the agent before the job's timeout", null, cancellationToken);
+            else if (job.ExpiresAt <= now)
+                await FinishAsync(job.Id, null, JobStatuses.TimedOut, null, $"agent '{job.AgentId}' went away while the job ran and did not come back before the job's queue expiry; whether it finished is not known", null, cancellationToken);
+            else continue;
+            ended++;
+        }
         var expired = await db.Jobs
             .Where(j => j.Status == JobStatuses.Pending && j.ExpiresAt <= now)
             .Select(j => new { j.Id, j.AgentId })
             .ToListAsync(cancellationToken);
         foreach (var job in expired)
             await FinishAsync(job.Id, null, JobStatuses.Expired, null, $"agent '{job.AgentId}' did not come online before the job's queue expiry; it was never sent", null, cancellationToken);
-        return timedOut.Count + expired.Count;
+        return ended + expired.Count;
+    }
+
+    /// <summary>
+    /// Gives the agent's running jobs back the time it was away (the control plane down, or its connection lost), so a
+    /// deadline counts only time the agent could have answered in. Returns how many jobs were given time.
+    /// </summary>
+    public async Task<int> ExtendDeadlinesAsync(string agentId, TimeSpan away, CancellationToken cancellationToken)
+    {
+        if (away <= TimeSpan.Zero) return 0;
+        using var write = await writes.EnterAsync(cancellationToken);
+        await using var db = await databases.CreateDbContextAsync(cancellationToken);
+        var open = await db.Jobs.Where(j => j.AgentId == agentId && (j.Status == JobStatuses.Sent || j.Status == JobStatuses.Running)).ToListAsync(cancellationToken);
+        foreach (var job in open) job.TimeoutAt += away;
+        await db.SaveChangesAsync(cancellationToken);
+        return open.Count;
     }
 
     private async Task FinishAsync(string jobId, string? agentId, string status, string? logs, string error, string? resultJson, CancellationToken cancellationToken, bool neverSent = false)
@@ -179,7 +205,10 @@ public sealed class JobStore(
         // Read what decides the path outside the write gate (WAL: readers never wait for the writer). Id, agent, type,
         // project, trace and creation time never change, so only the status can be stale, and the update rechecks it.
         var head = await reads.ReadHeadAsync(jobId, cancellationToken);
-        if (head is null || (agentId is not null && head.AgentId != agentId) || JobStatuses.IsTerminal(head.Status))
+        // A final result from the job's own agent after its deadline (the agent was slow, or the answer waited in its
+        // journal) is what really happened: it is applied, and the job says it arrived late.
+        var late = head is { Status: JobStatuses.TimedOut } && agentId is not null && head.AgentId == agentId;
+        if (head is null || (agentId is not null && head.AgentId != agentId) || (JobStatuses.IsTerminal(head.Status) && !late))
         {
             if (agentId is not null) logger.UnknownJobResponse(agentId, jobId);
             return;
@@ -187,13 +216,14 @@ public sealed class JobStore(
         JobLogs.Kept? finalLogs = string.IsNullOrEmpty(logs) ? null : JobLogs.Tail(logs, options.Value.MaxJobLogBytes);
         var tracking = _hooks.Where(h => h.Tracks(head.Type, head.ProjectName)).ToArray();
         var finished = tracking.Length == 0
-            ? await FinishJobOnlyAsync(jobId, agentId, head, status, finalLogs, error, resultJson)
-            : await FinishTrackedAsync(jobId, agentId, tracking, status, finalLogs, error, resultJson, neverSent, cancellationToken);
+            ? await FinishJobOnlyAsync(jobId, agentId, head, status, finalLogs, error, resultJson, late)
+            : await FinishTrackedAsync(jobId, agentId, tracking, status, finalLogs, error, resultJson, neverSent, late, cancellationToken);
         if (finished is null)
         {
             if (agentId is not null) logger.UnknownJobResponse(agentId, jobId);
             return;
         }
+        if (late) logger.JobResultLate(jobId, status);
         output.Complete(jobId, finalLogs, status, error);
         events.RaiseFinished(finished);
     }
@@ -201,13 +231,13 @@ public sealed class JobStore(
     /// <summary>The job and what its hooks keep in step with it, in one transaction.</summary>
     private async Task<FinishedJob?> FinishTrackedAsync(
         string jobId, string? agentId, IJobLifecycleHook[] tracking, string status, JobLogs.Kept? finalLogs, string error, string? resultJson, bool neverSent,
-        CancellationToken cancellationToken)
+        bool late, CancellationToken cancellationToken)
     {
         using var write = await writes.EnterAsync(cancellationToken);
         await using var db = await databases.CreateDbContextAsync(cancellationToken);
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
         var job = await db.Jobs.FirstOrDefaultAsync(j => j.Id == jobId, cancellationToken);
-        if (job is null || (agentId is not null && job.AgentId != agentId) || JobStatuses.IsTerminal(job.Status))
+        if (job is null || (agentId is not null && job.AgentId != agentId) || (JobStatuses.IsTerminal(job.Status) && !(late && job.Status == JobStatuses.TimedOut)))
             return null;
 
         ActivityContext.TryParse(job.TraceParent, null, out var parent);
@@ -225,6 +255,7 @@ public sealed class JobStore(
         job.ResultJson = resultJson;
         job.UpdatedAt = now;
         job.CompletedAt = now;
+        job.ArrivedLate = late;
 
         var ending = new JobEnding(status, resultJson, ReachedAgent: !(agentId is null && (status == JobStatuses.Expired || neverSent)), now);
         foreach (var hook in tracking) await hook.OnFinishingAsync(db, job, ending, cancellationToken);
@@ -232,7 +263,7 @@ public sealed class JobStore(
         await transaction.CommitAsync(cancellationToken);
         metrics.JobFinished(job.Type, status, now - job.CreatedAt);
         logger.JobFinished(jobId, status, ofProject: job.ProjectName is not null);
-        return new FinishedJob(job.Id, job.Type, job.AgentId, job.ProjectName, status, error);
+        return new FinishedJob(job.Id, job.Type, job.AgentId, job.ProjectName, status, error, late);
     }
 
     /// <summary>
@@ -241,11 +272,11 @@ public sealed class JobStore(
     /// <see cref="FinishTrackedAsync"/>, without its reads inside the write gate, and group-committed with the other job
     /// writes queued at the same time (<see cref="JobWriteBatcher"/>); it returns once committed.
     /// </summary>
-    private async Task<FinishedJob?> FinishJobOnlyAsync(string jobId, string? agentId, JobReads.JobHead head, string status, JobLogs.Kept? logs, string error, string? resultJson)
+    private async Task<FinishedJob?> FinishJobOnlyAsync(string jobId, string? agentId, JobReads.JobHead head, string status, JobLogs.Kept? logs, string error, string? resultJson, bool late)
     {
         var started = DateTimeOffset.UtcNow;
         var now = time.GetUtcNow();
-        if (!await batcher.FinishAsync(jobId, agentId, status, logs, error, resultJson, now))
+        if (!await batcher.FinishAsync(jobId, agentId, status, logs, error, resultJson, now, late))
             return null; // it ended between the read and the update (a timeout, or the same result twice at once)
 
         ActivityContext.TryParse(head.TraceParent, null, out var parent);
@@ -253,7 +284,7 @@ public sealed class JobStore(
             TagResult(activity, jobId, head.Type, head.AgentId, status, error, head.ProjectName);
         metrics.JobFinished(head.Type, status, now - head.CreatedAt);
         logger.JobFinished(jobId, status, ofProject: head.ProjectName is not null);
-        return new FinishedJob(jobId, head.Type, head.AgentId, head.ProjectName, status, error);
+        return new FinishedJob(jobId, head.Type, head.AgentId, head.ProjectName, status, error, late);
     }
 
     private static void TagResult(Activity? activity, string jobId, string type, string agentId, string status, string error, string? project)

@@ -2,8 +2,9 @@ using InstaDeploy.ControlPlane.Infrastructure;
 
 namespace InstaDeploy.ControlPlane.Jobs;
 
-/// <summary>Ends jobs that passed their deadline as TIMED_OUT, checking once a second (on the injected clock).</summary>
-public sealed class JobTimeoutService(JobStore jobs, TimeProvider time, ILogger<JobTimeoutService> logger) : BackgroundService
+/// <summary>Ends jobs that passed their deadline as TIMED_OUT (and queued ones past their expiry as EXPIRED), checking once
+/// a second (on the injected clock).</summary>
+public sealed class JobTimeoutService(JobStore jobs, Delivery.IAgentLinks links, TimeProvider time, ILogger<JobTimeoutService> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -14,7 +15,7 @@ public sealed class JobTimeoutService(JobStore jobs, TimeProvider time, ILogger<
             {
                 try
                 {
-                    var count = await jobs.TimeOutExpiredAsync(stoppingToken);
+                    var count = await jobs.TimeOutExpiredAsync(agent => links.TryGet(agent, out _), stoppingToken);
                     if (count > 0) logger.JobsTimedOut(count);
                 }
                 catch (Exception e) when (e is not OperationCanceledException)

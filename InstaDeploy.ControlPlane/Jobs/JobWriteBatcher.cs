@@ -43,8 +43,16 @@ public sealed class JobWriteBatcher : IAsyncDisposable, IDisposable
     /// whether it changed the job. Without <paramref name="logs"/> (a timeout), the output streamed so far becomes the
     /// job's logs; either way its streamed chunks go.
     /// </summary>
-    public async Task<bool> FinishAsync(string jobId, string? agentId, string status, JobLogs.Kept? logs, string error, string? resultJson, DateTimeOffset now) =>
-        await EnqueueAsync(new FinishJob(jobId, agentId, status, logs, error, resultJson, now)) == 1;
+    /// <param name="jobId">The job.</param>
+    /// <param name="agentId">The agent that answered, or null when the control plane ends it.</param>
+    /// <param name="status">Its final status.</param>
+    /// <param name="logs">Its final output, within the cap.</param>
+    /// <param name="error">Why it failed.</param>
+    /// <param name="resultJson">The agent's structured result.</param>
+    /// <param name="now">When it ended.</param>
+    /// <param name="late">A result of the job's own agent after its deadline: it replaces the TIMED_OUT.</param>
+    public async Task<bool> FinishAsync(string jobId, string? agentId, string status, JobLogs.Kept? logs, string error, string? resultJson, DateTimeOffset now, bool late = false) =>
+        await EnqueueAsync(new FinishJob(jobId, agentId, status, logs, error, resultJson, now, late)) == 1;
 
     /// <summary>Appends streamed output (of open jobs only) and moves those jobs to RUNNING; completes once committed.</summary>
     public Task AppendOutputAsync(IReadOnlyList<OutputChunk> chunks, DateTimeOffset now) => EnqueueAsync(new AppendOutput(chunks, now));
@@ -166,9 +174,9 @@ public sealed class JobWriteBatcher : IAsyncDisposable, IDisposable
             using var command = Command(connection, transaction, """
                 INSERT INTO "Jobs" ("Id", "Type", "AgentId", "ProjectName", "Status", "PayloadJson", "Logs", "Error", "ResultJson",
                     "CreatedAt", "UpdatedAt", "CompletedAt", "TimeoutAt", "TimeoutSeconds", "SentAt", "ExpiresAt", "TraceParent",
-                    "SecretsProtected", "LogLinesDropped")
+                    "SecretsProtected", "LogLinesDropped", "ArrivedLate")
                 VALUES ($id, $type, $agent, $project, $status, $payload, $logs, $error, $result,
-                    $created, $updated, $completed, $timeout, $timeoutSeconds, $sent, $expires, $trace, $secrets, 0)
+                    $created, $updated, $completed, $timeout, $timeoutSeconds, $sent, $expires, $trace, $secrets, 0, 0)
                 """);
             var p = command.Parameters;
             p.AddWithValue("$id", job.Id);
@@ -194,15 +202,16 @@ public sealed class JobWriteBatcher : IAsyncDisposable, IDisposable
     }
 
     /// <summary>The same conditional update as <c>JobStore</c>'s: only an open job, only by its own agent.</summary>
-    private sealed class FinishJob(string jobId, string? agentId, string status, JobLogs.Kept? logs, string error, string? resultJson, DateTimeOffset now) : Write
+    private sealed class FinishJob(string jobId, string? agentId, string status, JobLogs.Kept? logs, string error, string? resultJson, DateTimeOffset now, bool late) : Write
     {
         public override int Execute(SqliteConnection connection, SqliteTransaction transaction)
         {
             using var command = Command(connection, transaction, """
                 UPDATE "Jobs" SET "Status" = $status, "Error" = $error, "ResultJson" = $result, "UpdatedAt" = $now, "CompletedAt" = $now,
                     "Logs" = COALESCE($logs, (SELECT group_concat("Text", '' ORDER BY "Seq") FROM "JobOutput" WHERE "JobId" = $id), "Logs"),
-                    "LogLinesDropped" = $dropped
-                WHERE "Id" = $id AND ($agent IS NULL OR "AgentId" = $agent) AND "Status" IN ($pending, $sent, $running)
+                    "LogLinesDropped" = $dropped, "ArrivedLate" = $late
+                WHERE "Id" = $id AND ($agent IS NULL OR "AgentId" = $agent)
+                    AND ("Status" IN ($pending, $sent, $running) OR ($late AND $agent IS NOT NULL AND "Status" = $timedOut))
                 """);
             var p = command.Parameters;
             p.AddWithValue("$status", status);
@@ -216,6 +225,8 @@ public sealed class JobWriteBatcher : IAsyncDisposable, IDisposable
             p.AddWithValue("$pending", Contracts.JobStatuses.Pending);
             p.AddWithValue("$sent", Contracts.JobStatuses.Sent);
             p.AddWithValue("$running", Contracts.JobStatuses.Running);
+            p.AddWithValue("$late", late);
+            p.AddWithValue("$timedOut", Contracts.JobStatuses.TimedOut);
             var updated = command.ExecuteNonQuery();
             if (updated == 1)
             {

@@ -17,6 +17,7 @@ public static class JobsExtensions
         services.AddSingleton<JobOutputFollower>();
         services.AddHostedService<JobOutputWriter>();
         services.AddSingleton<JobDispatcher>();
+        services.AddHostedService<DeliveryRetryService>();
         services.AddSingleton<AgentChooser>();
         services.AddSingleton<CommandSubmitter>();
         services.AddHostedService<JobTimeoutService>();

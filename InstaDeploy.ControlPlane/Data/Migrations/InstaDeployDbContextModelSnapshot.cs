@@ -189,6 +189,15 @@ namespace InstaDeploy.ControlPlane.Data.Migrations
                         .IsRequired()
                         .HasColumnType("TEXT");
 
+                    b.Property<string>("ObservationReason")
+                        .HasColumnType("TEXT");
+
+                    b.Property<long?>("ObservedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("ObservedNote")
+                        .HasColumnType("TEXT");
+
                     b.Property<string>("PreviousJobId")
                         .HasColumnType("TEXT");
 
@@ -251,6 +260,9 @@ namespace InstaDeploy.ControlPlane.Data.Migrations
                     b.Property<string>("AgentId")
                         .IsRequired()
                         .HasColumnType("TEXT");
+
+                    b.Property<bool>("ArrivedLate")
+                        .HasColumnType("INTEGER");
 
                     b.Property<long?>("CompletedAt")
                         .HasColumnType("INTEGER");

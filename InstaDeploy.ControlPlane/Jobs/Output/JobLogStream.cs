@@ -59,8 +59,8 @@ public static class JobLogStream
             EndEvent end => Sse.Encode("end", JsonSerializer.Serialize(new { status = end.Status, error = end.Error }), null),
             _ => Sse.KeepAlive,
         };
-        await response.Body.WriteAsync(bytes, cancellationToken);
-        await response.Body.FlushAsync(cancellationToken);
+        // The pipe's write flushes too: one call per event, the same bytes for every follower of a line.
+        await response.BodyWriter.WriteAsync(bytes, cancellationToken);
     }
 
     /// <summary>The line number a reconnecting client last got (header <c>Last-Event-ID</c>); 0 when absent.</summary>

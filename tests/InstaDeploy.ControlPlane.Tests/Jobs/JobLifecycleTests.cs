@@ -9,7 +9,7 @@ public sealed class JobLifecycleTests
     private static readonly string Compose = Convert.ToBase64String("services:\n  web:\n    image: local/busybox:1\n"u8.ToArray());
 
     [Fact]
-    public async Task AJobWithNoResultBeforeItsTimeoutEndsTimedOutAndALateResultDoesNotReviveIt()
+    public async Task AJobWithNoResultBeforeItsTimeoutEndsTimedOutAndALateResultFromItsAgentIsApplied()
     {
         var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
         await using var controlPlane = new ControlPlaneFactory(time: clock);
@@ -31,9 +31,26 @@ public sealed class JobLifecycleTests
         Assert.Contains("timeout", job.GetProperty("error").GetString());
         Assert.Equal("unknown", (await api.GetJsonAsync("/deployments/slow")).GetProperty("placements")[0].GetProperty("state").GetString());
 
+        // What really happened wins: the agent's result, late, is the job's end, and it says it came late.
         await agent.SendRawAsync($$"""{"job_id":"{{jobId}}","status":"COMPLETED","logs":"too late","error":""}""");
-        await Task.Delay(300);
-        Assert.Equal("TIMED_OUT", (await api.GetJsonAsync($"/jobs/{jobId}")).GetProperty("status").GetString());
+        await Eventually.TrueAsync(async () => (await api.GetJsonAsync($"/jobs/{jobId}")).GetProperty("status").GetString() == "COMPLETED",
+            TimeSpan.FromSeconds(10), "the late result to be applied");
+        var late = await api.GetJsonAsync($"/jobs/{jobId}");
+        Assert.True(late.GetProperty("arrived_late").GetBoolean());
+        Assert.Equal("too late", late.GetProperty("logs").GetString());
+        var placement = (await api.GetJsonAsync("/deployments/slow")).GetProperty("placements")[0];
+        Assert.Equal("running", placement.GetProperty("state").GetString());
+        Assert.Equal(1, placement.GetProperty("current_revision").GetInt32());
+        Assert.Equal("succeeded", (await api.GetJsonAsync("/deployments/slow/revisions"))[0].GetProperty("outcome").GetString());
+        Assert.Contains(controlPlane.Logs.Lines, l => l.Contains($"Job {jobId}: its result (COMPLETED) arrived after it had timed out"));
+
+        // A result from another agent, or for a job that ended any other way, still changes nothing.
+        await using var other = new SeedAgent((_, _, _) => null);
+        await other.ConnectAsync(controlPlane.WebSocketUrl, controlPlane.AgentToken, "vps-2");
+        await other.SendRawAsync($$"""{"job_id":"{{jobId}}","status":"FAILED","logs":"","error":"not mine"}""");
+        await agent.SendRawAsync($$"""{"job_id":"{{jobId}}","status":"FAILED","logs":"","error":"twice"}""");
+        await Task.Delay(500);
+        Assert.Equal("COMPLETED", (await api.GetJsonAsync($"/jobs/{jobId}")).GetProperty("status").GetString());
     }
 
     [Fact]
