@@ -10,6 +10,7 @@ bash eng/setup-docker.sh
 bash eng/setup-cli-tests.sh
 bash eng/docker/build-base-image.sh
 bash eng/setup-proxies.sh
+bash eng/setup-registry.sh
 
 log="$(mktemp)"
 set +e
