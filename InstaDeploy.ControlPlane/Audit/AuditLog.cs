@@ -80,7 +80,11 @@ public sealed class AuditLog(IDbContextFactory<InstaDeployDbContext> databases, 
     public Task RecordSubmissionAsync(AuditActor actor, string action, string target, Submission submission, object? summary) =>
         submission.Job is { } job
             ? RecordAsync(actor, action, target.Contains('@') || job.ProjectName is null ? target : $"{target}@{job.AgentId}", AuditOutcomes.Succeeded, 202, $"job {job.Id}", summary, job.Id)
-            : RecordAsync(actor, action, target, AuditOutcomes.Refused, StatusOf(submission.Refusal!), $"{submission.Refusal!.Title}: {submission.Refusal.Detail}", summary);
+            : RecordAsync(actor, action, target, AuditOutcomes.Refused, StatusOf(submission.Refusal!), DetailOf(submission.Refusal!), summary);
+
+    /// <summary>A refusal in the words the caller got: its title, and the field it names with what is wrong with it.</summary>
+    public static string DetailOf(CommandRefusal refusal) =>
+        $"{refusal.Title}: {(refusal.Field is { } field ? $"{field}: " : "")}{refusal.Detail}";
 
     private static string Cut(string text, int max) => text.Length <= max ? text : text[..max] + "…";
 }

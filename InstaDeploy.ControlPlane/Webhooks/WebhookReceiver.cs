@@ -76,7 +76,7 @@ public sealed class WebhookReceiver(
             ? await StartRolloutAsync(webhook, deployer, actor, cancellationToken)
             : await RedeployAsync(webhook, deployer, cancellationToken);
         await audit.RecordAsync(actor, AuditActions.WebhookDeliver, target, outcome.Refusal is null ? AuditOutcomes.Succeeded : AuditOutcomes.Refused, outcome.Status,
-            outcome.Refusal is { } refused ? $"{refused.Title}: {refused.Detail}" : outcome.RolloutId is { } id ? $"rollout {id}" : $"jobs {string.Join(", ", outcome.JobIds ?? [])}", summary);
+            outcome.Refusal is { } refused ? AuditLog.DetailOf(refused) : outcome.RolloutId is { } id ? $"rollout {id}" : $"jobs {string.Join(", ", outcome.JobIds ?? [])}", summary);
         return outcome;
     }
 
