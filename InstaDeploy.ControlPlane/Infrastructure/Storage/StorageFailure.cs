@@ -31,6 +31,27 @@ public sealed record StorageFailure(string Kind, string Title, string Detail)
     public static readonly StorageFailure Unavailable = new("unavailable", "The database is unreachable",
         "The database server did not answer or refused the connection, so nothing was changed. Check that it runs and is reachable from the control plane; the control plane recovers by itself once it answers.");
 
+    /// <summary>Space under which an I/O error of the database is taken for a full disk.</summary>
+    public const long NearlyFullBytes = 1024 * 1024;
+
+    /// <summary>
+    /// <paramref name="failure"/>, or <see cref="DiskFull"/> when it is an I/O error and the file system of
+    /// <paramref name="folder"/> has (next to) no space left: SQLite reports a full disk met while growing its shared
+    /// memory or WAL file as SQLITE_IOERR, not SQLITE_FULL, and the operator should be told what to do about it.
+    /// </summary>
+    public static StorageFailure Refine(StorageFailure failure, string folder)
+    {
+        if (failure != IoError) return failure;
+        try
+        {
+            return new DriveInfo(Path.GetFullPath(folder)).AvailableFreeSpace < NearlyFullBytes ? DiskFull : failure;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
+        {
+            return failure;
+        }
+    }
+
     /// <summary>The storage failure behind <paramref name="exception"/> (or an exception it wraps), or null when it is none.</summary>
     public static StorageFailure? Classify(Exception? exception)
     {

@@ -7,14 +7,16 @@ namespace InstaDeploy.ControlPlane.Infrastructure.Storage;
 /// answers 503 with problem details that say so and what to do, instead of a bare 500; the failure is recorded for
 /// <c>/health</c>. Nothing of such a request was stored: every write is one transaction.
 /// </summary>
-internal sealed class StorageFailureExceptionHandler(IProblemDetailsService problemDetails, StorageHealth health, ILogger<StorageFailureExceptionHandler> logger) : IExceptionHandler
+internal sealed class StorageFailureExceptionHandler(IProblemDetailsService problemDetails, StorageHealth health,
+    Microsoft.Extensions.Options.IOptions<ControlPlaneOptions> options, ILogger<StorageFailureExceptionHandler> logger) : IExceptionHandler
 {
     /// <summary>Seconds a client is told to wait before it retries.</summary>
     public const int RetryAfterSeconds = 5;
 
     public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
     {
-        if (StorageFailure.Classify(exception) is not { } failure) return false;
+        if (StorageFailure.Classify(exception) is not { } classified) return false;
+        var failure = StorageFailure.Refine(classified, options.Value.DataDirectory);
         var where = $"{httpContext.Request.Method} {httpContext.GetEndpoint()?.DisplayName?.Split(' ').LastOrDefault() ?? httpContext.Request.Path.Value}";
         health.Record(where, failure);
         logger.StorageFailed(where, failure.Kind, exception.GetBaseException().Message);

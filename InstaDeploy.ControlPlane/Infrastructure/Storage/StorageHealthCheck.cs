@@ -121,7 +121,7 @@ public sealed class StorageHealthCheck(
             }
             catch (Exception e) when (StorageFailure.Classify(e) is { } failure)
             {
-                return failure;
+                return StorageFailure.Refine(failure, Path.GetDirectoryName(databasePath)!);
             }
         }
     }
