@@ -158,6 +158,22 @@ public sealed class ControlPlaneOptions
     [AllowedValues("FULL", "NORMAL", "full", "normal")]
     public string DatabaseSynchronous { get; set; } = "FULL";
 
+    /// <summary>Free space (MiB) on the data folder's file system under which /health reports unhealthy; 0 turns it off.</summary>
+    [ConfigurationKeyName("INSTADEPLOY_MIN_FREE_DISK_MB")]
+    [Range(0, 10_000_000)]
+    public int MinFreeDiskMegabytes { get; set; } = 64;
+
+    /// <summary>Days the audit log keeps an entry; 0 keeps every entry.</summary>
+    [ConfigurationKeyName("INSTADEPLOY_AUDIT_RETENTION_DAYS")]
+    [Range(0, 36_500)]
+    public int AuditRetentionDays { get; set; } = 365;
+
+    /// <summary>Hours a webhook remembers the deliveries it accepted (their GitHub delivery id and body): the same one
+    /// again within it is refused. A push older than this is refused too.</summary>
+    [ConfigurationKeyName("INSTADEPLOY_WEBHOOK_REPLAY_WINDOW_HOURS")]
+    [Range(1, 24 * 365)]
+    public int WebhookReplayWindowHours { get; set; } = 72;
+
     public string DatabasePath => Path.Combine(Path.GetFullPath(DataDirectory), "instadeploy.db");
 
     public string KeyRingPath => Path.GetFullPath(string.IsNullOrEmpty(KeyRingDirectory) ? Path.Combine(DataDirectory, "keys") : KeyRingDirectory);

@@ -1,5 +1,8 @@
 using InstaDeploy.ControlPlane;
 using InstaDeploy.ControlPlane.Agents;
+using InstaDeploy.ControlPlane.Audit;
+using InstaDeploy.ControlPlane.Registries;
+using InstaDeploy.ControlPlane.Webhooks;
 using InstaDeploy.ControlPlane.ApiKeys;
 using InstaDeploy.ControlPlane.Backups;
 using InstaDeploy.ControlPlane.Deployments;
@@ -61,6 +64,9 @@ app.MapApiKeysApi();
 app.MapEnrollmentApi();
 app.MapBackupsApi();
 app.MapConsole();
+app.MapRegistriesApi();
+app.MapAuditApi();
+app.MapWebhooksApi();
 
 await app.RunAsync();
 return 0;

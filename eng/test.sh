@@ -13,6 +13,7 @@ bash eng/docker/build-base-image.sh
 bash eng/setup-proxies.sh
 bash eng/setup-chromium.sh
 bash eng/setup-faketime.sh
+bash eng/setup-registry.sh
 
 log="$(mktemp)"
 set +e

@@ -39,6 +39,7 @@ public sealed class ApiKeyAuthenticationHandler(
     public static List<Claim> ClaimsOf(Data.ApiKeyEntity key)
     {
         var claims = new List<Claim> { new(ClaimTypes.Name, key.Name), new(KeyIdClaim, key.Id) };
+        if (Context.Connection.RemoteIpAddress is { } address) claims.Add(new Claim(Audit.AuditActor.AddressClaim, address.ToString()));
         var scopes = ApiKeyScopes.Expand(key.Scopes.Split(',', StringSplitOptions.RemoveEmptyEntries)).ToList();
         claims.AddRange(scopes.Select(s => new Claim(ScopeClaim, s)));
         if (key.HostAccess || scopes.Contains(ApiKeyScopes.Admin)) claims.Add(new Claim(ApiKeyScopes.HostAccessClaim, "true"));

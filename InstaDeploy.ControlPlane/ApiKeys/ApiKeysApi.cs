@@ -40,6 +40,7 @@ public static class ApiKeysApi
 
         keys.MapPost("/", Create)
             .WithName("CreateApiKey")
+            .Audited(Audit.AuditActions.ApiKeyCreate)
             .WithSummary("Create an API key")
             .WithDescription("Creates a key with a name, scopes (read, deploy, admin), an optional expiry and host_access. A deploy key without host_access has the deploy policy applied to its deploys and rollbacks (no privileged containers, host namespaces, devices or bind mounts outside the project) even when INSTADEPLOY_POLICY is off; admin keys always have host access. The answer holds the key itself, shown only this once; the control plane keeps only its hash. Needs the admin scope.")
             .WithRequestExample(new { name = "ci-pipeline", scopes = new[] { "deploy" }, expires_at = "2027-06-30T00:00:00Z", host_access = false })
@@ -53,15 +54,16 @@ public static class ApiKeysApi
 
         keys.MapDelete("/{keyId}", Revoke)
             .WithName("RevokeApiKey")
+            .Audited(Audit.AuditActions.ApiKeyRevoke)
             .WithSummary("Revoke an API key")
             .WithDescription("The key stops working on the next request. Needs the admin scope.");
 
         return app;
     }
 
-    private static async Task<Results<Created<CreatedApiKeyDto>, ValidationProblem>> Create(CreateApiKeyRequest request, ApiKeyStore store, CancellationToken cancellationToken)
+    private static async Task<Results<Created<CreatedApiKeyDto>, ValidationProblem>> Create(CreateApiKeyRequest request, ApiKeyStore store, System.Security.Claims.ClaimsPrincipal user, CancellationToken cancellationToken)
     {
-        var (key, plaintext, refusal) = await store.TryCreateAsync(request.Name, request.Scopes, request.ExpiresAt, request.HostAccess == true, cancellationToken);
+        var (key, plaintext, refusal) = await store.TryCreateAsync(request.Name, request.Scopes, request.ExpiresAt, request.HostAccess == true, Audit.AuditActor.Of(user), cancellationToken);
         if (refusal is not null) return Problems.Invalid(refusal.Field!, refusal.Detail);
         return TypedResults.Created($"/api-keys/{key!.Id}", new CreatedApiKeyDto(key.Id, key.Name, key.Scopes.Split(','), plaintext!, key.ExpiresAt, key.HostAccess));
     }
@@ -69,8 +71,8 @@ public static class ApiKeysApi
     private static async Task<Ok<ApiKeyDto[]>> List(ApiKeyStore store, CancellationToken cancellationToken) =>
         TypedResults.Ok((await store.ListAsync(cancellationToken)).Select(k => ToDto(k, store)).ToArray());
 
-    private static async Task<Results<NoContent, ProblemHttpResult>> Revoke(string keyId, ApiKeyStore store, CancellationToken cancellationToken) =>
-        await store.RevokeAsync(keyId, cancellationToken)
+    private static async Task<Results<NoContent, ProblemHttpResult>> Revoke(string keyId, ApiKeyStore store, System.Security.Claims.ClaimsPrincipal user, CancellationToken cancellationToken) =>
+        await store.RevokeAsync(keyId, Audit.AuditActor.Of(user), cancellationToken)
             ? TypedResults.NoContent()
             : Problems.NotFound("Unknown API key", $"No API key '{keyId}'. GET /api-keys lists them.");
 

@@ -12,8 +12,9 @@ public static class BackupsApi
     {
         // One backup at a time per control plane: each is a full copy of the database on its disk while it streams.
         var gate = new SemaphoreSlim(1, 1);
-        app.MapPost("/admin/backup", (IOptions<ControlPlaneOptions> options, TimeProvider time, HttpContext context, ILoggerFactory loggers, CancellationToken cancellationToken) =>
-                DownloadAsync(gate, options.Value, time, context, loggers.CreateLogger(typeof(BackupsApi).FullName!), cancellationToken))
+        app.MapPost("/admin/backup", (IOptions<ControlPlaneOptions> options, TimeProvider time, HttpContext context, ILoggerFactory loggers, Audit.AuditLog audit, CancellationToken cancellationToken) =>
+                DownloadAsync(gate, options.Value, time, context, loggers.CreateLogger(typeof(BackupsApi).FullName!), audit, cancellationToken))
+            .Audited(Audit.AuditActions.Backup)
             .WithTags("Backups")
             .RequireAuthorization(ApiKeyScopes.Admin)
             .RequireRateLimiting(RateLimits.PerKey)
@@ -25,7 +26,7 @@ public static class BackupsApi
         return app;
     }
 
-    private static async Task<IResult> DownloadAsync(SemaphoreSlim gate, ControlPlaneOptions options, TimeProvider time, HttpContext context, ILogger logger, CancellationToken cancellationToken)
+    private static async Task<IResult> DownloadAsync(SemaphoreSlim gate, ControlPlaneOptions options, TimeProvider time, HttpContext context, ILogger logger, Audit.AuditLog audit, CancellationToken cancellationToken)
     {
         if (!await gate.WaitAsync(TimeSpan.Zero, cancellationToken))
             return Problems.Conflict("A backup is being made", "Another backup of the database is being made right now; try again when it is done.");
@@ -38,6 +39,7 @@ public static class BackupsApi
             var started = time.GetTimestamp();
             var backup = await DatabaseBackup.WriteAsync(options.DatabasePath, temporary, cancellationToken);
             logger.BackupMade(context.User.FindFirst(ApiKeyAuthenticationHandler.KeyIdClaim)?.Value ?? "?", backup.Bytes, backup.Schema ?? "none", time.GetElapsedTime(started).TotalMilliseconds);
+            await audit.RecordAsync(Audit.AuditActor.Of(context.User), Audit.AuditActions.Backup, "database", Audit.AuditOutcomes.Succeeded, 200, $"{backup.Bytes} bytes", new { schema = backup.Schema });
             // Deleted once sent, or when the client goes away: the server never keeps a copy.
             var stream = new FileStream(temporary, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, 1 << 16, FileOptions.Asynchronous | FileOptions.DeleteOnClose);
             context.Response.RegisterForDisposeAsync(stream);

@@ -16,6 +16,11 @@ public sealed class InstaDeployDbContext(DbContextOptions<InstaDeployDbContext> 
     public DbSet<Rollouts.RolloutEntity> Rollouts => Set<Rollouts.RolloutEntity>();
     public DbSet<Rollouts.RolloutTargetEntity> RolloutTargets => Set<Rollouts.RolloutTargetEntity>();
     public DbSet<Rollouts.RolloutEventEntity> RolloutEvents => Set<Rollouts.RolloutEventEntity>();
+    public DbSet<Registries.RegistryCredentialEntity> RegistryCredentials => Set<Registries.RegistryCredentialEntity>();
+    public DbSet<Audit.AuditEntryEntity> AuditLog => Set<Audit.AuditEntryEntity>();
+    public DbSet<Webhooks.WebhookEntity> Webhooks => Set<Webhooks.WebhookEntity>();
+    public DbSet<Webhooks.WebhookDeliveryEntity> WebhookDeliveries => Set<Webhooks.WebhookDeliveryEntity>();
+    public DbSet<Infrastructure.Storage.StorageProbeEntity> StorageProbe => Set<Infrastructure.Storage.StorageProbeEntity>();
 
     protected override void ConfigureConventions(ModelConfigurationBuilder configurationBuilder)
     {
@@ -100,6 +105,41 @@ public sealed class InstaDeployDbContext(DbContextOptions<InstaDeployDbContext> 
         modelBuilder.Entity<Rollouts.RolloutEventEntity>(item =>
         {
             item.HasKey(e => new { e.RolloutId, e.Seq });
+        });
+
+        modelBuilder.Entity<Registries.RegistryCredentialEntity>(registry =>
+        {
+            registry.HasKey(r => new { r.Host, r.Scope });
+        });
+
+        modelBuilder.Entity<Audit.AuditEntryEntity>(entry =>
+        {
+            entry.ToTable("AuditLog");
+            entry.HasKey(e => e.Id);
+            entry.HasIndex(e => e.At);
+            entry.HasIndex(e => new { e.Action, e.At });
+            entry.HasIndex(e => new { e.ActorId, e.At });
+            entry.HasIndex(e => new { e.Target, e.At });
+        });
+
+        modelBuilder.Entity<Webhooks.WebhookEntity>(webhook =>
+        {
+            webhook.HasKey(w => w.Id);
+            webhook.HasIndex(w => w.ProjectName);
+        });
+
+        modelBuilder.Entity<Webhooks.WebhookDeliveryEntity>(delivery =>
+        {
+            delivery.HasKey(d => new { d.WebhookId, d.DeliveryId });
+            delivery.HasIndex(d => new { d.WebhookId, d.BodySha256 }).IsUnique();
+            delivery.HasIndex(d => d.ReceivedAt);
+        });
+
+        modelBuilder.Entity<Infrastructure.Storage.StorageProbeEntity>(probe =>
+        {
+            probe.ToTable("StorageProbe");
+            probe.HasKey(p => p.Id);
+            probe.Property(p => p.Id).ValueGeneratedNever();
         });
     }
 }

@@ -33,7 +33,7 @@ public sealed class VariableProtector(IDataProtectionProvider provider)
 internal sealed partial class VariablesJson : System.Text.Json.Serialization.JsonSerializerContext;
 
 /// <summary>A project's variables: project-wide ones, and per-agent ones that override them on that agent.</summary>
-public sealed class ProjectVariableStore(IDbContextFactory<InstaDeployDbContext> databases, VariableProtector protector, TimeProvider time)
+public sealed class ProjectVariableStore(IDbContextFactory<InstaDeployDbContext> databases, VariableProtector protector, Audit.AuditLog audit, TimeProvider time)
 {
     public async Task<List<ProjectVariableEntity>> ListAsync(string projectName, string? agentId, CancellationToken cancellationToken)
     {
@@ -49,7 +49,7 @@ public sealed class ProjectVariableStore(IDbContextFactory<InstaDeployDbContext>
     /// known agent. Refused, nothing is stored.
     /// </summary>
     public async Task<(ProjectVariableEntity? Variable, Jobs.Submission.CommandRefusal? Refusal)> TrySetAsync(
-        string projectName, string? agentId, string name, string? value, bool secret, CancellationToken cancellationToken)
+        string projectName, string? agentId, string name, string? value, bool secret, Audit.AuditActor actor, CancellationToken cancellationToken)
     {
         if (DeployService.ValidateProject(projectName) is { } invalidProject) return (null, invalidProject);
         if (!EnvironmentVariables.IsValidName(name))
@@ -65,11 +65,12 @@ public sealed class ProjectVariableStore(IDbContextFactory<InstaDeployDbContext>
             if (scope.Length > 0 && !await db.Agents.AnyAsync(a => a.Id == scope, cancellationToken))
                 return (null, Jobs.Submission.CommandRefusal.NotFound("Unknown agent", $"No agent '{scope}' has ever connected, so a variable for it would never be used. GET /agents lists the known agents."));
         }
-        return (await SetAsync(projectName, scope, name, value, secret, cancellationToken), null);
+        return (await SetAsync(projectName, scope, name, value, secret, actor, cancellationToken), null);
     }
 
-    /// <summary>Creates or replaces one variable; a secret value is encrypted before it is stored.</summary>
-    public async Task<ProjectVariableEntity> SetAsync(string projectName, string agentId, string name, string value, bool secret, CancellationToken cancellationToken)
+    /// <summary>Creates or replaces one variable; a secret value is encrypted before it is stored. Audited in the same
+    /// transaction (a secret's value never: the entry says "********").</summary>
+    public async Task<ProjectVariableEntity> SetAsync(string projectName, string agentId, string name, string value, bool secret, Audit.AuditActor actor, CancellationToken cancellationToken)
     {
         await using var db = await databases.CreateDbContextAsync(cancellationToken);
         var stored = secret ? protector.ProtectValue(value) : value;
@@ -82,15 +83,22 @@ public sealed class ProjectVariableStore(IDbContextFactory<InstaDeployDbContext>
         variable.Value = stored;
         variable.Secret = secret;
         variable.UpdatedAt = time.GetUtcNow();
+        audit.Add(db, actor, Audit.AuditActions.VariableSet, $"project:{projectName} variable:{name}", Audit.AuditOutcomes.Succeeded, 200, "",
+            new { project_name = projectName, name, agent_id = agentId.Length == 0 ? null : agentId, secret, value = secret ? VariablesApi.Masked : value.Length > 200 ? value[..200] + "…" : value });
         await db.SaveChangesAsync(cancellationToken);
         return variable;
     }
 
-    public async Task<bool> DeleteAsync(string projectName, string agentId, string name, CancellationToken cancellationToken)
+    public async Task<bool> DeleteAsync(string projectName, string agentId, string name, Audit.AuditActor actor, CancellationToken cancellationToken)
     {
         await using var db = await databases.CreateDbContextAsync(cancellationToken);
-        return await db.ProjectVariables.Where(v => v.ProjectName == projectName && v.AgentId == agentId && v.Name == name)
-            .ExecuteDeleteAsync(cancellationToken) > 0;
+        var variable = await db.ProjectVariables.FindAsync([projectName, agentId, name], cancellationToken);
+        if (variable is null) return false;
+        db.ProjectVariables.Remove(variable);
+        audit.Add(db, actor, Audit.AuditActions.VariableDelete, $"project:{projectName} variable:{name}", Audit.AuditOutcomes.Succeeded, 204, "",
+            new { project_name = projectName, name, agent_id = agentId.Length == 0 ? null : agentId });
+        await db.SaveChangesAsync(cancellationToken);
+        return true;
     }
 
     /// <summary>The variables a deploy of the project to <paramref name="agentId"/> carries: project-wide ones, overridden

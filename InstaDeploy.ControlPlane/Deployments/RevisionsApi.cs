@@ -29,6 +29,7 @@ public static class RevisionsApi
         var write = app.MapGroup("/deployments/{projectName}").WithTags("Deployments").RequireAuthorization(ApiKeys.ApiKeyScopes.Deploy).RequireRateLimiting(RateLimits.PerKey);
         write.MapPost("/rollback", Rollback)
             .WithName("Rollback")
+            .Audited(Audit.AuditActions.Rollback)
             .WithRequestExample(new { revision = 3 })
             .WithResponseExample(202, OpenApiExamples.Accepted)
             .WithSummary("Roll a project back")

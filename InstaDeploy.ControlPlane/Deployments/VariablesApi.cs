@@ -49,12 +49,14 @@ public static class VariablesApi
         var write = app.MapGroup("/deployments/{projectName}/env").WithTags("Variables").RequireAuthorization(ApiKeys.ApiKeyScopes.Deploy).RequireRateLimiting(RateLimits.PerKey);
         write.MapPut("/{name}", Set)
             .WithName("SetVariable")
+            .Audited(Audit.AuditActions.VariableSet)
             .WithRequestExample(new { value = "s3cr3t-value", secret = true })
             .WithResponseExample(200, SecretExample)
             .WithSummary("Set a project variable")
             .WithDescription("Creates or replaces the variable, project-wide or (agent_id) for one agent. secret: true encrypts the value at rest (Data Protection), masks it in every answer and redacts it from deploy output. Takes effect at the next deploy.");
         write.MapDelete("/{name}", Delete)
             .WithName("DeleteVariable")
+            .Audited(Audit.AuditActions.VariableDelete)
             .WithSummary("Delete a project variable")
             .WithDescription("Removes the project-wide variable, or with agent_id the one agent's override. Takes effect at the next deploy.");
         return app;
@@ -72,9 +74,9 @@ public static class VariablesApi
     }
 
     private static async Task<Results<Ok<VariableDto>, ValidationProblem, ProblemHttpResult>> Set(
-        string projectName, string name, SetVariableRequest request, ProjectVariableStore store, CancellationToken cancellationToken)
+        string projectName, string name, SetVariableRequest request, ProjectVariableStore store, System.Security.Claims.ClaimsPrincipal user, CancellationToken cancellationToken)
     {
-        var (variable, refusal) = await store.TrySetAsync(projectName, request.AgentId, name, request.Value, request.Secret, cancellationToken);
+        var (variable, refusal) = await store.TrySetAsync(projectName, request.AgentId, name, request.Value, request.Secret, Audit.AuditActor.Of(user), cancellationToken);
         if (refusal is null) return TypedResults.Ok(ToDto(variable!));
         return refusal.Kind switch
         {
@@ -85,11 +87,11 @@ public static class VariablesApi
     }
 
     private static async Task<Results<NoContent, ValidationProblem, ProblemHttpResult>> Delete(
-        string projectName, string name, [FromQuery(Name = "agent_id")] string? agentId, ProjectVariableStore store, CancellationToken cancellationToken)
+        string projectName, string name, [FromQuery(Name = "agent_id")] string? agentId, ProjectVariableStore store, System.Security.Claims.ClaimsPrincipal user, CancellationToken cancellationToken)
     {
         if (DeploymentsApi.ValidateProject(projectName) is { } invalidProject) return invalidProject;
         if (ValidateName(name) is { } invalidName) return invalidName;
-        return await store.DeleteAsync(projectName, agentId ?? "", name, cancellationToken)
+        return await store.DeleteAsync(projectName, agentId ?? "", name, Audit.AuditActor.Of(user), cancellationToken)
             ? TypedResults.NoContent()
             : Problems.NotFound("Unknown variable", agentId is null
                 ? $"Project '{projectName}' has no project-wide variable '{name}'. GET /deployments/{projectName}/env lists its variables."

@@ -1,5 +1,8 @@
 using System.Text.Json;
 using InstaDeploy.ControlPlane.Agents;
+using InstaDeploy.ControlPlane.Audit;
+using InstaDeploy.ControlPlane.Registries;
+using InstaDeploy.ControlPlane.Webhooks;
 using InstaDeploy.ControlPlane.ApiKeys;
 using InstaDeploy.ControlPlane.Data;
 using InstaDeploy.ControlPlane.Hub;
@@ -89,6 +92,9 @@ public static class ControlPlaneExtensions
         services.AddJobs();
         services.AddDeployments();
         services.AddRollouts();
+        services.AddAudit();
+        services.AddRegistries();
+        services.AddWebhooks();
         services.AddHostedService<AgentLivenessService>();
 
         services.Configure<JsonOptions>(json =>
@@ -99,7 +105,11 @@ public static class ControlPlaneExtensions
         // Always throw on unreadable requests so BadRequestExceptionHandler can say what was wrong.
         services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         services.AddProblemDetails();
+        services.AddExceptionHandler<Storage.StorageFailureExceptionHandler>();
         services.AddExceptionHandler<BadRequestExceptionHandler>();
+        services.AddSingleton<Storage.StorageHealth>();
+        services.AddSingleton<Storage.StorageHealthCheck>();
+        services.AddHealthChecks().AddCheck<Storage.StorageHealthCheck>("storage");
         services.AddOpenApi(openApi => openApi.AddDocumentTransformer((document, _, _) =>
         {
             document.Info.Title = "InstaDeploy control plane";

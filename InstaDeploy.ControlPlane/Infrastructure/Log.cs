@@ -78,6 +78,9 @@ internal static partial class Log
     [LoggerMessage(2007, LogLevel.Warning, "The STATUS that follows up an interrupted job of project {Project} on agent {AgentId} was not sent: {Reason}")]
     public static partial void FollowUpRefused(this ILogger logger, string project, string agentId, string reason);
 
+    [LoggerMessage(3003, LogLevel.Warning, "{Where} failed: the database cannot be used ({Kind}): {Reason}; answered 503")]
+    public static partial void StorageFailed(this ILogger logger, string where, string kind, string reason);
+
     [LoggerMessage(3001, LogLevel.Information, "Database {Path} ready")]
     public static partial void DatabaseReady(this ILogger logger, string path);
 }

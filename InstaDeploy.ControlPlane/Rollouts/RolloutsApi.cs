@@ -33,6 +33,7 @@ public static class RolloutsApi
         var write = app.MapGroup("/rollouts").WithTags("Rollouts").RequireAuthorization(ApiKeys.ApiKeyScopes.Deploy).RequireRateLimiting(RateLimits.PerKey);
         write.MapPost("/", Create)
             .WithName("CreateRollout")
+            .Audited(Audit.AuditActions.RolloutCreate)
             .Produces<RolloutDto>(201)
             .WithSummary("Deploy a project to many agents")
             .WithDescription("Targets are a selector or a list of agent ids. Each target is an ordinary deploy job with its own revision (live output, history, variables, health gate), started max_parallel at a time, canaries first. Answers 201 with the rollout and Location: /rollouts/{rollout_id}.")
@@ -51,7 +52,7 @@ public static class RolloutsApi
             ("cancel", Cancel, "Cancel a rollout: no new target starts; those deploying finish and are recorded"),
         })
         {
-            write.MapPost("/{rolloutId}/" + verb, handler).WithName(char.ToUpperInvariant(verb[0]) + verb[1..] + "Rollout").Produces<RolloutDto>().WithSummary(summary);
+            write.MapPost("/{rolloutId}/" + verb, handler).Audited(Audit.AuditActions.RolloutSteer + verb).WithName(char.ToUpperInvariant(verb[0]) + verb[1..] + "Rollout").Produces<RolloutDto>().WithSummary(summary);
         }
         return app;
     }
@@ -61,7 +62,7 @@ public static class RolloutsApi
 
     private static async Task<IResult> Create(RolloutRequest request, RolloutSteering rollouts, ClaimsPrincipal user, CancellationToken cancellationToken)
     {
-        var (rollout, refusal) = await rollouts.StartAsync(request, Deployer.Of(user), cancellationToken);
+        var (rollout, refusal) = await rollouts.StartAsync(request, Deployer.Of(user), Audit.AuditActor.Of(user), cancellationToken);
         return refusal is not null ? refusal.ToResult() : TypedResults.Created($"/rollouts/{rollout!.RolloutId}", rollout);
     }
 
@@ -76,16 +77,16 @@ public static class RolloutsApi
         await rollouts.GetAsync(rolloutId, cancellationToken) is { } rollout ? TypedResults.Ok(rollout) : RolloutSteering.Unknown(rolloutId).ToResult();
 
     private static async Task<IResult> Pause(string rolloutId, RolloutSteering rollouts, ClaimsPrincipal user, CancellationToken cancellationToken) =>
-        Answer(await rollouts.PauseAsync(rolloutId, Who(user), cancellationToken));
+        Answer(await rollouts.PauseAsync(rolloutId, Audit.AuditActor.Of(user), cancellationToken));
 
     private static async Task<IResult> Resume(string rolloutId, RolloutSteering rollouts, ClaimsPrincipal user, CancellationToken cancellationToken) =>
-        Answer(await rollouts.ResumeAsync(rolloutId, Who(user), cancellationToken));
+        Answer(await rollouts.ResumeAsync(rolloutId, Audit.AuditActor.Of(user), cancellationToken));
 
     private static async Task<IResult> Promote(string rolloutId, RolloutSteering rollouts, ClaimsPrincipal user, CancellationToken cancellationToken) =>
-        Answer(await rollouts.PromoteAsync(rolloutId, Who(user), cancellationToken));
+        Answer(await rollouts.PromoteAsync(rolloutId, Audit.AuditActor.Of(user), cancellationToken));
 
     private static async Task<IResult> Cancel(string rolloutId, RolloutSteering rollouts, ClaimsPrincipal user, CancellationToken cancellationToken) =>
-        Answer(await rollouts.CancelAsync(rolloutId, Who(user), cancellationToken));
+        Answer(await rollouts.CancelAsync(rolloutId, Audit.AuditActor.Of(user), cancellationToken));
 
     private static IResult Answer((RolloutDto? Rollout, Jobs.Submission.CommandRefusal? Refusal) steered) =>
         steered.Refusal is not null ? steered.Refusal.ToResult() : TypedResults.Ok(steered.Rollout);
