@@ -21,6 +21,9 @@ public sealed record ConsoleUser(ClaimsPrincipal Principal)
 
     public bool IsAdmin => Can(ApiKeyScopes.Admin);
 
+    /// <summary>Who the user's actions are recorded as in the audit log.</summary>
+    public Audit.AuditActor Actor => Audit.AuditActor.Of(Principal);
+
     /// <summary>The deployer recorded on revisions, held to the deploy policy as its key is.</summary>
     public Deployer Deployer => Deployer.Of(Principal);
 
