@@ -26,13 +26,7 @@ public static class ControlPlaneExtensions
         services.AddSingleton<IValidateOptions<ControlPlaneOptions>, ControlPlaneOptionsValidator>();
         services.TryAddSingleton(TimeProvider.System);
 
-        services.AddPooledDbContextFactory<InstaDeployDbContext>((sp, db) =>
-        {
-            var options = sp.GetRequiredService<IOptions<ControlPlaneOptions>>().Value;
-            db.UseSqlite($"Data Source={options.DatabasePath};Pooling=True;Default Timeout=30");
-            if (options.DatabaseSynchronous.Equals("NORMAL", StringComparison.OrdinalIgnoreCase))
-                db.AddInterceptors(SynchronousNormalInterceptor.Instance);
-        });
+        services.AddDatabase(builder.Configuration);
 
         // Secret variables are encrypted with Data Protection; its key ring persists in INSTADEPLOY_KEY_RING_DIR (owner-only),
         // read when first needed (after the start-up check of the options), never during the app's build.
@@ -46,7 +40,6 @@ public static class ControlPlaneExtensions
                 keys.XmlRepository = new Microsoft.AspNetCore.DataProtection.Repositories.FileSystemXmlRepository(new DirectoryInfo(folder), loggers);
             });
 
-        services.AddSingleton<DatabaseWriteGate>();
         services.AddSingleton<ApiKeyStore>();
         services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
             .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
