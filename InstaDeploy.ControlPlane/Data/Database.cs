@@ -14,15 +14,24 @@ public sealed class Database : IAsyncDisposable
     private readonly NpgsqlDataSource? _postgres;
     private readonly string? _sqlite;
 
-    private Database(NpgsqlDataSource? postgres, string? sqlite)
+    private Database(NpgsqlDataSource? postgres, string? sqlite, string name)
     {
         _postgres = postgres;
         _sqlite = sqlite;
+        Name = name;
     }
 
-    public static Database Sqlite(string databasePath) => new(null, $"Data Source={databasePath};Pooling=True;Default Timeout=30");
+    public static Database Sqlite(string databasePath) => new(null, $"Data Source={databasePath};Pooling=True;Default Timeout=30", databasePath);
 
-    public static Database Postgres(string connectionString) => new(NpgsqlDataSource.Create(connectionString), null);
+    public static Database Postgres(string connectionString)
+    {
+        var source = NpgsqlDataSource.Create(connectionString);
+        var settings = new NpgsqlConnectionStringBuilder(connectionString);
+        return new(source, null, $"postgresql://{settings.Host}:{settings.Port}/{settings.Database}");
+    }
+
+    /// <summary>What the store is, for logs and messages: the SQLite file, or the PostgreSQL server and database (never a password).</summary>
+    public string Name { get; }
 
     public bool IsPostgres => _postgres is not null;
 

@@ -115,18 +115,24 @@ public static class ControlPlaneExtensions
     public static async Task MigrateDatabaseAsync(this WebApplication app)
     {
         var options = app.Services.GetRequiredService<IOptions<ControlPlaneOptions>>().Value;
-        // Owner-only: the database holds key hashes, encrypted secrets and every job's output.
+        var database = app.Services.GetRequiredService<Database>();
+        // Owner-only: the database holds key hashes, encrypted secrets and every job's output (on PostgreSQL the folder
+        // still holds the key ring and the projects' files).
         var folder = Path.GetDirectoryName(options.DatabasePath)!;
         if (OperatingSystem.IsWindows()) Directory.CreateDirectory(folder);
         else Directory.CreateDirectory(folder, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         await using var db = await app.Services.GetRequiredService<IDbContextFactory<InstaDeployDbContext>>().CreateDbContextAsync();
+        // On PostgreSQL several instances may start at once: EF Core takes a lock in the database while it migrates.
         await db.Database.MigrateAsync();
-        // SQLite creates its -wal and -shm files with the database file's mode, so the database file decides.
-        if (!OperatingSystem.IsWindows())
-            foreach (var file in new[] { options.DatabasePath, options.DatabasePath + "-wal", options.DatabasePath + "-shm" })
-                if (File.Exists(file)) File.SetUnixFileMode(file, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-        // WAL lets the REST API read while the hub writes, and survives a crash without a torn database.
-        await db.Database.ExecuteSqlRawAsync("PRAGMA journal_mode=WAL;");
-        app.Logger.DatabaseReady(options.DatabasePath);
+        if (!database.IsPostgres)
+        {
+            // SQLite creates its -wal and -shm files with the database file's mode, so the database file decides.
+            if (!OperatingSystem.IsWindows())
+                foreach (var file in new[] { options.DatabasePath, options.DatabasePath + "-wal", options.DatabasePath + "-shm" })
+                    if (File.Exists(file)) File.SetUnixFileMode(file, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            // WAL lets the REST API read while the hub writes, and survives a crash without a torn database.
+            await db.Database.ExecuteSqlRawAsync("PRAGMA journal_mode=WAL;");
+        }
+        app.Logger.DatabaseReady(database.Name);
     }
 }

@@ -163,7 +163,7 @@ public sealed class JobWriteBatcher : IAsyncDisposable, IDisposable
                 VALUES (@id, @type, @agent, @project, @status, @payload, @logs, @error, @result,
                     @created, @updated, @completed, @timeout, @timeoutSeconds, @sent, @expires, @trace, @secrets, 0, 0)
                 """);
-                        command.Add("@id", job.Id);
+            command.Add("@id", job.Id);
             command.Add("@type", job.Type);
             command.Add("@agent", job.AgentId);
             command.Add("@project", Value(job.ProjectName));
@@ -197,7 +197,7 @@ public sealed class JobWriteBatcher : IAsyncDisposable, IDisposable
                 WHERE "Id" = @id AND (@agent IS NULL OR "AgentId" = @agent)
                     AND ("Status" IN (@pending, @sent, @running) OR (@late AND @agent IS NOT NULL AND "Status" = @timedOut))
                 """);
-                        command.Add("@status", status);
+            command.Add("@status", status);
             command.Add("@error", error);
             command.Add("@result", Value(resultJson));
             command.Add("@now", TimeValue(now), System.Data.DbType.Int64);
