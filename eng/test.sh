@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The test command: sets up what the tests need (Docker engine, compose, example image; the base image the container
-# images are built on; nginx and Caddy for the reverse-proxy examples), then runs every test. Each setup step does
+# images are built on; nginx and Caddy for the reverse-proxy examples; a PostgreSQL server), then runs every test.
+# INSTADEPLOY_TEST_POSTGRES="$(cat artifacts/postgres/connection-string)" runs the control-plane suite on PostgreSQL
+# instead of SQLite (each test server on a database of its own). Each setup step does
 # nothing when what it makes is already there.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -10,6 +12,7 @@ bash eng/setup-docker.sh
 bash eng/setup-cli-tests.sh
 bash eng/docker/build-base-image.sh
 bash eng/setup-proxies.sh
+bash eng/setup-postgres.sh   # for the tests of several control-plane instances on one PostgreSQL (tests/.../Cluster)
 
 log="$(mktemp)"
 set +e

@@ -95,10 +95,17 @@ public static class DatabaseSchema
     /// <summary>The migrations applied to the PostgreSQL database (none when the database or its history does not exist yet).</summary>
     private static async Task<List<string>> AppliedPostgresMigrationsAsync(IServiceProvider services, CancellationToken cancellationToken)
     {
-        await using var db = await services.GetRequiredService<IDbContextFactory<InstaDeployDbContext>>().CreateDbContextAsync(cancellationToken);
         try
         {
-            return [.. await db.Database.GetAppliedMigrationsAsync(cancellationToken)];
+            await using var connection = await services.GetRequiredService<Database>().OpenAsync(cancellationToken);
+            // Asked first, so a new database does not log a failed query on the missing history table.
+            await using (var exists = connection.Sql("""SELECT to_regclass('"__EFMigrationsHistory"') IS NOT NULL"""))
+                if (await exists.ExecuteScalarAsync(cancellationToken) is not true) return [];
+            await using var command = connection.Sql("""SELECT "MigrationId" FROM "__EFMigrationsHistory" ORDER BY "MigrationId" """);
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            var applied = new List<string>();
+            while (await reader.ReadAsync(cancellationToken)) applied.Add(reader.GetString(0));
+            return applied;
         }
         catch (Npgsql.PostgresException e) when (e.SqlState == Npgsql.PostgresErrorCodes.InvalidCatalogName)
         {

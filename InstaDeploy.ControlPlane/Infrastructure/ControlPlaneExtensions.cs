@@ -1,6 +1,7 @@
 using System.Text.Json;
 using InstaDeploy.ControlPlane.Agents;
 using InstaDeploy.ControlPlane.ApiKeys;
+using InstaDeploy.ControlPlane.Cluster;
 using InstaDeploy.ControlPlane.Data;
 using InstaDeploy.ControlPlane.Hub;
 using InstaDeploy.ControlPlane.Jobs;
@@ -27,6 +28,7 @@ public static class ControlPlaneExtensions
         services.TryAddSingleton(TimeProvider.System);
 
         services.AddDatabase(builder.Configuration);
+        services.AddCluster(builder.Configuration);
 
         // Secret variables are encrypted with Data Protection; its key ring persists in INSTADEPLOY_KEY_RING_DIR (owner-only),
         // read when first needed (after the start-up check of the options), never during the app's build.
@@ -134,5 +136,6 @@ public static class ControlPlaneExtensions
             await db.Database.ExecuteSqlRawAsync("PRAGMA journal_mode=WAL;");
         }
         app.Logger.DatabaseReady(database.Name);
+        if (database.IsPostgres) app.Logger.InstanceStarted(app.Services.GetRequiredService<ClusterIdentity>().Id, database.Name);
     }
 }

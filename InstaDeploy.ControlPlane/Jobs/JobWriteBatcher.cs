@@ -161,7 +161,7 @@ public sealed class JobWriteBatcher : IAsyncDisposable, IDisposable
                     "CreatedAt", "UpdatedAt", "CompletedAt", "TimeoutAt", "TimeoutSeconds", "SentAt", "ExpiresAt", "TraceParent",
                     "SecretsProtected", "LogLinesDropped", "ArrivedLate")
                 VALUES (@id, @type, @agent, @project, @status, @payload, @logs, @error, @result,
-                    @created, @updated, @completed, @timeout, @timeoutSeconds, @sent, @expires, @trace, @secrets, 0, 0)
+                    @created, @updated, @completed, @timeout, @timeoutSeconds, @sent, @expires, @trace, @secrets, 0, FALSE)
                 """);
             command.Add("@id", job.Id);
             command.Add("@type", job.Type);

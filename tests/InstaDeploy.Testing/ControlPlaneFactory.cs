@@ -32,6 +32,12 @@ public sealed class ControlPlaneFactory : WebApplicationFactory<Program>
     /// <summary>The PostgreSQL server the tests run on when set (an Npgsql connection string with rights to create databases).</summary>
     public const string PostgresServerVariable = "INSTADEPLOY_TEST_POSTGRES";
 
+    /// <summary>The setting that names the store; a test about the SQLite file itself sets it empty, to stay on SQLite.</summary>
+    public const string SqliteSetting = "INSTADEPLOY_POSTGRES";
+
+    /// <summary>Whether this test run puts the control planes it starts on PostgreSQL.</summary>
+    public static bool TestsOnPostgres => !string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable(PostgresServerVariable));
+
     /// <summary>Whether this control plane's store is PostgreSQL.</summary>
     public bool OnPostgres => !string.IsNullOrWhiteSpace(_settings.GetValueOrDefault("INSTADEPLOY_POSTGRES"));
 
@@ -52,8 +58,9 @@ public sealed class ControlPlaneFactory : WebApplicationFactory<Program>
         var postgresServer = Environment.GetEnvironmentVariable(PostgresServerVariable);
         if (!string.IsNullOrWhiteSpace(postgresServer) && settings?.ContainsKey("INSTADEPLOY_POSTGRES") != true)
         {
-            _postgres = TestPostgres.Create(postgresServer);
-            _settings["INSTADEPLOY_POSTGRES"] = _postgres.ConnectionString;
+            // A test that brings its own data folder restarts the control plane on it: the database goes with the folder.
+            if (_ownsDataDirectory) _postgres = TestPostgres.Create(postgresServer);
+            _settings["INSTADEPLOY_POSTGRES"] = (_postgres ?? TestPostgres.ForDataDirectory(postgresServer, DataDirectory)).ConnectionString;
         }
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>()) _settings[key] = value;
         _time = time;
