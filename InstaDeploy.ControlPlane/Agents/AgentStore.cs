@@ -73,7 +73,8 @@ public sealed class AgentStore(IDbContextFactory<InstaDeployDbContext> databases
         return agent;
     }
 
-    /// <summary>Sets last_seen to now for agents whose connection is alive (the socket answers pings).</summary>
+    /// <summary>Sets last_seen to now for agents whose connection is alive (the socket answers pings), and online: the
+    /// instance that holds the socket says so, even if another instance marked the agent offline meanwhile.</summary>
     public async Task TouchAsync(IReadOnlyCollection<string> agentIds, CancellationToken cancellationToken)
     {
         if (agentIds.Count == 0) return;
@@ -82,6 +83,6 @@ public sealed class AgentStore(IDbContextFactory<InstaDeployDbContext> databases
         var now = time.GetUtcNow();
         foreach (var chunk in agentIds.Chunk(500))
             await db.Agents.Where(a => chunk.Contains(a.Id))
-                .ExecuteUpdateAsync(s => s.SetProperty(a => a.LastSeen, now), cancellationToken);
+                .ExecuteUpdateAsync(s => s.SetProperty(a => a.LastSeen, now).SetProperty(a => a.Online, true), cancellationToken);
     }
 }

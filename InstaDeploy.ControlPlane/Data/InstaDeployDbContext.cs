@@ -3,8 +3,20 @@ using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
 
 namespace InstaDeploy.ControlPlane.Data;
 
-public sealed class InstaDeployDbContext(DbContextOptions<InstaDeployDbContext> options) : DbContext(options)
+/// <summary>
+/// The control plane's store. This type is the SQLite one (its migrations are in <c>Data/Migrations</c>);
+/// <see cref="PostgresDbContext"/> is the same model on PostgreSQL, with its own migrations.
+/// </summary>
+public class InstaDeployDbContext : DbContext
 {
+    public InstaDeployDbContext(DbContextOptions<InstaDeployDbContext> options) : base(options)
+    {
+    }
+
+    protected InstaDeployDbContext(DbContextOptions options) : base(options)
+    {
+    }
+
     public DbSet<AgentEntity> Agents => Set<AgentEntity>();
     public DbSet<JobEntity> Jobs => Set<JobEntity>();
     public DbSet<DeploymentEntity> Deployments => Set<DeploymentEntity>();

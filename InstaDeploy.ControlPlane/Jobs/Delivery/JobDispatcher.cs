@@ -19,6 +19,7 @@ public sealed class JobDispatcher(
     IEnumerable<ICommandWriter> writers,
     ControlPlaneMetrics metrics,
     TimeProvider time,
+    Cluster.ClusterSignals cluster,
     ILogger<JobDispatcher> logger)
 {
     private readonly Dictionary<string, ICommandWriter> _writers = writers.ToDictionary(w => w.CommandType, StringComparer.Ordinal);
@@ -54,7 +55,11 @@ public sealed class JobDispatcher(
         activity?.SetTag(TelemetryTags.CommandType, job.Type);
         activity?.SetTag(TelemetryTags.AgentId, job.AgentId);
         if (job.ProjectName is not null) activity?.SetTag(TelemetryTags.Project, job.ProjectName);
-        if (job.Status == JobStatuses.Pending) logger.JobQueued(job.Id, job.Type, job.AgentId);
+        if (job.Status == JobStatuses.Pending)
+        {
+            logger.JobQueued(job.Id, job.Type, job.AgentId);
+            await cluster.NotifyJobWaitingAsync(job.AgentId, cancellationToken); // the agent may be connected to another instance
+        }
         return job;
     }
 

@@ -51,7 +51,7 @@ public static class UpgradeFixture
         var jobs = new Dictionary<string, string>();
         string ciKey, revokedKey, agentKey;
         var work = Directory.CreateTempSubdirectory("instadeploy-fixture-").FullName;
-        await using (var controlPlane = new ControlPlaneFactory(new Dictionary<string, string?> { ["INSTADEPLOY_DATA_DIR"] = work }))
+        await using (var controlPlane = new ControlPlaneFactory(new Dictionary<string, string?> { [ControlPlaneFactory.SqliteSetting] = "", ["INSTADEPLOY_DATA_DIR"] = work }))
         {
             using var admin = controlPlane.CreateApiClient();
             ciKey = (await Send(admin, "/api-keys", new { name = "ci", scopes = new[] { "deploy" }, host_access = true }, HttpStatusCode.Created)).GetProperty("key").GetString()!;
@@ -182,7 +182,7 @@ public static class UpgradeFixture
         File.Copy(Path.Combine(folder, DatabaseFile), Path.Combine(data, DatabaseFile));
         await KeyRingBackup.CopyAsync(Path.Combine(folder, KeysFolder), Path.Combine(data, KeysFolder), CancellationToken.None);
 
-        await using var controlPlane = new ControlPlaneFactory(new Dictionary<string, string?> { ["INSTADEPLOY_DATA_DIR"] = data });
+        await using var controlPlane = new ControlPlaneFactory(new Dictionary<string, string?> { [ControlPlaneFactory.SqliteSetting] = "", ["INSTADEPLOY_DATA_DIR"] = data });
         try
         {
             using var admin = controlPlane.CreateApiClient();
