@@ -58,6 +58,10 @@ public class InstaDeployDbContext : DbContext
             job.HasIndex(j => new { j.AgentId, j.Status });
             job.HasIndex(j => new { j.ProjectName, j.CreatedAt });
             job.HasIndex(j => new { j.Status, j.TimeoutAt });
+            // GET /jobs pages newest first by (CreatedAt, Id), unfiltered or by status: an index per order, so a page
+            // reads its rows and no more whatever the history holds (agent and project have theirs above).
+            job.HasIndex(j => new { j.CreatedAt, j.Id });
+            job.HasIndex(j => new { j.Status, j.CreatedAt });
         });
 
         modelBuilder.Entity<EnrollmentTokenEntity>(token =>

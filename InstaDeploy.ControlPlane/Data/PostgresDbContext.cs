@@ -24,3 +24,11 @@ internal sealed class PostgresDesignTimeFactory : Microsoft.EntityFrameworkCore.
     public PostgresDbContext CreateDbContext(string[] args) =>
         new(new DbContextOptionsBuilder<PostgresDbContext>().UseNpgsql("Host=localhost;Database=instadeploy_design").Options);
 }
+
+/// <summary>For <c>dotnet ef</c> on the SQLite context: without it the tools take the PostgreSQL factory above (its
+/// context derives from this one) and write PostgreSQL migrations into the SQLite folder.</summary>
+internal sealed class SqliteDesignTimeFactory : Microsoft.EntityFrameworkCore.Design.IDesignTimeDbContextFactory<InstaDeployDbContext>
+{
+    public InstaDeployDbContext CreateDbContext(string[] args) =>
+        new(new DbContextOptionsBuilder<InstaDeployDbContext>().UseSqlite("Data Source=instadeploy-design.db").Options);
+}

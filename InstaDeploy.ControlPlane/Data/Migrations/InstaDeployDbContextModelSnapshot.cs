@@ -326,7 +326,11 @@ namespace InstaDeploy.ControlPlane.Data.Migrations
 
                     b.HasIndex("AgentId", "Status");
 
+                    b.HasIndex("CreatedAt", "Id");
+
                     b.HasIndex("ProjectName", "CreatedAt");
+
+                    b.HasIndex("Status", "CreatedAt");
 
                     b.HasIndex("Status", "TimeoutAt");
 

@@ -21,6 +21,69 @@ namespace InstaDeploy.ControlPlane.Data.PostgresMigrations
 
             NpgsqlModelBuilderExtensions.UseIdentityByDefaultColumns(modelBuilder);
 
+            modelBuilder.Entity("InstaDeploy.ControlPlane.Audit.AuditEntryEntity", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+
+                    b.Property<string>("Action")
+                        .IsRequired()
+                        .HasColumnType("text");
+
+                    b.Property<string>("ActorId")
+                        .HasColumnType("text");
+
+                    b.Property<string>("ActorKind")
+                        .IsRequired()
+                        .HasColumnType("text");
+
+                    b.Property<string>("ActorName")
+                        .IsRequired()
+                        .HasColumnType("text");
+
+                    b.Property<long>("At")
+                        .HasColumnType("bigint");
+
+                    b.Property<string>("Detail")
+                        .IsRequired()
+                        .HasColumnType("text");
+
+                    b.Property<string>("JobId")
+                        .HasColumnType("text");
+
+                    b.Property<string>("Outcome")
+                        .IsRequired()
+                        .HasColumnType("text");
+
+                    b.Property<string>("SourceAddress")
+                        .HasColumnType("text");
+
+                    b.Property<int>("Status")
+                        .HasColumnType("integer");
+
+                    b.Property<string>("Summary")
+                        .HasColumnType("text");
+
+                    b.Property<string>("Target")
+                        .IsRequired()
+                        .HasColumnType("text");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("At");
+
+                    b.HasIndex("Action", "At");
+
+                    b.HasIndex("ActorId", "At");
+
+                    b.HasIndex("Target", "At");
+
+                    b.ToTable("AuditLog", (string)null);
+                });
+
             modelBuilder.Entity("InstaDeploy.ControlPlane.Data.AgentEntity", b =>
                 {
                     b.Property<string>("Id")
@@ -270,7 +333,11 @@ namespace InstaDeploy.ControlPlane.Data.PostgresMigrations
 
                     b.HasIndex("AgentId", "Status");
 
+                    b.HasIndex("CreatedAt", "Id");
+
                     b.HasIndex("ProjectName", "CreatedAt");
+
+                    b.HasIndex("Status", "CreatedAt");
 
                     b.HasIndex("Status", "TimeoutAt");
 
@@ -390,6 +457,56 @@ namespace InstaDeploy.ControlPlane.Data.PostgresMigrations
                         .IsUnique();
 
                     b.ToTable("Revisions");
+                });
+
+            modelBuilder.Entity("InstaDeploy.ControlPlane.Infrastructure.Storage.StorageProbeEntity", b =>
+                {
+                    b.Property<int>("Id")
+                        .HasColumnType("integer");
+
+                    b.Property<long>("At")
+                        .HasColumnType("bigint");
+
+                    b.HasKey("Id");
+
+                    b.ToTable("StorageProbe", (string)null);
+                });
+
+            modelBuilder.Entity("InstaDeploy.ControlPlane.Registries.RegistryCredentialEntity", b =>
+                {
+                    b.Property<string>("Host")
+                        .HasColumnType("text");
+
+                    b.Property<string>("Scope")
+                        .HasColumnType("text");
+
+                    b.Property<string>("AgentId")
+                        .HasColumnType("text");
+
+                    b.Property<long>("CreatedAt")
+                        .HasColumnType("bigint");
+
+                    b.Property<string>("PasswordProtected")
+                        .IsRequired()
+                        .HasColumnType("text");
+
+                    b.Property<string>("Selector")
+                        .HasColumnType("text");
+
+                    b.Property<long>("UpdatedAt")
+                        .HasColumnType("bigint");
+
+                    b.Property<string>("UpdatedBy")
+                        .IsRequired()
+                        .HasColumnType("text");
+
+                    b.Property<string>("Username")
+                        .IsRequired()
+                        .HasColumnType("text");
+
+                    b.HasKey("Host", "Scope");
+
+                    b.ToTable("RegistryCredentials");
                 });
 
             modelBuilder.Entity("InstaDeploy.ControlPlane.Rollouts.RolloutEntity", b =>
@@ -594,6 +711,90 @@ namespace InstaDeploy.ControlPlane.Data.PostgresMigrations
                     b.HasIndex("RollbackJobId");
 
                     b.ToTable("RolloutTargets");
+                });
+
+            modelBuilder.Entity("InstaDeploy.ControlPlane.Webhooks.WebhookDeliveryEntity", b =>
+                {
+                    b.Property<string>("WebhookId")
+                        .HasColumnType("text");
+
+                    b.Property<string>("DeliveryId")
+                        .HasColumnType("text");
+
+                    b.Property<string>("BodySha256")
+                        .IsRequired()
+                        .HasColumnType("text");
+
+                    b.Property<long>("ReceivedAt")
+                        .HasColumnType("bigint");
+
+                    b.HasKey("WebhookId", "DeliveryId");
+
+                    b.HasIndex("ReceivedAt");
+
+                    b.HasIndex("WebhookId", "BodySha256")
+                        .IsUnique();
+
+                    b.ToTable("WebhookDeliveries");
+                });
+
+            modelBuilder.Entity("InstaDeploy.ControlPlane.Webhooks.WebhookEntity", b =>
+                {
+                    b.Property<string>("Id")
+                        .HasColumnType("text");
+
+                    b.Property<string>("AgentId")
+                        .HasColumnType("text");
+
+                    b.Property<string>("Branch")
+                        .HasColumnType("text");
+
+                    b.Property<long>("CreatedAt")
+                        .HasColumnType("bigint");
+
+                    b.Property<string>("CreatedBy")
+                        .IsRequired()
+                        .HasColumnType("text");
+
+                    b.Property<string>("CreatedByKeyId")
+                        .HasColumnType("text");
+
+                    b.Property<bool>("CreatedByRestricted")
+                        .HasColumnType("boolean");
+
+                    b.Property<long?>("LastDeliveryAt")
+                        .HasColumnType("bigint");
+
+                    b.Property<string>("Mode")
+                        .IsRequired()
+                        .HasColumnType("text");
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasColumnType("text");
+
+                    b.Property<string>("ProjectName")
+                        .IsRequired()
+                        .HasColumnType("text");
+
+                    b.Property<bool>("Pull")
+                        .HasColumnType("boolean");
+
+                    b.Property<string>("SecretProtected")
+                        .IsRequired()
+                        .HasColumnType("text");
+
+                    b.Property<string>("Selector")
+                        .HasColumnType("text");
+
+                    b.Property<string>("StrategyJson")
+                        .HasColumnType("text");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("ProjectName");
+
+                    b.ToTable("Webhooks");
                 });
 #pragma warning restore 612, 618
         }
