@@ -45,7 +45,7 @@ public sealed class PluginDeliveryTests : IAsyncLifetime
         var project = E2E.Project("restart");
         try
         {
-            await Eventually.TrueAsync(async () => (await CommandTypesAsync()).Length == 5, TimeSpan.FromSeconds(10), "the agent to report its plugins");
+            await Eventually.TrueAsync(async () => (await CommandTypesAsync()).Length == 6, TimeSpan.FromSeconds(10), "the agent to report its plugins (six command types)");
             var agent = await _api.GetJsonAsync("/agents/plugin-agent");
             Assert.Equal(["InstaDeploy.Agent.Plugins.Compose", "InstaDeploy.Agent.Plugins.Health"],
                 agent.GetProperty("plugins").EnumerateArray().Select(p => p.GetProperty("name").GetString()));
