@@ -36,9 +36,12 @@ else
       for project in "$@"; do dotnet test "$project" -c Release --no-build --nologo || rc=1; done
       return $rc
     }
+    # The control-plane suite first (it has always run beside the end-to-end one), the browser tests last; then any
+    # test project added since.
     others=()
+    for name in ControlPlane Agent AppHost Cli Console; do others+=("tests/InstaDeploy.$name.Tests/InstaDeploy.$name.Tests.csproj"); done
     for project in tests/*.Tests/*.Tests.csproj; do
-      case "$project" in *EndToEnd*) ;; *) others+=("$project") ;; esac
+      case " ${others[*]} " in *" $project "*) ;; *) [[ "$project" == *EndToEnd* ]] || others+=("$project") ;; esac
     done
     # (pipefail holds in the subshells: a lane's failure is its pipeline's.)
     ( lane tests/InstaDeploy.EndToEnd.Tests/InstaDeploy.EndToEnd.Tests.csproj 2>&1 | tee "$log.e2e" ) &
