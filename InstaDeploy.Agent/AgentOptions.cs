@@ -73,6 +73,11 @@ public sealed partial class AgentOptions
         foreach (var (name, value) in new[] { ("AGENT_SECRET_TOKEN", token ?? ""), ("AGENT_ENROLLMENT_TOKEN", enrollment ?? ""), ("AGENT_VERSION", version), ("AGENT_ARCHITECTURE", architecture) })
             if (value.Any(char.IsControl)) problems.Add($"{name} contains a control character (a newline?); remove it");
 
+        // Read by the health plugin; a typo would silently fall back to the defaults and warn at the wrong level.
+        foreach (var name in new[] { "AGENT_MIN_FREE_NETWORKS", "AGENT_MIN_FREE_DISK_MB" })
+            if (configuration[name] is { Length: > 0 } floor && (!long.TryParse(floor, out var n) || n < 0))
+                problems.Add($"{name} '{floor}' is not a number (0 or more)");
+
         // The deploy policy is read by the compose plugin; a typo here would silently leave a server unprotected.
         if (configuration["AGENT_POLICY"] is { Length: > 0 } policy && policy.Trim().ToLowerInvariant() is not ("on" or "off" or "true" or "false" or "1" or "0" or "yes" or "no"))
             problems.Add($"AGENT_POLICY '{policy}' is neither on nor off");

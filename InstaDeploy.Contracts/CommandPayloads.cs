@@ -43,6 +43,37 @@ public sealed record DeployComposePayload
     [JsonPropertyName(DeployPayload.Policy)]
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public DeployPolicyPayload? Policy { get; init; }
+
+    /// <summary>Whether the agent pulls the images before <c>up</c>.</summary>
+    [JsonPropertyName(DeployPayload.Pull)]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public bool? Pull { get; init; }
+
+    /// <summary>Registry logins for this deploy only (<see cref="DeployPayload.RegistryAuths"/>).</summary>
+    [JsonPropertyName(DeployPayload.RegistryAuths)]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<RegistryAuth>? RegistryAuths { get; init; }
+}
+
+/// <summary>A registry login a command carries, in clear only on the agent's socket.</summary>
+/// <param name="Host">The registry host as image references name it (<c>docker.io</c> for Docker Hub).</param>
+/// <param name="Username">The user name.</param>
+/// <param name="Password">The password or token.</param>
+public sealed record RegistryAuth(
+    [property: JsonPropertyName("host")] string Host,
+    [property: JsonPropertyName("username")] string Username,
+    [property: JsonPropertyName("password")] string Password);
+
+/// <summary><c>REGISTRY_LOGIN</c>: try one registry login on the agent, as a deploy would use it.</summary>
+public sealed record RegistryLoginPayload
+{
+    /// <summary>The login to try (exactly one), merged in as the command is written.</summary>
+    [JsonPropertyName(DeployPayload.RegistryAuths)]
+    public IReadOnlyList<RegistryAuth>? RegistryAuths { get; init; }
+
+    /// <summary>The registry host, also when the login is not (yet) merged in.</summary>
+    [JsonPropertyName("host")]
+    public required string Host { get; init; }
 }
 
 /// <summary>The deploy policy a command asks the agent to enforce.</summary>
@@ -117,6 +148,9 @@ public static class CommandPayloadJson
     /// <summary>Type information for a payload given as JSON (a plugin's command).</summary>
     public static System.Text.Json.Serialization.Metadata.JsonTypeInfo<JsonElement> Any => CommandPayloadJsonContext.Default.JsonElement;
 
+    /// <summary>Type information for <see cref="RegistryLoginPayload"/>.</summary>
+    public static System.Text.Json.Serialization.Metadata.JsonTypeInfo<RegistryLoginPayload> RegistryLogin => CommandPayloadJsonContext.Default.RegistryLoginPayload;
+
     /// <summary>Type information for a list of variables.</summary>
     public static System.Text.Json.Serialization.Metadata.JsonTypeInfo<ProjectVariable[]> Variables => CommandPayloadJsonContext.Default.ProjectVariableArray;
 
@@ -162,6 +196,7 @@ public static class CommandPayloadJson
 [JsonSerializable(typeof(DeployComposePayload))]
 [JsonSerializable(typeof(ProjectPayload))]
 [JsonSerializable(typeof(LogsPayload))]
+[JsonSerializable(typeof(RegistryLoginPayload))]
 [JsonSerializable(typeof(ProjectVariable[]))]
 [JsonSerializable(typeof(JsonElement))]
 internal sealed partial class CommandPayloadJsonContext : JsonSerializerContext;

@@ -22,6 +22,13 @@ public static class CommandTypes
     public const string Logs = "LOGS";
 
     /// <summary>
+    /// Try a registry login on the agent (an InstaDeploy extension, served by the compose plugin): payload
+    /// <c>{host, registry_auths: [{host, username, password}]}</c>; the result says whether the registry accepted it and
+    /// what it answered. Nothing is kept on the agent.
+    /// </summary>
+    public const string RegistryLogin = "REGISTRY_LOGIN";
+
+    /// <summary>
     /// Control plane to agent, only with the reliable-delivery feature: <c>{"id": "&lt;job id&gt;", "type": "ACK"}</c>,
     /// the job's result is persisted and the agent may forget it. Not a job.
     /// </summary>

@@ -36,6 +36,17 @@ public static class DeployPayload
     /// <summary>In <see cref="Policy"/>: capabilities cap_add may add.</summary>
     public const string PolicyCapAddAllow = "cap_add_allow";
 
+    /// <summary>true: the agent runs <c>compose pull</c> before <c>up</c>, so a new image pushed behind the same tag is used.</summary>
+    public const string Pull = "pull";
+
+    /// <summary>
+    /// <c>[{"host", "username", "password"}]</c>: logins for the registries the deploy's images come from. The agent uses them
+    /// for this job only, through a private <c>DOCKER_CONFIG</c> folder it removes afterwards, and redacts them from the
+    /// job's output. Sent only to an agent that announced <see cref="HandshakeHeaders.FeatureRegistryAuth"/>; merged into
+    /// the command only as it is written to the agent's socket (never stored in clear).
+    /// </summary>
+    public const string RegistryAuths = "registry_auths";
+
     /// <summary>Result field of a failed deploy that was rolled back: the revision restored.</summary>
     public const string RolledBackTo = "rolled_back_to_revision";
 

@@ -49,6 +49,13 @@ public static class HandshakeHeaders
     /// </summary>
     public const string FeatureAgentKey = "agent-key";
 
+    /// <summary>
+    /// Feature, agent to control plane: the agent uses the registry logins a DEPLOY_COMPOSE carries
+    /// (<see cref="DeployPayload.RegistryAuths"/>) for that job only and runs REGISTRY_LOGIN. A control plane sends
+    /// registry logins to no other agent (a seed agent would ignore them, and nothing there would redact them).
+    /// </summary>
+    public const string FeatureRegistryAuth = "registry-auth";
+
     /// <summary>Response header of the upgrade, only to an agent that announced <see cref="FeatureAgentKey"/>: its new key.</summary>
     public const string AgentKey = "X-InstaDeploy-Agent-Key";
 

@@ -102,6 +102,27 @@ public sealed class ControlPlaneOptions
     [Range(10, 7 * 86_400)]
     public int ReconcileSeconds { get; set; } = 900;
 
+    /// <summary>Finished jobs older than this many days are deleted (0: kept for ever), except the jobs that made a
+    /// revision, those a deployment or rollout names, and the newest <see cref="JobRetentionKeep"/> of each project and agent.</summary>
+    [ConfigurationKeyName("INSTADEPLOY_JOB_RETENTION_DAYS")]
+    [Range(0, 36_500)]
+    public int JobRetentionDays { get; set; } = 30;
+
+    /// <summary>A finished job's output is cleared after this many days (0: kept as long as the job).</summary>
+    [ConfigurationKeyName("INSTADEPLOY_JOB_OUTPUT_RETENTION_DAYS")]
+    [Range(0, 36_500)]
+    public int JobOutputRetentionDays { get; set; } = 14;
+
+    /// <summary>The newest jobs of each project and of each agent kept whatever their age.</summary>
+    [ConfigurationKeyName("INSTADEPLOY_JOB_RETENTION_KEEP")]
+    [Range(0, 100_000)]
+    public int JobRetentionKeep { get; set; } = 50;
+
+    /// <summary>How often retention looks for jobs to delete.</summary>
+    [ConfigurationKeyName("INSTADEPLOY_RETENTION_INTERVAL_SECONDS")]
+    [Range(1, 86_400)]
+    public int RetentionIntervalSeconds { get; set; } = 300;
+
     /// <summary>Most jobs an agent may have waiting or running; past it, new commands for it get 429.</summary>
     [ConfigurationKeyName("INSTADEPLOY_MAX_OPEN_JOBS_PER_AGENT")]
     [Range(1, 1_000_000)]
@@ -137,6 +158,22 @@ public sealed class ControlPlaneOptions
     [AllowedValues("FULL", "NORMAL", "full", "normal")]
     public string DatabaseSynchronous { get; set; } = "FULL";
 
+    /// <summary>Free space (MiB) on the data folder's file system under which /health reports unhealthy; 0 turns it off.</summary>
+    [ConfigurationKeyName("INSTADEPLOY_MIN_FREE_DISK_MB")]
+    [Range(0, 10_000_000)]
+    public int MinFreeDiskMegabytes { get; set; } = 64;
+
+    /// <summary>Days the audit log keeps an entry; 0 keeps every entry.</summary>
+    [ConfigurationKeyName("INSTADEPLOY_AUDIT_RETENTION_DAYS")]
+    [Range(0, 36_500)]
+    public int AuditRetentionDays { get; set; } = 365;
+
+    /// <summary>Hours a webhook remembers the deliveries it accepted (their GitHub delivery id and body): the same one
+    /// again within it is refused. A push older than this is refused too.</summary>
+    [ConfigurationKeyName("INSTADEPLOY_WEBHOOK_REPLAY_WINDOW_HOURS")]
+    [Range(1, 24 * 365)]
+    public int WebhookReplayWindowHours { get; set; } = 72;
+
     public string DatabasePath => Path.Combine(Path.GetFullPath(DataDirectory), "instadeploy.db");
 
     public string KeyRingPath => Path.GetFullPath(string.IsNullOrEmpty(KeyRingDirectory) ? Path.Combine(DataDirectory, "keys") : KeyRingDirectory);
@@ -157,6 +194,9 @@ internal sealed class ControlPlaneOptionsValidator : IValidateOptions<ControlPla
             return ValidateOptionsResult.Fail(bindAllow);
         if (Compose.PolicySettings.CapAddAllowProblem(options.PolicyCapAddAllow, "INSTADEPLOY_POLICY_CAP_ADD_ALLOW") is { } capAddAllow)
             return ValidateOptionsResult.Fail(capAddAllow);
+        if (options.JobRetentionDays > 0 && options.JobOutputRetentionDays > options.JobRetentionDays)
+            return ValidateOptionsResult.Fail(
+                $"INSTADEPLOY_JOB_OUTPUT_RETENTION_DAYS ({options.JobOutputRetentionDays}) is longer than INSTADEPLOY_JOB_RETENTION_DAYS ({options.JobRetentionDays}): output cannot outlive its job; lower it, or set it to 0 to keep output as long as the job.");
         if (!options.AllowSharedAgentToken) return ValidateOptionsResult.Success;
         if (string.IsNullOrWhiteSpace(options.AgentSecretToken))
             return ValidateOptionsResult.Fail(

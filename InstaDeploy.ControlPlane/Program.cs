@@ -1,5 +1,8 @@
 using InstaDeploy.ControlPlane;
 using InstaDeploy.ControlPlane.Agents;
+using InstaDeploy.ControlPlane.Audit;
+using InstaDeploy.ControlPlane.Registries;
+using InstaDeploy.ControlPlane.Webhooks;
 using InstaDeploy.ControlPlane.ApiKeys;
 using InstaDeploy.ControlPlane.Backups;
 using InstaDeploy.ControlPlane.Deployments;
@@ -7,6 +10,7 @@ using InstaDeploy.ControlPlane.Hub;
 using InstaDeploy.ControlPlane.Infrastructure;
 using InstaDeploy.ControlPlane.Jobs;
 using InstaDeploy.ControlPlane.Rollouts;
+using InstaDeploy.ControlPlane.WebConsole;
 using Microsoft.Extensions.Options;
 using Scalar.AspNetCore;
 
@@ -18,12 +22,14 @@ if (BackupCommands.Handles(args)) return await BackupCommands.RunAsync(args);
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 builder.AddServiceDefaults(Telemetry.Name);
 builder.AddControlPlane();
+builder.AddConsole();
 
 var app = builder.Build();
 try
 {
     // Reading the options validates them, so a missing AGENT_SECRET_TOKEN stops the start with a clear message.
     _ = app.Services.GetRequiredService<IOptions<ControlPlaneOptions>>().Value;
+    _ = app.Services.GetRequiredService<IOptions<ConsoleOptions>>().Value;
 }
 catch (OptionsValidationException e)
 {
@@ -41,6 +47,7 @@ app.UseAuthentication();
 app.UseUnauthenticatedThrottle();
 app.UseAuthorization();
 app.UseRateLimiter();
+app.UseAntiforgery();
 
 app.MapOpenApi();
 app.MapScalarApiReference();
@@ -56,6 +63,10 @@ app.MapRolloutsApi();
 app.MapApiKeysApi();
 app.MapEnrollmentApi();
 app.MapBackupsApi();
+app.MapConsole();
+app.MapRegistriesApi();
+app.MapAuditApi();
+app.MapWebhooksApi();
 
 await app.RunAsync();
 return 0;

@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
@@ -79,11 +80,38 @@ public static class Extensions
         return builder;
     }
 
-    /// <summary>Maps <c>/health</c> (ready: every check) and <c>/alive</c> (live: the process answers).</summary>
+    /// <summary>Maps <c>/health</c> (ready: every check, answered as JSON with each check's status and reason; 503 when
+    /// one is unhealthy) and <c>/alive</c> (live: the process answers).</summary>
     public static WebApplication MapDefaultEndpoints(this WebApplication app)
     {
-        app.MapHealthChecks(HealthEndpointPath);
+        app.MapHealthChecks(HealthEndpointPath, new HealthCheckOptions { ResponseWriter = WriteHealthAsync });
         app.MapHealthChecks(AlivenessEndpointPath, new HealthCheckOptions { Predicate = r => r.Tags.Contains("live") });
         return app;
+    }
+
+    /// <summary><c>{"status": "Unhealthy", "checks": {"storage": {"status", "description", "data"}}}</c>: an operator (or a
+    /// monitor) reads why, not only that.</summary>
+    private static Task WriteHealthAsync(Microsoft.AspNetCore.Http.HttpContext context, HealthReport report)
+    {
+        context.Response.ContentType = "application/json; charset=utf-8";
+        var body = new System.Text.Json.Nodes.JsonObject
+        {
+            ["status"] = report.Status.ToString(),
+            ["checks"] = new System.Text.Json.Nodes.JsonObject(report.Entries.Select(entry => KeyValuePair.Create(entry.Key, (System.Text.Json.Nodes.JsonNode?)new System.Text.Json.Nodes.JsonObject
+            {
+                ["status"] = entry.Value.Status.ToString(),
+                ["description"] = entry.Value.Description,
+                ["data"] = new System.Text.Json.Nodes.JsonObject(entry.Value.Data.Select(d =>
+                    KeyValuePair.Create(d.Key, d.Value switch
+                    {
+                        long number => System.Text.Json.Nodes.JsonValue.Create(number),
+                        int number => System.Text.Json.Nodes.JsonValue.Create(number),
+                        bool flag => System.Text.Json.Nodes.JsonValue.Create(flag),
+                        DateTimeOffset at => System.Text.Json.Nodes.JsonValue.Create(at.ToString("O")),
+                        var other => (System.Text.Json.Nodes.JsonNode?)System.Text.Json.Nodes.JsonValue.Create(other.ToString()),
+                    }))),
+            }))),
+        };
+        return context.Response.WriteAsync(body.ToJsonString());
     }
 }

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # The benchmarks in one command: builds Release, publishes the control plane and the agent as a user ships them,
-# raises the open-files limit, runs the six scenarios against real processes and prints a table. Results (markdown
+# raises the open-files limit, runs the scenarios against real processes and prints a table. Results (markdown
 # and JSON) and every process's log go to bench/.out/.
 #
 #   bash bench/run.sh            # small scale, a few minutes (the CI smoke pass; it asserts no timing)
 #   bash bench/run.sh --full     # the scale: 1,000 agents for latency, up to 10,000 idle agents, storm
-#   bash bench/run.sh --small --only dispatch,throughput      # a subset: dispatch throughput output fleet storm agent deploy rollout
+#   bash bench/run.sh --small --only dispatch,throughput      # a subset: dispatch throughput output fleet storm agent deploy rollout console
 #   bash bench/run.sh --full --sync normal    # the control plane with INSTADEPLOY_DB_SYNCHRONOUS=NORMAL (default FULL)
 #   bash bench/run.sh --full --baseline 68a2910   # also measure that commit's control plane, side by side in one run
 set -euo pipefail

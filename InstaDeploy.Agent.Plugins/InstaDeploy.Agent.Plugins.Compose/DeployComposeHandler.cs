@@ -59,7 +59,10 @@ public sealed class DeployComposeHandler(ComposeCli compose, ProjectFolders fold
         }
         var entry = await history.RecordAsync(projectName, revision, context.CancellationToken);
 
-        var failure = await UpAsync(projectName, composeFile, revision, healthWait, context);
+        // The registry logins of this job live in a folder of its own, outside the project, for as long as it runs.
+        await using var dockerConfig = await JobDockerConfig.CreateAsync(payload.RegistryAuths, context);
+        var pull = payload.Pull == true;
+        var failure = await UpAsync(projectName, composeFile, revision, healthWait, pull, dockerConfig, context);
         await history.FinishAsync(projectName, entry, failure is null, context.CancellationToken);
         if (failure is null) return CommandResult.Success($"Deployment successful (revision {revision})");
 
@@ -86,7 +89,7 @@ public sealed class DeployComposeHandler(ComposeCli compose, ProjectFolders fold
         }
         await history.RestoreAsync(projectName, previous, context.CancellationToken);
         folders.RegisterSecrets(context, projectName);
-        var rollbackFailure = await UpAsync(projectName, composeFile, previous.Revision, healthWait, context);
+        var rollbackFailure = await UpAsync(projectName, composeFile, previous.Revision, healthWait, pull: false, dockerConfig, context);
         var data = System.Text.Json.JsonSerializer.SerializeToElement(new Dictionary<string, object?>
         {
             [DeployPayload.RolledBackTo] = int.TryParse(previous.Revision, out var back) ? back : null,
@@ -102,10 +105,19 @@ public sealed class DeployComposeHandler(ComposeCli compose, ProjectFolders fold
         return CommandResult.Failure($"{failure}; the rollback to revision {previous.Revision} failed too: {rollbackFailure}", data);
     }
 
-    /// <summary>Runs <c>up -d --remove-orphans</c> with every container labelled with <paramref name="revision"/>, then the
-    /// health gate; null when the project came up, else why not.</summary>
-    private async Task<string?> UpAsync(string projectName, string composeFile, string revision, TimeSpan healthWait, CommandContext context)
+    /// <summary>Runs <c>pull</c> (when asked), then <c>up -d --remove-orphans</c> with every container labelled with
+    /// <paramref name="revision"/>, then the health gate; null when the project came up, else why not.</summary>
+    private async Task<string?> UpAsync(string projectName, string composeFile, string revision, TimeSpan healthWait, bool pull, JobDockerConfig? dockerConfig, CommandContext context)
     {
+        var options = new ProcessOptions { WorkingDirectory = Path.GetDirectoryName(composeFile), Environment = dockerConfig?.Environment };
+        if (pull)
+        {
+            var (pullProgram, pullArguments) = await compose.CommandAsync(projectName, composeFile, context.CancellationToken);
+            pullArguments.Add("pull");
+            var pulled = await ProcessRunner.RunAsync(pullProgram, pullArguments, context.WriteOutputLineAsync, options, context.CancellationToken);
+            if (pulled.ExitCode != 0)
+                return context.Redact($"compose pull exited with code {pulled.ExitCode}: {string.Join('\n', pulled.StandardErrorTail)}");
+        }
         var overrides = new List<string>();
         if (RevisionLabels.OverrideFor(await File.ReadAllBytesAsync(composeFile, context.CancellationToken), revision) is { } labels)
         {
@@ -115,10 +127,14 @@ public sealed class DeployComposeHandler(ComposeCli compose, ProjectFolders fold
         }
         var (fileName, arguments) = await compose.CommandAsync(projectName, composeFile, context.CancellationToken, [.. overrides]);
         arguments.AddRange(["up", "-d", "--remove-orphans"]);
-        var result = await ProcessRunner.RunAsync(fileName, arguments, context.WriteOutputLineAsync, context.CancellationToken,
-            workingDirectory: Path.GetDirectoryName(composeFile));
+        var result = await ProcessRunner.RunAsync(fileName, arguments, context.WriteOutputLineAsync, options, context.CancellationToken);
         if (result.ExitCode != 0)
-            return $"compose up exited with code {result.ExitCode}: {string.Join('\n', result.StandardErrorTail)}";
+        {
+            var error = string.Join('\n', result.StandardErrorTail);
+            return $"compose up exited with code {result.ExitCode}: {error}" + (error.Contains("non-overlapping IPv4 address pool", StringComparison.Ordinal)
+                ? " (the Docker engine has no network address left for a new project: raise its default-address-pools in /etc/docker/daemon.json, see the README; HEALTH_CHECK reports how many networks are left)"
+                : "");
+        }
         if (healthWait == TimeSpan.Zero) return null;
         try
         {

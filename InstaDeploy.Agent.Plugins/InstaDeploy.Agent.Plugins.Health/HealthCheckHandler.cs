@@ -9,7 +9,7 @@ namespace InstaDeploy.Agent.Plugins.Health;
 /// is the projects folder writable, how much disk is free, and what the agent runs (version, uptime, plugins).
 /// Completes when every check passes; fails naming the checks that did not, with the full report either way.
 /// </summary>
-public sealed class HealthCheckHandler(ComposeCli compose, IAgentInfo agent, TimeProvider time) : ICommandHandler
+public sealed class HealthCheckHandler(ComposeCli compose, IAgentInfo agent, TimeProvider time, Microsoft.Extensions.Configuration.IConfiguration configuration) : ICommandHandler
 {
     /// <inheritdoc />
     public IReadOnlyCollection<string> CommandTypes { get; } = [Contracts.CommandTypes.HealthCheck];
@@ -18,6 +18,7 @@ public sealed class HealthCheckHandler(ComposeCli compose, IAgentInfo agent, Tim
     public async Task<CommandResult> HandleAsync(CommandContext context)
     {
         var problems = new List<string>();
+        var warnings = new List<string>();
         var report = new JsonObject
         {
             ["agent"] = new JsonObject
@@ -29,7 +30,8 @@ public sealed class HealthCheckHandler(ComposeCli compose, IAgentInfo agent, Tim
             },
             ["docker"] = await DockerAsync(problems, context.CancellationToken),
             ["compose"] = await ComposeAsync(problems, context.CancellationToken),
-            ["projects_dir"] = ProjectsFolder(problems),
+            ["projects_dir"] = ProjectsFolder(problems, warnings),
+            ["docker_networks"] = await NetworksAsync(problems, warnings, context.CancellationToken),
             ["plugins"] = new JsonArray([.. agent.LoadedPlugins.Select(p => (JsonNode)new JsonObject
             {
                 ["name"] = p.Name,
@@ -38,8 +40,10 @@ public sealed class HealthCheckHandler(ComposeCli compose, IAgentInfo agent, Tim
             })]),
         };
         report["healthy"] = problems.Count == 0;
+        report["warnings"] = new JsonArray([.. warnings.Select(w => (JsonNode)JsonValue.Create(w))]);
 
         foreach (var line in Summarize(report)) await context.WriteOutputLineAsync(line);
+        foreach (var warning in warnings) await context.WriteOutputLineAsync("warning: " + warning);
         var data = JsonSerializer.SerializeToElement(report);
         return problems.Count == 0
             ? CommandResult.Success("Agent healthy", data)
@@ -78,7 +82,31 @@ public sealed class HealthCheckHandler(ComposeCli compose, IAgentInfo agent, Tim
         }
     }
 
-    private JsonObject ProjectsFolder(List<string> problems)
+    /// <summary>Fewer networks left than this (AGENT_MIN_FREE_NETWORKS, default 5) is warned about.</summary>
+    private int MinFreeNetworks => int.TryParse(configuration["AGENT_MIN_FREE_NETWORKS"], out var n) && n >= 0 ? n : 5;
+
+    /// <summary>Less free disk than this (AGENT_MIN_FREE_DISK_MB, default 2048) is warned about.</summary>
+    private long MinFreeDiskBytes => (long.TryParse(configuration["AGENT_MIN_FREE_DISK_MB"], out var mb) && mb >= 0 ? mb : 2048) * 1024 * 1024;
+
+    private async Task<JsonObject> NetworksAsync(List<string> problems, List<string> warnings, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var report = await AddressPools.ReportAsync(compose.DockerPath, configuration["AGENT_DOCKER_DAEMON_JSON"] is { Length: > 0 } path ? path : "/etc/docker/daemon.json", cancellationToken);
+            var available = report["available"]!.GetValue<int>();
+            if (available == 0)
+                problems.Add("the Docker engine cannot create another network: a deploy of a new project fails ('could not find an available, non-overlapping IPv4 address pool'); remove unused networks (docker network prune) or raise default-address-pools in daemon.json (README)");
+            else if (available < MinFreeNetworks)
+                warnings.Add($"the Docker engine can create only {available} more network(s) (each new compose project takes one); raise default-address-pools in daemon.json (README) before deploys fail");
+            return report;
+        }
+        catch (Exception e) when (e is InvalidOperationException or Win32Exception)
+        {
+            return new JsonObject { ["error"] = e.Message }; // the engine itself is reported unreachable above
+        }
+    }
+
+    private JsonObject ProjectsFolder(List<string> problems, List<string> warnings)
     {
         var folder = agent.ProjectsDirectory;
         var node = new JsonObject { ["path"] = folder };
@@ -100,6 +128,8 @@ public sealed class HealthCheckHandler(ComposeCli compose, IAgentInfo agent, Tim
             var drive = new DriveInfo(Path.GetFullPath(folder));
             node["free_bytes"] = drive.AvailableFreeSpace;
             node["total_bytes"] = drive.TotalSize;
+            if (drive.AvailableFreeSpace < MinFreeDiskBytes)
+                warnings.Add($"{drive.AvailableFreeSpace / 1024 / 1024} MiB free on the disk of the projects folder (under AGENT_MIN_FREE_DISK_MB, {MinFreeDiskBytes / 1024 / 1024} MiB): pulls and deploys fail when it is full");
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
         {
@@ -114,6 +144,10 @@ public sealed class HealthCheckHandler(ComposeCli compose, IAgentInfo agent, Tim
         yield return $"docker: {(report["docker"]!["reachable"]!.GetValue<bool>() ? "engine " + report["docker"]!["version"] : "NOT reachable")}";
         yield return $"compose: {(report["compose"]!["available"]!.GetValue<bool>() ? $"{report["compose"]!["variant"]} {report["compose"]!["version"]}" : "NOT installed")}";
         yield return $"projects: {report["projects_dir"]!["path"]} writable={report["projects_dir"]!["writable"]} free_bytes={report["projects_dir"]!["free_bytes"]}";
+        var networks = report["docker_networks"]!;
+        yield return networks["available"] is { } left
+            ? $"docker networks: {networks["networks"]} in use, {left} more can be created (pools from {networks["pools_from"]})"
+            : $"docker networks: unknown ({networks["error"]})";
         yield return $"plugins: {string.Join(", ", report["plugins"]!.AsArray().Select(p => $"{p!["name"]} {p["version"]}"))}";
     }
 }

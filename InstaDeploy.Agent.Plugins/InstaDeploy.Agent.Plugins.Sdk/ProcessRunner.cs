@@ -29,14 +29,29 @@ public static class ProcessRunner
     /// On cancellation the process tree is killed and <see cref="OperationCanceledException"/> is thrown.
     /// </summary>
     /// <exception cref="System.ComponentModel.Win32Exception">The program could not be started (e.g. not installed).</exception>
-    public static async Task<ProcessResult> RunAsync(
+    public static Task<ProcessResult> RunAsync(
         string fileName,
         IEnumerable<string> arguments,
         Func<string, ValueTask>? onLine,
         CancellationToken cancellationToken,
         string? workingDirectory = null,
-        int stderrTailLines = 20)
+        int stderrTailLines = 20) =>
+        RunAsync(fileName, arguments, onLine, new ProcessOptions { WorkingDirectory = workingDirectory, StderrTailLines = stderrTailLines }, cancellationToken);
+
+    /// <summary>
+    /// As the other overload, with <paramref name="options"/>: variables set for this process only on top of
+    /// <see cref="ChildEnvironment"/> (a job's own <c>DOCKER_CONFIG</c>, say), and text written to its standard input (a
+    /// password for <c>--password-stdin</c>, so it is never an argument that <c>ps</c> shows).
+    /// </summary>
+    /// <exception cref="System.ComponentModel.Win32Exception">The program could not be started (e.g. not installed).</exception>
+    public static async Task<ProcessResult> RunAsync(
+        string fileName,
+        IEnumerable<string> arguments,
+        Func<string, ValueTask>? onLine,
+        ProcessOptions options,
+        CancellationToken cancellationToken)
     {
+        var stderrTailLines = options.StderrTailLines;
         var startInfo = new ProcessStartInfo(fileName)
         {
             RedirectStandardOutput = true,
@@ -44,11 +59,12 @@ public static class ProcessRunner
             RedirectStandardInput = true,
             UseShellExecute = false,
             CreateNoWindow = true,
-            WorkingDirectory = workingDirectory ?? "",
+            WorkingDirectory = options.WorkingDirectory ?? "",
         };
         foreach (var argument in arguments) startInfo.ArgumentList.Add(argument);
         startInfo.Environment.Clear();
         foreach (var (name, value) in ChildEnvironment()) startInfo.Environment[name] = value;
+        foreach (var (name, value) in options.Environment ?? new Dictionary<string, string>()) startInfo.Environment[name] = value;
 
         using var activity = ActivitySource.StartActivity($"exec {Path.GetFileName(fileName)}", ActivityKind.Internal);
         activity?.SetTag("process.executable.name", Path.GetFileName(fileName));
@@ -56,6 +72,17 @@ public static class ProcessRunner
 
         using var process = new Process { StartInfo = startInfo };
         process.Start();
+        if (options.StandardInput is { } input)
+        {
+            try
+            {
+                await process.StandardInput.WriteAsync(input.AsMemory(), cancellationToken);
+            }
+            catch (IOException)
+            {
+                // the program exited without reading it; its exit code says why
+            }
+        }
         process.StandardInput.Close();
 
         var stdout = new List<string>();
@@ -103,6 +130,22 @@ public static class ProcessRunner
         if (process.ExitCode != 0) activity?.SetStatus(ActivityStatusCode.Error, $"exit code {process.ExitCode}");
         return new ProcessResult(process.ExitCode, stdout, [.. stderrTail]);
     }
+}
+
+/// <summary>How <see cref="ProcessRunner"/> starts a program, beyond its arguments.</summary>
+public sealed record ProcessOptions
+{
+    /// <summary>The working directory; the agent's own when null.</summary>
+    public string? WorkingDirectory { get; init; }
+
+    /// <summary>Variables for this process only, over the allow-listed environment.</summary>
+    public IReadOnlyDictionary<string, string>? Environment { get; init; }
+
+    /// <summary>Written to the program's standard input, which is then closed.</summary>
+    public string? StandardInput { get; init; }
+
+    /// <summary>How many of the last stderr lines the result keeps.</summary>
+    public int StderrTailLines { get; init; } = 20;
 }
 
 /// <summary>What a finished process left: exit code, its stdout lines, and the last lines of its stderr.</summary>

@@ -123,11 +123,17 @@ internal sealed class JobJournal
         [.. new DirectoryInfo(_folder).GetFiles("*.result").OrderBy(f => f.LastWriteTimeUtc).Select(f => Path.GetFileNameWithoutExtension(f.Name))];
 
     /// <summary>
-    /// At start: every job that had started but has no result was interrupted. Returns their ids, for the caller to
-    /// store a FAILED result for each.
+    /// Every job that had started but has no result and does not run in this process was interrupted (by the last
+    /// stop). Returns their ids, for the caller to store a FAILED result for each. Called at start and again at each
+    /// connect (for those a full disk kept from being recorded at start), so the jobs running now are left out: a
+    /// reconnect while they run does not end them.
     /// </summary>
-    public IReadOnlyList<string> InterruptedJobs() =>
-        [.. Directory.GetFiles(_folder, "*.started").Select(Path.GetFileNameWithoutExtension).Where(id => !File.Exists(ResultPath(id!)))!];
+    public IReadOnlyList<string> InterruptedJobs()
+    {
+        lock (_running)
+            return [.. Directory.GetFiles(_folder, "*.started").Select(f => Path.GetFileNameWithoutExtension(f))
+                .Where(id => !_running.Contains(id) && !File.Exists(ResultPath(id)))];
+    }
 
     private string StartedPath(string jobId) => Path.Combine(_folder, jobId + ".started");
 

@@ -175,7 +175,7 @@ internal sealed class AgentConnectionService(
         socket.Options.SetRequestHeader(HandshakeHeaders.AgentArchitecture, options.Architecture);
         socket.Options.SetRequestHeader(HandshakeHeaders.AgentHostname, options.Hostname);
         socket.Options.SetRequestHeader(HandshakeHeaders.AgentInstance, _instance);
-        socket.Options.SetRequestHeader(HandshakeHeaders.AgentFeatures, $"{HandshakeHeaders.FeatureReliableDelivery}, {HandshakeHeaders.FeatureProjectConfig}, {HandshakeHeaders.FeatureAgentKey}");
+        socket.Options.SetRequestHeader(HandshakeHeaders.AgentFeatures, $"{HandshakeHeaders.FeatureReliableDelivery}, {HandshakeHeaders.FeatureProjectConfig}, {HandshakeHeaders.FeatureAgentKey}, {HandshakeHeaders.FeatureRegistryAuth}");
         if (options.Labels.Count > 0) socket.Options.SetRequestHeader(HandshakeHeaders.AgentLabels, AgentLabels.Format(options.Labels));
     }
 

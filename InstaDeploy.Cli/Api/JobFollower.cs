@@ -45,7 +45,7 @@ public sealed class JobFollower(InstaDeployApiClient api, TimeProvider time)
             }
             catch (CliException e) when (e.ExitCode == ExitCodes.ServerOrNetwork && jobId is not null && failures < MaxReconnects)
             {
-                await BackOffAsync(++failures, cancellationToken);
+                await BackOffAsync(++failures, time, cancellationToken);
                 continue;
             }
 
@@ -105,7 +105,7 @@ public sealed class JobFollower(InstaDeployApiClient api, TimeProvider time)
                 throw new CliException(ExitCodes.ServerOrNetwork,
                     $"The output stream{(jobId is null ? "" : $" of job {jobId}")} from {api.BaseUrl} broke and could not be resumed" +
                     (jobId is null ? "." : $"; follow it again with `instadeploy jobs logs -f {jobId}`."));
-            await BackOffAsync(failures, cancellationToken);
+            await BackOffAsync(failures, time, cancellationToken);
         }
     }
 
@@ -116,7 +116,8 @@ public sealed class JobFollower(InstaDeployApiClient api, TimeProvider time)
         return offset >= writtenLength ? text : text[(int)(writtenLength - offset)..];
     }
 
-    private Task BackOffAsync(int attempt, CancellationToken cancellationToken)
+    /// <summary>The pause before reconnect <paramref name="attempt"/> (1, 2, …): 250 ms doubling up to 5 s.</summary>
+    internal static Task BackOffAsync(int attempt, TimeProvider time, CancellationToken cancellationToken)
     {
         var delay = TimeSpan.FromMilliseconds(Math.Min(MaxBackoff.TotalMilliseconds, 250 * Math.Pow(2, attempt - 1)));
         return Task.Delay(delay, time, cancellationToken);

@@ -21,6 +21,12 @@ public sealed class JobOptions(bool shortFollow = true)
         HelpName = "seconds",
     };
 
+    public Option<int?> QueueTtl { get; } = new("--queue-ttl")
+    {
+        Description = "Seconds the job may wait for an offline agent before it ends EXPIRED (server default: INSTADEPLOY_QUEUE_TTL_SECONDS)",
+        HelpName = "seconds",
+    };
+
     public Option<bool> FailFast { get; } = new("--fail-fast")
     {
         Description = "If the agent is offline, refuse now (exit 1) instead of queueing the job until it connects",
@@ -32,6 +38,7 @@ public sealed class JobOptions(bool shortFollow = true)
         command.Add(Wait);
         if (!limits) return;
         command.Add(Timeout);
+        command.Add(QueueTtl);
         command.Add(FailFast);
     }
 

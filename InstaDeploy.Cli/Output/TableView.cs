@@ -31,8 +31,8 @@ public static class Styles
         return value.ToLowerInvariant() switch
         {
             "completed" or "succeeded" or "running" or "online" or "yes" or "true" or "healthy" or "active" => new Style(Color.Green),
-            "failed" or "timed_out" or "expired" or "stop_failed" or "offline" or "no" or "false" or "unhealthy" or "rolled_back" or "cancelled" or "exited" or "dead" => new Style(Color.Red),
-            "pending" or "sent" or "deploying" or "stopping" or "paused" or "waiting" or "starting" or "degraded" => new Style(Color.Yellow),
+            "failed" or "timed_out" or "expired" or "stop_failed" or "offline" or "no" or "false" or "unhealthy" or "rolled_back" or "rollback_failed" or "cancelled" or "exited" or "dead" => new Style(Color.Red),
+            "pending" or "sent" or "deploying" or "stopping" or "paused" or "waiting" or "starting" or "degraded" or "rolling_back" or "skipped" => new Style(Color.Yellow),
             _ => Style.Plain,
         };
     }

@@ -19,6 +19,7 @@ public sealed class AgentCredentials(
     AgentTokenValidator sharedToken,
     Jobs.Delivery.IAgentLinks links,
     IOptions<ControlPlaneOptions> options,
+    Audit.AuditLog audit,
     TimeProvider time)
 {
     public const string EnrollmentPrefix = "ide_";
@@ -29,7 +30,22 @@ public sealed class AgentCredentials(
 
     private static byte[] HashOf(string secret) => Secrets.Hash(secret);
 
-    public async Task<(EnrollmentTokenEntity Token, string Plaintext)> CreateEnrollmentTokenAsync(string name, TimeSpan lifetime, int uses, string? agentId, CancellationToken cancellationToken)
+    /// <summary>Checks and creates an enrollment token: a name of 1-100 printable characters, 60 s to 7 days, 1 to 1000
+    /// uses, an optional valid agent id. Returns it with its plaintext, or why not (nothing is created).</summary>
+    public async Task<(EnrollmentTokenEntity? Token, string? Plaintext, Jobs.Submission.CommandRefusal? Refusal)> TryCreateEnrollmentTokenAsync(
+        string? name, int? expiresInSeconds, int? uses, string? agentId, Audit.AuditActor actor, CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrWhiteSpace(name) || name.Length > 100 || name.Any(char.IsControl))
+            return (null, null, Jobs.Submission.CommandRefusal.Invalid("name", "is required: 1-100 printable characters"));
+        if (expiresInSeconds is < 60 or > 604_800) return (null, null, Jobs.Submission.CommandRefusal.Invalid("expires_in_seconds", "must be between 60 and 604800 (7 days)"));
+        if (uses is < 1 or > 1000) return (null, null, Jobs.Submission.CommandRefusal.Invalid("uses", "must be between 1 and 1000"));
+        if (agentId is not null && !Contracts.AgentIds.IsValid(agentId))
+            return (null, null, Jobs.Submission.CommandRefusal.Invalid("agent_id", "must be 1-253 letters, digits, '.', '_' or '-', starting with a letter or digit"));
+        var (token, plaintext) = await CreateEnrollmentTokenAsync(name.Trim(), TimeSpan.FromSeconds(expiresInSeconds ?? 3600), uses ?? 1, agentId, actor, cancellationToken);
+        return (token, plaintext, null);
+    }
+
+    public async Task<(EnrollmentTokenEntity Token, string Plaintext)> CreateEnrollmentTokenAsync(string name, TimeSpan lifetime, int uses, string? agentId, Audit.AuditActor actor, CancellationToken cancellationToken)
     {
         var plaintext = Secrets.New(EnrollmentPrefix);
         var now = time.GetUtcNow();
@@ -45,6 +61,8 @@ public sealed class AgentCredentials(
         };
         await using var db = await databases.CreateDbContextAsync(cancellationToken);
         db.EnrollmentTokens.Add(token);
+        audit.Add(db, actor, Audit.AuditActions.EnrollmentTokenCreate, $"enrollment_token:{token.Id}", Audit.AuditOutcomes.Succeeded, 201, "",
+            new { name, uses, agent_id = agentId, expires_at = token.ExpiresAt });
         await db.SaveChangesAsync(cancellationToken);
         return (token, plaintext);
     }
@@ -147,15 +165,19 @@ public sealed class AgentCredentials(
 
     /// <summary>Lifts a revocation: the id may enroll (or, with the shared token, be issued a key) again. False if the
     /// agent is unknown or not revoked.</summary>
-    public async Task<bool> RestoreAgentAsync(string agentId, CancellationToken cancellationToken)
+    public async Task<bool> RestoreAgentAsync(string agentId, Audit.AuditActor actor, CancellationToken cancellationToken)
     {
         await using var db = await databases.CreateDbContextAsync(cancellationToken);
-        return await db.Agents.Where(a => a.Id == agentId && a.RevokedAt != null)
-            .ExecuteUpdateAsync(s => s.SetProperty(a => a.RevokedAt, (DateTimeOffset?)null), cancellationToken) == 1;
+        var agent = await db.Agents.FirstOrDefaultAsync(a => a.Id == agentId && a.RevokedAt != null, cancellationToken);
+        if (agent is null) return false;
+        agent.RevokedAt = null;
+        audit.Add(db, actor, Audit.AuditActions.AgentRestore, $"agent:{agentId}", Audit.AuditOutcomes.Succeeded, 204);
+        await db.SaveChangesAsync(cancellationToken);
+        return true;
     }
 
     /// <summary>Revokes an agent: its key stops working and its connection is closed now. False if unknown.</summary>
-    public async Task<bool> RevokeAgentAsync(string agentId, CancellationToken cancellationToken)
+    public async Task<bool> RevokeAgentAsync(string agentId, Audit.AuditActor actor, CancellationToken cancellationToken)
     {
         await using var db = await databases.CreateDbContextAsync(cancellationToken);
         var agent = await db.Agents.FirstOrDefaultAsync(a => a.Id == agentId, cancellationToken);
@@ -164,6 +186,7 @@ public sealed class AgentCredentials(
         agent.KeyHash = null;
         agent.PendingKeyHash = null;
         agent.Online = false;
+        audit.Add(db, actor, Audit.AuditActions.AgentRevoke, $"agent:{agentId}", Audit.AuditOutcomes.Succeeded, 204);
         await db.SaveChangesAsync(cancellationToken);
         if (links.TryGet(agentId, out var link)) await link.DisconnectAsync("agent revoked");
         return true;
@@ -175,12 +198,13 @@ public sealed class AgentCredentials(
         return await db.EnrollmentTokens.AsNoTracking().OrderBy(t => t.CreatedAt).ToListAsync(cancellationToken);
     }
 
-    public async Task<bool> RevokeEnrollmentTokenAsync(string id, CancellationToken cancellationToken)
+    public async Task<bool> RevokeEnrollmentTokenAsync(string id, Audit.AuditActor actor, CancellationToken cancellationToken)
     {
         await using var db = await databases.CreateDbContextAsync(cancellationToken);
         var token = await db.EnrollmentTokens.FirstOrDefaultAsync(t => t.Id == id, cancellationToken);
         if (token is null) return false;
         token.RevokedAt ??= time.GetUtcNow();
+        audit.Add(db, actor, Audit.AuditActions.EnrollmentTokenRevoke, $"enrollment_token:{id}", Audit.AuditOutcomes.Succeeded, 204, "", new { token.Name });
         await db.SaveChangesAsync(cancellationToken);
         return true;
     }

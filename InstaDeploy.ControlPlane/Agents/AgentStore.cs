@@ -6,7 +6,7 @@ using Microsoft.EntityFrameworkCore;
 namespace InstaDeploy.ControlPlane.Agents;
 
 /// <summary>Persists agents' identity and online state.</summary>
-public sealed class AgentStore(IDbContextFactory<InstaDeployDbContext> databases, DatabaseWriteGate writes, TimeProvider time)
+public sealed class AgentStore(IDbContextFactory<InstaDeployDbContext> databases, DatabaseWriteGate writes, Audit.AuditLog audit, TimeProvider time)
 {
     /// <summary>Records a connection and the labels the agent announced (null: keep those stored, the announcement was
     /// invalid); returns when the agent was last seen connected before, or null for an agent never seen.</summary>
@@ -60,18 +60,21 @@ public sealed class AgentStore(IDbContextFactory<InstaDeployDbContext> databases
     }
 
     /// <summary>Replaces an agent's admin label overrides (null clears them); false for an unknown agent.</summary>
-    public async Task<AgentEntity?> SetLabelOverridesAsync(string agentId, IReadOnlyDictionary<string, string?>? overrides, CancellationToken cancellationToken)
+    public async Task<AgentEntity?> SetLabelOverridesAsync(string agentId, IReadOnlyDictionary<string, string?>? overrides, Audit.AuditActor actor, CancellationToken cancellationToken)
     {
         using var write = await writes.EnterAsync(cancellationToken);
         await using var db = await databases.CreateDbContextAsync(cancellationToken);
         var agent = await db.Agents.FindAsync([agentId], cancellationToken);
         if (agent is null) return null;
         agent.LabelOverridesJson = overrides is null ? null : AgentLabelSet.ToJson(overrides);
+        audit.Add(db, actor, overrides is null ? Audit.AuditActions.AgentLabelsClear : Audit.AuditActions.AgentLabelsSet, $"agent:{agentId}", Audit.AuditOutcomes.Succeeded, 200, "",
+            overrides is null ? null : new { labels = overrides });
         await db.SaveChangesAsync(cancellationToken);
         return agent;
     }
 
-    /// <summary>Sets last_seen to now for agents whose connection is alive (the socket answers pings).</summary>
+    /// <summary>Sets last_seen to now for agents whose connection is alive (the socket answers pings), and online: the
+    /// instance that holds the socket says so, even if another instance marked the agent offline meanwhile.</summary>
     public async Task TouchAsync(IReadOnlyCollection<string> agentIds, CancellationToken cancellationToken)
     {
         if (agentIds.Count == 0) return;
@@ -80,6 +83,6 @@ public sealed class AgentStore(IDbContextFactory<InstaDeployDbContext> databases
         var now = time.GetUtcNow();
         foreach (var chunk in agentIds.Chunk(500))
             await db.Agents.Where(a => chunk.Contains(a.Id))
-                .ExecuteUpdateAsync(s => s.SetProperty(a => a.LastSeen, now), cancellationToken);
+                .ExecuteUpdateAsync(s => s.SetProperty(a => a.LastSeen, now).SetProperty(a => a.Online, true), cancellationToken);
     }
 }

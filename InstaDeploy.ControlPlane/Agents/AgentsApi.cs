@@ -28,6 +28,7 @@ public static partial class AgentsApi
 
         agents.MapPut("/{agentId}/labels", SetLabels)
             .WithName("SetAgentLabels")
+            .Audited(Audit.AuditActions.AgentLabelsSet)
             .RequireAuthorization(ApiKeys.ApiKeyScopes.Admin)
             .WithRequestExample(new { labels = new Dictionary<string, string?> { ["role"] = "web", ["canary"] = null } })
             .WithResponseExample(200, OpenApiExamples.Agent)
@@ -36,6 +37,7 @@ public static partial class AgentsApi
 
         agents.MapDelete("/{agentId}/labels", ClearLabels)
             .WithName("ClearAgentLabels")
+            .Audited(Audit.AuditActions.AgentLabelsClear)
             .RequireAuthorization(ApiKeys.ApiKeyScopes.Admin)
             .WithSummary("Remove an agent's label overrides")
             .WithDescription("Removes the admin's overrides: the agent's labels are again the ones it announces.");
@@ -49,6 +51,7 @@ public static partial class AgentsApi
 
         agents.MapPost("/{agentId}/commands", RunCommand)
             .WithName("RunCommand")
+            .Audited(Audit.AuditActions.Command)
             .RequireAuthorization(ApiKeys.ApiKeyScopes.Deploy)
             .WithSummary("Run any command type on an agent")
             .WithDescription("Sends {type, payload} to the agent, for command types that plugins add (see the agent's command_types in GET /agents/{agentId}). A type the agent does not have is refused with 400 naming the types it has. A payload's project_name, if present, must be a valid project name and makes the job the project's.")
@@ -59,7 +62,7 @@ public static partial class AgentsApi
     }
 
     private static async Task<Results<Accepted<JobAccepted>, ValidationProblem, ProblemHttpResult>> RunCommand(
-        string agentId, CommandRequest request, CommandSubmitter submitter, CancellationToken cancellationToken)
+        string agentId, CommandRequest request, CommandSubmitter submitter, System.Security.Claims.ClaimsPrincipal user, CancellationToken cancellationToken)
     {
         if (string.IsNullOrEmpty(request.Type) || !CommandTypeRule().IsMatch(request.Type))
             return Problems.Invalid("type", "is required: 1-64 upper-case letters, digits or '_', starting with a letter, e.g. RESTART_COMPOSE");
@@ -86,6 +89,8 @@ public static partial class AgentsApi
             TimeoutSeconds = request.TimeoutSeconds,
             QueueTtlSeconds = request.QueueTtlSeconds,
             RequirePluginForType = true,
+            Audit = new JobAudit(Audit.AuditActor.Of(user), Audit.AuditActions.Command, projectName is null ? $"agent:{agentId}" : $"project:{projectName}@{agentId}",
+                new { type = request.Type, agent_id = agentId, project_name = projectName }), // the payload is a plugin's: it is not copied here
             Body = (_, _) => ValueTask.FromResult(CommandBody.Of(payload, CommandPayloadJson.Any)),
         }, cancellationToken)).ToHttp();
     }
@@ -96,51 +101,34 @@ public static partial class AgentsApi
     private static partial System.Text.RegularExpressions.Regex CommandTypeRule();
 
     private static async Task<Results<Ok<AgentDto[]>, ValidationProblem>> ListAgents(
-        [Microsoft.AspNetCore.Mvc.FromQuery(Name = "selector")] string? selector, InstaDeployDbContext db, CancellationToken cancellationToken)
+        [Microsoft.AspNetCore.Mvc.FromQuery(Name = "selector")] string? selector, AgentQueries queries, CancellationToken cancellationToken)
     {
-        LabelSelector? filter = null;
-        if (selector is not null)
-        {
-            (filter, var error) = LabelSelector.Parse(selector);
-            if (error is not null) return Problems.Invalid("selector", error);
-        }
-        var agents = await db.Agents.AsNoTracking().OrderBy(a => a.Id).ToListAsync(cancellationToken);
-        return TypedResults.Ok(agents.Where(a => filter is null || filter.Matches(a.Effective())).Select(a => a.ToDto()).ToArray());
+        var (agents, refusal) = await queries.ListAsync(selector, cancellationToken);
+        return refusal is not null ? Problems.Invalid(refusal.Field!, refusal.Detail) : TypedResults.Ok(agents!);
     }
 
     private static async Task<Results<Ok<AgentDto>, ValidationProblem, ProblemHttpResult>> SetLabels(
-        string agentId, AgentLabelsRequest request, AgentStore store, CancellationToken cancellationToken)
+        string agentId, AgentLabelsRequest request, AgentStore store, System.Security.Claims.ClaimsPrincipal user, CancellationToken cancellationToken)
     {
         if (request.Labels is null) return Problems.Invalid("labels", "is required: an object of label overrides, e.g. {\"role\": \"web\", \"canary\": null}");
         if (AgentLabels.Validate(request.Labels) is { } error) return Problems.Invalid("labels", error);
-        var agent = await store.SetLabelOverridesAsync(agentId, request.Labels, cancellationToken);
+        var agent = await store.SetLabelOverridesAsync(agentId, request.Labels, Audit.AuditActor.Of(user), cancellationToken);
         return agent is null ? UnknownAgent(agentId) : TypedResults.Ok(agent.ToDto());
     }
 
-    private static async Task<Results<Ok<AgentDto>, ProblemHttpResult>> ClearLabels(string agentId, AgentStore store, CancellationToken cancellationToken)
+    private static async Task<Results<Ok<AgentDto>, ProblemHttpResult>> ClearLabels(string agentId, AgentStore store, System.Security.Claims.ClaimsPrincipal user, CancellationToken cancellationToken)
     {
-        var agent = await store.SetLabelOverridesAsync(agentId, null, cancellationToken);
+        var agent = await store.SetLabelOverridesAsync(agentId, null, Audit.AuditActor.Of(user), cancellationToken);
         return agent is null ? UnknownAgent(agentId) : TypedResults.Ok(agent.ToDto());
     }
 
     private static ProblemHttpResult UnknownAgent(string agentId) =>
         Problems.NotFound("Unknown agent", $"No agent '{agentId}' has ever connected. GET /agents lists the known agents.");
 
-    private static async Task<Results<Ok<AgentDto>, ProblemHttpResult>> GetAgent(string agentId, InstaDeployDbContext db, CancellationToken cancellationToken)
-    {
-        var agent = await db.Agents.AsNoTracking().FirstOrDefaultAsync(a => a.Id == agentId, cancellationToken);
-        return agent is null
-            ? Infrastructure.Problems.NotFound("Unknown agent", $"No agent '{agentId}' has ever connected. GET /agents lists the known agents.")
-            : TypedResults.Ok(agent.ToDto());
-    }
+    private static async Task<Results<Ok<AgentDto>, ProblemHttpResult>> GetAgent(string agentId, AgentQueries queries, CancellationToken cancellationToken) =>
+        await queries.GetAsync(agentId, cancellationToken) is { } agent ? TypedResults.Ok(agent) : UnknownAgent(agentId);
 
     private static async Task<Results<Accepted<JobAccepted>, ValidationProblem, ProblemHttpResult>> CheckHealth(
         string agentId, CommandSubmitter submitter, CancellationToken cancellationToken) =>
-        (await submitter.SubmitAsync(new JobRequest
-        {
-            Type = CommandTypes.HealthCheck,
-            AgentId = agentId,
-            WaitIfOffline = false,
-            Body = (_, _) => ValueTask.FromResult(CommandBody.Of(EmptyObject, CommandPayloadJson.Any)),
-        }, cancellationToken)).ToHttp();
+        (await submitter.SubmitAsync(AgentCommands.HealthCheck(agentId), cancellationToken)).ToHttp();
 }

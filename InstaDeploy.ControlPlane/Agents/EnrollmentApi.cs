@@ -37,6 +37,7 @@ public static class EnrollmentApi
             .RequireAuthorization(ApiKeyScopes.Admin).RequireRateLimiting(RateLimits.PerKey);
         tokens.MapPost("/", Create)
             .WithName("CreateEnrollmentToken")
+            .Audited(Audit.AuditActions.EnrollmentTokenCreate)
             .WithSummary("Create an enrollment token")
             .WithDescription("A short-lived, limited-use token an agent trades once for its own agent key (POST /agents/enroll). Shown once; stored hashed. Needs the admin scope.")
             .WithRequestExample(new { name = "web-07", expires_in_seconds = 3600, uses = 1, agent_id = "web-07" });
@@ -46,6 +47,7 @@ public static class EnrollmentApi
             .WithDescription("Every enrollment token with its uses left and expiry; never its secret. Needs the admin scope.");
         tokens.MapDelete("/{tokenId}", RevokeToken)
             .WithName("RevokeEnrollmentToken")
+            .Audited(Audit.AuditActions.EnrollmentTokenRevoke)
             .WithSummary("Revoke an enrollment token")
             .WithDescription("No agent can enroll with it any more. Needs the admin scope.");
 
@@ -61,6 +63,7 @@ public static class EnrollmentApi
             .WithTags("Agent credentials")
             .RequireAuthorization(ApiKeyScopes.Admin).RequireRateLimiting(RateLimits.PerKey)
             .WithName("RevokeAgent")
+            .Audited(Audit.AuditActions.AgentRevoke)
             .WithSummary("Revoke an agent")
             .WithDescription("Disconnects the agent now and refuses it from then on, whatever token it presents, until an admin restores it (POST /agents/{agentId}/restore). Needs the admin scope.");
 
@@ -68,31 +71,26 @@ public static class EnrollmentApi
             .WithTags("Agent credentials")
             .RequireAuthorization(ApiKeyScopes.Admin).RequireRateLimiting(RateLimits.PerKey)
             .WithName("RestoreAgent")
+            .Audited(Audit.AuditActions.AgentRestore)
             .WithSummary("Lift an agent's revocation")
             .WithDescription("The revoked id may come back: by enrolling with an enrollment token, or (if the shared token is allowed) by connecting with it and being issued a new key of its own. Its old key stays invalid. Needs the admin scope.");
         return app;
     }
 
     private static async Task<Results<Created<CreatedEnrollmentTokenDto>, ValidationProblem>> Create(
-        CreateEnrollmentTokenRequest request, AgentCredentials credentials, CancellationToken cancellationToken)
+        CreateEnrollmentTokenRequest request, AgentCredentials credentials, System.Security.Claims.ClaimsPrincipal user, CancellationToken cancellationToken)
     {
-        if (string.IsNullOrWhiteSpace(request.Name) || request.Name.Length > 100 || request.Name.Any(char.IsControl))
-            return Problems.Invalid("name", "is required: 1-100 printable characters");
-        if (request.ExpiresInSeconds is < 60 or > 604_800) return Problems.Invalid("expires_in_seconds", "must be between 60 and 604800 (7 days)");
-        if (request.Uses is < 1 or > 1000) return Problems.Invalid("uses", "must be between 1 and 1000");
-        if (request.AgentId is not null && !Contracts.AgentIds.IsValid(request.AgentId))
-            return Problems.Invalid("agent_id", "must be 1-253 letters, digits, '.', '_' or '-', starting with a letter or digit");
-        var (token, plaintext) = await credentials.CreateEnrollmentTokenAsync(request.Name.Trim(),
-            TimeSpan.FromSeconds(request.ExpiresInSeconds ?? 3600), request.Uses ?? 1, request.AgentId, cancellationToken);
-        return TypedResults.Created($"/enrollment-tokens/{token.Id}", new CreatedEnrollmentTokenDto(token.Id, token.Name, plaintext, token.ExpiresAt, token.UsesLeft, token.AgentId));
+        var (token, plaintext, refusal) = await credentials.TryCreateEnrollmentTokenAsync(request.Name, request.ExpiresInSeconds, request.Uses, request.AgentId, Audit.AuditActor.Of(user), cancellationToken);
+        if (refusal is not null) return Problems.Invalid(refusal.Field!, refusal.Detail);
+        return TypedResults.Created($"/enrollment-tokens/{token!.Id}", new CreatedEnrollmentTokenDto(token!.Id, token.Name, plaintext!, token.ExpiresAt, token.UsesLeft, token.AgentId));
     }
 
     private static async Task<Ok<EnrollmentTokenDto[]>> List(AgentCredentials credentials, CancellationToken cancellationToken) =>
         TypedResults.Ok((await credentials.ListEnrollmentTokensAsync(cancellationToken))
             .Select(t => new EnrollmentTokenDto(t.Id, t.Name, t.UsesLeft, t.AgentId, t.CreatedAt, t.ExpiresAt, t.RevokedAt)).ToArray());
 
-    private static async Task<Results<NoContent, ProblemHttpResult>> RevokeToken(string tokenId, AgentCredentials credentials, CancellationToken cancellationToken) =>
-        await credentials.RevokeEnrollmentTokenAsync(tokenId, cancellationToken)
+    private static async Task<Results<NoContent, ProblemHttpResult>> RevokeToken(string tokenId, AgentCredentials credentials, System.Security.Claims.ClaimsPrincipal user, CancellationToken cancellationToken) =>
+        await credentials.RevokeEnrollmentTokenAsync(tokenId, Audit.AuditActor.Of(user), cancellationToken)
             ? TypedResults.NoContent()
             : Problems.NotFound("Unknown enrollment token", $"No enrollment token '{tokenId}'.");
 
@@ -113,13 +111,13 @@ public static class EnrollmentApi
             : TypedResults.Problem(statusCode: status, title: status switch { 409 => "Agent id taken", 403 => "Token for another agent", _ => "Unauthorized" }, detail: problem);
     }
 
-    private static async Task<Results<NoContent, ProblemHttpResult>> RevokeAgent(string agentId, AgentCredentials credentials, CancellationToken cancellationToken) =>
-        await credentials.RevokeAgentAsync(agentId, cancellationToken)
+    private static async Task<Results<NoContent, ProblemHttpResult>> RevokeAgent(string agentId, AgentCredentials credentials, System.Security.Claims.ClaimsPrincipal user, CancellationToken cancellationToken) =>
+        await credentials.RevokeAgentAsync(agentId, Audit.AuditActor.Of(user), cancellationToken)
             ? TypedResults.NoContent()
             : Problems.NotFound("Unknown agent", $"No agent '{agentId}'. GET /agents lists the known agents.");
 
-    private static async Task<Results<NoContent, ProblemHttpResult>> RestoreAgent(string agentId, AgentCredentials credentials, CancellationToken cancellationToken) =>
-        await credentials.RestoreAgentAsync(agentId, cancellationToken)
+    private static async Task<Results<NoContent, ProblemHttpResult>> RestoreAgent(string agentId, AgentCredentials credentials, System.Security.Claims.ClaimsPrincipal user, CancellationToken cancellationToken) =>
+        await credentials.RestoreAgentAsync(agentId, Audit.AuditActor.Of(user), cancellationToken)
             ? TypedResults.NoContent()
             : Problems.NotFound("No revoked agent", $"No revoked agent '{agentId}'. GET /agents lists the known agents.");
 }

@@ -31,11 +31,19 @@ public sealed class ApiKeyAuthenticationHandler(
         var key = await keys.AuthenticateAsync(presented, Context.RequestAborted);
         if (key is null) return AuthenticateResult.Fail("unknown, revoked or expired API key");
 
+        return AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(new ClaimsIdentity(ClaimsOf(key, Context.Connection.RemoteIpAddress), SchemeName)), SchemeName));
+    }
+
+    /// <summary>What a caller with <paramref name="key"/> holds: its name, id, scopes (implied ones included) and host
+    /// access. The console's session carries the same claims.</summary>
+    public static List<Claim> ClaimsOf(Data.ApiKeyEntity key, System.Net.IPAddress? address = null)
+    {
         var claims = new List<Claim> { new(ClaimTypes.Name, key.Name), new(KeyIdClaim, key.Id) };
+        if (address is not null) claims.Add(new Claim(Audit.AuditActor.AddressClaim, address.ToString()));
         var scopes = ApiKeyScopes.Expand(key.Scopes.Split(',', StringSplitOptions.RemoveEmptyEntries)).ToList();
         claims.AddRange(scopes.Select(s => new Claim(ScopeClaim, s)));
         if (key.HostAccess || scopes.Contains(ApiKeyScopes.Admin)) claims.Add(new Claim(ApiKeyScopes.HostAccessClaim, "true"));
-        return AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(new ClaimsIdentity(claims, SchemeName)), SchemeName));
+        return claims;
     }
 
     protected override Task HandleChallengeAsync(AuthenticationProperties properties) =>

@@ -26,14 +26,14 @@ internal static class ApiKeyBootstrap
             var existing = await db.ApiKeys.Where(k => k.Name == BootstrapName && k.RevokedAt == null).ToListAsync();
             if (existing.Any(k => CryptographicOperations.FixedTimeEquals(k.Hash, hash))) return;
             // The configured key changed: the old bootstrap key stops working.
-            foreach (var old in existing) await store.RevokeAsync(old.Id, CancellationToken.None);
-            await store.AddAsync(BootstrapName, [ApiKeyScopes.Admin], hash, null, CancellationToken.None);
+            foreach (var old in existing) await store.RevokeAsync(old.Id, Audit.AuditActor.System, CancellationToken.None);
+            await store.AddAsync(BootstrapName, [ApiKeyScopes.Admin], hash, null, Audit.AuditActor.System, CancellationToken.None);
             return;
         }
 
         var keys = await db.ApiKeys.AsNoTracking().ToListAsync();
         if (keys.Any(k => store.IsActive(k) && k.Scopes.Split(',').Contains(ApiKeyScopes.Admin))) return;
-        var (_, plaintext) = await store.CreateAsync(BootstrapName, [ApiKeyScopes.Admin], null, CancellationToken.None);
+        var (_, plaintext) = await store.CreateAsync(BootstrapName, [ApiKeyScopes.Admin], null, Audit.AuditActor.System, CancellationToken.None);
         Console.WriteLine();
         Console.WriteLine("InstaDeploy: no admin API key existed, so one was generated. It is shown only now; store it safely:");
         Console.WriteLine($"  {plaintext}");

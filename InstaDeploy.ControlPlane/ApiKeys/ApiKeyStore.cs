@@ -7,7 +7,7 @@ using Microsoft.EntityFrameworkCore;
 namespace InstaDeploy.ControlPlane.ApiKeys;
 
 /// <summary>API keys: created with 256 random bits, stored as their SHA-256 only, looked up by that hash.</summary>
-public sealed class ApiKeyStore(IDbContextFactory<InstaDeployDbContext> databases, TimeProvider time)
+public sealed class ApiKeyStore(IDbContextFactory<InstaDeployDbContext> databases, Audit.AuditLog audit, TimeProvider time)
 {
     public const string Prefix = "idk_";
 
@@ -19,15 +19,15 @@ public sealed class ApiKeyStore(IDbContextFactory<InstaDeployDbContext> database
     public static byte[] HashOf(string key) => Secrets.Hash(key);
 
     /// <summary>Creates a key; returns it with its plaintext, which is never stored or shown again.</summary>
-    public async Task<(ApiKeyEntity Key, string Plaintext)> CreateAsync(string name, IEnumerable<string> scopes, DateTimeOffset? expiresAt, CancellationToken cancellationToken, bool hostAccess = false)
+    public async Task<(ApiKeyEntity Key, string Plaintext)> CreateAsync(string name, IEnumerable<string> scopes, DateTimeOffset? expiresAt, Audit.AuditActor actor, CancellationToken cancellationToken, bool hostAccess = false)
     {
         var plaintext = Secrets.New(Prefix);
-        var key = await AddAsync(name, scopes, HashOf(plaintext), expiresAt, cancellationToken, hostAccess);
+        var key = await AddAsync(name, scopes, HashOf(plaintext), expiresAt, actor, cancellationToken, hostAccess);
         return (key, plaintext);
     }
 
     /// <summary>Stores a key. <paramref name="hostAccess"/> matters for deploy keys only: an admin key always has it.</summary>
-    public async Task<ApiKeyEntity> AddAsync(string name, IEnumerable<string> scopes, byte[] hash, DateTimeOffset? expiresAt, CancellationToken cancellationToken, bool hostAccess = false)
+    public async Task<ApiKeyEntity> AddAsync(string name, IEnumerable<string> scopes, byte[] hash, DateTimeOffset? expiresAt, Audit.AuditActor actor, CancellationToken cancellationToken, bool hostAccess = false)
     {
         var scopeList = scopes.ToList();
         await using var db = await databases.CreateDbContextAsync(cancellationToken);
@@ -42,6 +42,8 @@ public sealed class ApiKeyStore(IDbContextFactory<InstaDeployDbContext> database
             ExpiresAt = expiresAt,
         };
         db.ApiKeys.Add(key);
+        audit.Add(db, actor, Audit.AuditActions.ApiKeyCreate, $"api_key:{key.Id}", Audit.AuditOutcomes.Succeeded, 201, "",
+            new { key.Name, scopes = scopeList, expires_at = expiresAt, host_access = key.HostAccess });
         await db.SaveChangesAsync(cancellationToken);
         return key;
     }
@@ -60,6 +62,30 @@ public sealed class ApiKeyStore(IDbContextFactory<InstaDeployDbContext> database
         return key;
     }
 
+    /// <summary>The key with this id, if it exists, is not revoked and has not expired (a console session's key,
+    /// checked again on each of its requests).</summary>
+    public async Task<ApiKeyEntity?> FindActiveAsync(string id, CancellationToken cancellationToken)
+    {
+        await using var db = await databases.CreateDbContextAsync(cancellationToken);
+        var key = await db.ApiKeys.AsNoTracking().FirstOrDefaultAsync(k => k.Id == id, cancellationToken);
+        return key is not null && IsActive(key) ? key : null;
+    }
+
+    /// <summary>Checks and creates a key: a name of 1-100 printable characters, known scopes, an expiry in the future.
+    /// Returns it with its plaintext, or why not (nothing is created).</summary>
+    public async Task<(ApiKeyEntity? Key, string? Plaintext, Jobs.Submission.CommandRefusal? Refusal)> TryCreateAsync(
+        string? name, IReadOnlyCollection<string>? scopes, DateTimeOffset? expiresAt, bool hostAccess, Audit.AuditActor actor, CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrWhiteSpace(name) || name.Length > 100 || name.Any(char.IsControl))
+            return (null, null, Jobs.Submission.CommandRefusal.Invalid("name", "is required: 1-100 printable characters saying what the key is for"));
+        if (scopes is not { Count: > 0 } || scopes.Any(s => !ApiKeyScopes.All.Contains(s)))
+            return (null, null, Jobs.Submission.CommandRefusal.Invalid("scopes", $"must list one or more of {string.Join(", ", ApiKeyScopes.All)}"));
+        if (expiresAt is { } expiry && expiry <= time.GetUtcNow())
+            return (null, null, Jobs.Submission.CommandRefusal.Invalid("expires_at", "must be in the future"));
+        var (key, plaintext) = await CreateAsync(name.Trim(), scopes.Distinct().Order(StringComparer.Ordinal), expiresAt, actor, cancellationToken, hostAccess);
+        return (key, plaintext, null);
+    }
+
     public bool IsActive(ApiKeyEntity key) => key.RevokedAt is null && (key.ExpiresAt is null || key.ExpiresAt > time.GetUtcNow());
 
     public async Task<List<ApiKeyEntity>> ListAsync(CancellationToken cancellationToken)
@@ -69,12 +95,13 @@ public sealed class ApiKeyStore(IDbContextFactory<InstaDeployDbContext> database
     }
 
     /// <summary>Revokes a key; false if there is no such key. Takes effect on the next request.</summary>
-    public async Task<bool> RevokeAsync(string id, CancellationToken cancellationToken)
+    public async Task<bool> RevokeAsync(string id, Audit.AuditActor actor, CancellationToken cancellationToken)
     {
         await using var db = await databases.CreateDbContextAsync(cancellationToken);
         var key = await db.ApiKeys.FirstOrDefaultAsync(k => k.Id == id, cancellationToken);
         if (key is null) return false;
         key.RevokedAt ??= time.GetUtcNow();
+        audit.Add(db, actor, Audit.AuditActions.ApiKeyRevoke, $"api_key:{key.Id}", Audit.AuditOutcomes.Succeeded, 204, "", new { key.Name });
         await db.SaveChangesAsync(cancellationToken);
         _authenticated.TryRemove(Convert.ToHexString(key.Hash), out _);
         return true;

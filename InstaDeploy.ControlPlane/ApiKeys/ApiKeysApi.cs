@@ -40,6 +40,7 @@ public static class ApiKeysApi
 
         keys.MapPost("/", Create)
             .WithName("CreateApiKey")
+            .Audited(Audit.AuditActions.ApiKeyCreate)
             .WithSummary("Create an API key")
             .WithDescription("Creates a key with a name, scopes (read, deploy, admin), an optional expiry and host_access. A deploy key without host_access has the deploy policy applied to its deploys and rollbacks (no privileged containers, host namespaces, devices or bind mounts outside the project) even when INSTADEPLOY_POLICY is off; admin keys always have host access. The answer holds the key itself, shown only this once; the control plane keeps only its hash. Needs the admin scope.")
             .WithRequestExample(new { name = "ci-pipeline", scopes = new[] { "deploy" }, expires_at = "2027-06-30T00:00:00Z", host_access = false })
@@ -53,34 +54,28 @@ public static class ApiKeysApi
 
         keys.MapDelete("/{keyId}", Revoke)
             .WithName("RevokeApiKey")
+            .Audited(Audit.AuditActions.ApiKeyRevoke)
             .WithSummary("Revoke an API key")
             .WithDescription("The key stops working on the next request. Needs the admin scope.");
 
         return app;
     }
 
-    private static async Task<Results<Created<CreatedApiKeyDto>, ValidationProblem>> Create(CreateApiKeyRequest request, ApiKeyStore store, TimeProvider time, CancellationToken cancellationToken)
+    private static async Task<Results<Created<CreatedApiKeyDto>, ValidationProblem>> Create(CreateApiKeyRequest request, ApiKeyStore store, System.Security.Claims.ClaimsPrincipal user, CancellationToken cancellationToken)
     {
-        if (string.IsNullOrWhiteSpace(request.Name) || request.Name.Length > 100 || request.Name.Any(char.IsControl))
-            return Problems.Invalid("name", "is required: 1-100 printable characters saying what the key is for");
-        if (request.Scopes is not { Length: > 0 } || request.Scopes.Any(s => !ApiKeyScopes.All.Contains(s)))
-            return Problems.Invalid("scopes", $"must list one or more of {string.Join(", ", ApiKeyScopes.All)}");
-        if (request.ExpiresAt is { } expiry && expiry <= time.GetUtcNow())
-            return Problems.Invalid("expires_at", "must be in the future");
-
-        var scopes = request.Scopes.Distinct().Order(StringComparer.Ordinal).ToArray();
-        var (key, plaintext) = await store.CreateAsync(request.Name.Trim(), scopes, request.ExpiresAt, cancellationToken, request.HostAccess == true);
-        return TypedResults.Created($"/api-keys/{key.Id}", new CreatedApiKeyDto(key.Id, key.Name, scopes, plaintext, key.ExpiresAt, key.HostAccess));
+        var (key, plaintext, refusal) = await store.TryCreateAsync(request.Name, request.Scopes, request.ExpiresAt, request.HostAccess == true, Audit.AuditActor.Of(user), cancellationToken);
+        if (refusal is not null) return Problems.Invalid(refusal.Field!, refusal.Detail);
+        return TypedResults.Created($"/api-keys/{key!.Id}", new CreatedApiKeyDto(key.Id, key.Name, key.Scopes.Split(','), plaintext!, key.ExpiresAt, key.HostAccess));
     }
 
     private static async Task<Ok<ApiKeyDto[]>> List(ApiKeyStore store, CancellationToken cancellationToken) =>
         TypedResults.Ok((await store.ListAsync(cancellationToken)).Select(k => ToDto(k, store)).ToArray());
 
-    private static async Task<Results<NoContent, ProblemHttpResult>> Revoke(string keyId, ApiKeyStore store, CancellationToken cancellationToken) =>
-        await store.RevokeAsync(keyId, cancellationToken)
+    private static async Task<Results<NoContent, ProblemHttpResult>> Revoke(string keyId, ApiKeyStore store, System.Security.Claims.ClaimsPrincipal user, CancellationToken cancellationToken) =>
+        await store.RevokeAsync(keyId, Audit.AuditActor.Of(user), cancellationToken)
             ? TypedResults.NoContent()
             : Problems.NotFound("Unknown API key", $"No API key '{keyId}'. GET /api-keys lists them.");
 
-    private static ApiKeyDto ToDto(ApiKeyEntity key, ApiKeyStore store) =>
+    public static ApiKeyDto ToDto(ApiKeyEntity key, ApiKeyStore store) =>
         new(key.Id, key.Name, key.Scopes.Split(',', StringSplitOptions.RemoveEmptyEntries), key.CreatedAt, key.ExpiresAt, key.RevokedAt, store.IsActive(key), key.HostAccess);
 }

@@ -43,6 +43,12 @@ public static class BackupCommands
             return 2;
         }
 
+        if (!string.IsNullOrWhiteSpace(configuration[Data.DataExtensions.PostgresSetting]))
+        {
+            await error.WriteLineAsync($"{command}: the store is PostgreSQL ({Data.DataExtensions.PostgresSetting} is set); these commands copy the SQLite file. "
+                + "Back PostgreSQL up with its own tools (pg_dump, or the base backups and WAL archive of docs/SCALING.md), and the key ring folder apart.");
+            return 2;
+        }
         var options = configuration.Get<ControlPlaneOptions>() ?? new ControlPlaneOptions();
         var run = new BackupRun(options, time, output, error);
         try

@@ -48,6 +48,15 @@ public static class DatabaseSchema
         return await AppliedMigrationsAsync(connection, cancellationToken);
     }
 
+    /// <summary>The migrations of the PostgreSQL store this build knows, oldest first (its own list: Data/PostgresMigrations).</summary>
+    public static IReadOnlyList<string> KnownPostgresMigrations { get; } = ReadKnownPostgresMigrations();
+
+    private static List<string> ReadKnownPostgresMigrations()
+    {
+        using var db = new PostgresDesignTimeFactory().CreateDbContext([]);
+        return [.. db.Database.GetMigrations()];
+    }
+
     /// <summary>
     /// At start, before migrating: true (and the reason on stderr) when the database comes from a newer release. When
     /// this build is about to migrate an existing database, it says so in the log: from then on an older release
@@ -55,20 +64,52 @@ public static class DatabaseSchema
     /// </summary>
     public static async Task<bool> IsDatabaseFromNewerReleaseAsync(this WebApplication app)
     {
-        var path = app.Services.GetRequiredService<IOptions<ControlPlaneOptions>>().Value.DatabasePath;
-        var applied = await AppliedMigrationsAsync(path, app.Lifetime.ApplicationStopping);
-        var newer = NewerThanThisBuild(applied);
+        var database = app.Services.GetRequiredService<Database>();
+        List<string> applied;
+        IReadOnlyList<string> known;
+        if (database.IsPostgres)
+        {
+            known = KnownPostgresMigrations;
+            applied = await AppliedPostgresMigrationsAsync(app.Services, app.Lifetime.ApplicationStopping);
+        }
+        else
+        {
+            known = KnownMigrations;
+            applied = await AppliedMigrationsAsync(app.Services.GetRequiredService<IOptions<ControlPlaneOptions>>().Value.DatabasePath, app.Lifetime.ApplicationStopping);
+        }
+        var newer = applied.Except(known, StringComparer.Ordinal).ToList();
         if (newer.Count > 0)
         {
-            Console.Error.WriteLine($"InstaDeploy control plane cannot start: the database {path} was migrated by a newer release of InstaDeploy "
+            Console.Error.WriteLine($"InstaDeploy control plane cannot start: the database {database.Name} was migrated by a newer release of InstaDeploy "
                 + $"(migrations this build does not know: {string.Join(", ", newer)}). Run that release, or to roll back restore the backup "
                 + "taken before the upgrade (docs/DEPLOYMENT.md, \"Rolling back\").");
             return true;
         }
-        var pending = KnownMigrations.Except(applied, StringComparer.Ordinal).ToList();
+        var pending = known.Except(applied, StringComparer.Ordinal).ToList();
         if (applied.Count > 0 && pending.Count > 0)
             app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(DatabaseSchema).FullName!)
-                .MigratingDatabase(path, applied[^1], KnownMigrations[^1], string.Join(", ", pending));
+                .MigratingDatabase(database.Name, applied[^1], known[^1], string.Join(", ", pending));
         return false;
+    }
+
+    /// <summary>The migrations applied to the PostgreSQL database (none when the database or its history does not exist yet).</summary>
+    private static async Task<List<string>> AppliedPostgresMigrationsAsync(IServiceProvider services, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await using var connection = await services.GetRequiredService<Database>().OpenAsync(cancellationToken);
+            // Asked first, so a new database does not log a failed query on the missing history table.
+            await using (var exists = connection.Sql("""SELECT to_regclass('"__EFMigrationsHistory"') IS NOT NULL"""))
+                if (await exists.ExecuteScalarAsync(cancellationToken) is not true) return [];
+            await using var command = connection.Sql("""SELECT "MigrationId" FROM "__EFMigrationsHistory" ORDER BY "MigrationId" """);
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            var applied = new List<string>();
+            while (await reader.ReadAsync(cancellationToken)) applied.Add(reader.GetString(0));
+            return applied;
+        }
+        catch (Npgsql.PostgresException e) when (e.SqlState == Npgsql.PostgresErrorCodes.InvalidCatalogName)
+        {
+            return []; // the database itself is made by the first migration
+        }
     }
 }

@@ -7,18 +7,19 @@ namespace InstaDeploy.ControlPlane.Data;
 /// asleep while the database is idle. Waiting here instead hands the lock over the moment it is free. Reads never
 /// wait: WAL lets them run beside the writer.
 /// </summary>
-public sealed class DatabaseWriteGate
+/// <remarks>On PostgreSQL, which takes concurrent writers, the gate lets everyone through.</remarks>
+public sealed class DatabaseWriteGate(bool serialize = true)
 {
-    private readonly SemaphoreSlim _gate = new(1, 1);
+    private readonly SemaphoreSlim? _gate = serialize ? new(1, 1) : null;
 
     public async ValueTask<Releaser> EnterAsync(CancellationToken cancellationToken)
     {
-        await _gate.WaitAsync(cancellationToken);
+        if (_gate is not null) await _gate.WaitAsync(cancellationToken);
         return new Releaser(_gate);
     }
 
-    public readonly struct Releaser(SemaphoreSlim gate) : IDisposable
+    public readonly struct Releaser(SemaphoreSlim? gate) : IDisposable
     {
-        public void Dispose() => gate.Release();
+        public void Dispose() => gate?.Release();
     }
 }

@@ -3,8 +3,20 @@ using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
 
 namespace InstaDeploy.ControlPlane.Data;
 
-public sealed class InstaDeployDbContext(DbContextOptions<InstaDeployDbContext> options) : DbContext(options)
+/// <summary>
+/// The control plane's store. This type is the SQLite one (its migrations are in <c>Data/Migrations</c>);
+/// <see cref="PostgresDbContext"/> is the same model on PostgreSQL, with its own migrations.
+/// </summary>
+public class InstaDeployDbContext : DbContext
 {
+    public InstaDeployDbContext(DbContextOptions<InstaDeployDbContext> options) : base(options)
+    {
+    }
+
+    protected InstaDeployDbContext(DbContextOptions options) : base(options)
+    {
+    }
+
     public DbSet<AgentEntity> Agents => Set<AgentEntity>();
     public DbSet<JobEntity> Jobs => Set<JobEntity>();
     public DbSet<DeploymentEntity> Deployments => Set<DeploymentEntity>();
@@ -16,6 +28,11 @@ public sealed class InstaDeployDbContext(DbContextOptions<InstaDeployDbContext> 
     public DbSet<Rollouts.RolloutEntity> Rollouts => Set<Rollouts.RolloutEntity>();
     public DbSet<Rollouts.RolloutTargetEntity> RolloutTargets => Set<Rollouts.RolloutTargetEntity>();
     public DbSet<Rollouts.RolloutEventEntity> RolloutEvents => Set<Rollouts.RolloutEventEntity>();
+    public DbSet<Registries.RegistryCredentialEntity> RegistryCredentials => Set<Registries.RegistryCredentialEntity>();
+    public DbSet<Audit.AuditEntryEntity> AuditLog => Set<Audit.AuditEntryEntity>();
+    public DbSet<Webhooks.WebhookEntity> Webhooks => Set<Webhooks.WebhookEntity>();
+    public DbSet<Webhooks.WebhookDeliveryEntity> WebhookDeliveries => Set<Webhooks.WebhookDeliveryEntity>();
+    public DbSet<Infrastructure.Storage.StorageProbeEntity> StorageProbe => Set<Infrastructure.Storage.StorageProbeEntity>();
 
     protected override void ConfigureConventions(ModelConfigurationBuilder configurationBuilder)
     {
@@ -41,6 +58,10 @@ public sealed class InstaDeployDbContext(DbContextOptions<InstaDeployDbContext> 
             job.HasIndex(j => new { j.AgentId, j.Status });
             job.HasIndex(j => new { j.ProjectName, j.CreatedAt });
             job.HasIndex(j => new { j.Status, j.TimeoutAt });
+            // GET /jobs pages newest first by (CreatedAt, Id), unfiltered or by status: an index per order, so a page
+            // reads its rows and no more whatever the history holds (agent and project have theirs above).
+            job.HasIndex(j => new { j.CreatedAt, j.Id });
+            job.HasIndex(j => new { j.Status, j.CreatedAt });
         });
 
         modelBuilder.Entity<EnrollmentTokenEntity>(token =>
@@ -100,6 +121,41 @@ public sealed class InstaDeployDbContext(DbContextOptions<InstaDeployDbContext> 
         modelBuilder.Entity<Rollouts.RolloutEventEntity>(item =>
         {
             item.HasKey(e => new { e.RolloutId, e.Seq });
+        });
+
+        modelBuilder.Entity<Registries.RegistryCredentialEntity>(registry =>
+        {
+            registry.HasKey(r => new { r.Host, r.Scope });
+        });
+
+        modelBuilder.Entity<Audit.AuditEntryEntity>(entry =>
+        {
+            entry.ToTable("AuditLog");
+            entry.HasKey(e => e.Id);
+            entry.HasIndex(e => e.At);
+            entry.HasIndex(e => new { e.Action, e.At });
+            entry.HasIndex(e => new { e.ActorId, e.At });
+            entry.HasIndex(e => new { e.Target, e.At });
+        });
+
+        modelBuilder.Entity<Webhooks.WebhookEntity>(webhook =>
+        {
+            webhook.HasKey(w => w.Id);
+            webhook.HasIndex(w => w.ProjectName);
+        });
+
+        modelBuilder.Entity<Webhooks.WebhookDeliveryEntity>(delivery =>
+        {
+            delivery.HasKey(d => new { d.WebhookId, d.DeliveryId });
+            delivery.HasIndex(d => new { d.WebhookId, d.BodySha256 }).IsUnique();
+            delivery.HasIndex(d => d.ReceivedAt);
+        });
+
+        modelBuilder.Entity<Infrastructure.Storage.StorageProbeEntity>(probe =>
+        {
+            probe.ToTable("StorageProbe");
+            probe.HasKey(p => p.Id);
+            probe.Property(p => p.Id).ValueGeneratedNever();
         });
     }
 }

@@ -14,17 +14,7 @@ namespace InstaDeploy.ControlPlane.Deployments;
 /// </summary>
 public static class ContainerLogsApi
 {
-    public const int DefaultTail = 100;
-    public const int MaxTail = 10_000;
     public const int DefaultFollowSeconds = 60;
-    public const int MaxFollowSeconds = 3600;
-
-    /// <summary>Most LOGS jobs an agent may have open at once: log streams held open by readers never crowd out deploys
-    /// (which count against INSTADEPLOY_MAX_OPEN_JOBS_PER_AGENT too).</summary>
-    public const int MaxOpenLogJobsPerAgent = 16;
-
-    /// <summary>How long a LOGS job without follow may take before the request gives up.</summary>
-    private static readonly TimeSpan ReadTimeout = TimeSpan.FromSeconds(60);
 
     public static IEndpointRouteBuilder MapContainerLogsApi(this IEndpointRouteBuilder app)
     {
@@ -51,11 +41,11 @@ public static class ContainerLogsApi
         HttpContext context, CommandSubmitter submitter, JobOutputFollower output, StreamLimits streams, IDbContextFactory<InstaDeployDbContext> databases,
         CancellationToken cancellationToken)
     {
-        if (DeploymentsApi.ValidateProject(projectName) is { } invalid) return invalid;
-        if (tail is < 0 or > MaxTail) return Problems.Invalid("tail", $"must be between 0 and {MaxTail}");
-        if (since is not null && !LogsSince.IsValid(since)) return Problems.Invalid("since", $"'{since}' is not {LogsSince.Description}");
-        if (service is not null && !ProjectNames.IsValid(service)) return Problems.Invalid("service", "is not a compose service name (letters, digits, '_' or '-')");
-        if (followSeconds is < 1 or > MaxFollowSeconds) return Problems.Invalid("follow_seconds", $"must be between 1 and {MaxFollowSeconds}");
+        var following = follow == true;
+        var seconds = followSeconds ?? DefaultFollowSeconds;
+        var query = new ContainerLogsQuery(tail, since, service, timestamps == true, followSeconds);
+        if (ContainerLogs.Validate(projectName, query) is { } invalid) return invalid.ToResult();
+        query = query with { FollowSeconds = following ? seconds : null };
 
         await using (var db = await databases.CreateDbContextAsync(cancellationToken))
         {
@@ -65,34 +55,11 @@ public static class ContainerLogsApi
                     : $"Project '{projectName}' was never deployed on agent '{agentId}'. GET /deployments/{projectName} shows where it is.");
         }
 
-        var following = follow == true;
-        var seconds = followSeconds ?? DefaultFollowSeconds;
         // A follow takes its stream's place before its LOGS job exists, so a refused follow leaves no job behind.
         var lease = (IDisposable?)null;
         if (following && !streams.TryAcquire(context, out lease, out var tooMany)) return tooMany;
         using var held = lease;
-        var payload = new LogsPayload
-        {
-            ProjectName = projectName,
-            Tail = tail ?? DefaultTail,
-            Timestamps = timestamps == true,
-            Since = since,
-            Service = service,
-            FollowSeconds = following ? seconds : null,
-        };
-        var submission = await submitter.SubmitAsync(new JobRequest
-        {
-            Type = CommandTypes.Logs,
-            ProjectName = projectName,
-            AgentId = agentId,
-            ChooseByProject = true,
-            WaitIfOffline = false,
-            TimeoutSeconds = following ? seconds + 30 : (int)ReadTimeout.TotalSeconds,
-            QueueTtlSeconds = 30,
-            OpenOfTypeLimit = new TypeLimit(MaxOpenLogJobsPerAgent, "Too many log streams",
-                $"Agent '{{0}}' already has {{1}} container-log reads open (at most {MaxOpenLogJobsPerAgent}); retry when a follow ends, or use a shorter follow_seconds."),
-            Body = (_, _) => ValueTask.FromResult(CommandBody.Of(payload, CommandPayloadJson.Logs)),
-        }, cancellationToken);
+        var submission = await submitter.SubmitAsync(ContainerLogs.Request(projectName, agentId, query), cancellationToken);
         if (submission.Refusal is { } refusal) return refusal.ToResult();
         var job = submission.Job!;
         context.Response.Headers["X-InstaDeploy-Job-Id"] = job.Id;
@@ -101,7 +68,7 @@ public static class ContainerLogsApi
 
         // Without follow: the job's output once it has ended, from memory as it arrives, not by polling.
         using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        limit.CancelAfter(ReadTimeout + TimeSpan.FromSeconds(5));
+        limit.CancelAfter(ContainerLogs.ReadTimeout + TimeSpan.FromSeconds(5));
         EndEvent end;
         try
         {
@@ -110,7 +77,7 @@ public static class ContainerLogsApi
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
             return TypedResults.Problem(statusCode: StatusCodes.Status504GatewayTimeout, title: "The agent did not answer in time",
-                detail: $"LOGS job {job.Id} did not finish within {ReadTimeout.TotalSeconds:0} s; follow it at GET /jobs/{job.Id}/logs.");
+                detail: $"LOGS job {job.Id} did not finish within {ContainerLogs.ReadTimeout.TotalSeconds:0} s; follow it at GET /jobs/{job.Id}/logs.");
         }
         if (end.Status == JobStatuses.Completed && await output.ReadAsync(job.Id, cancellationToken) is { } read)
             return TypedResults.Text(read.Text, "text/plain; charset=utf-8");

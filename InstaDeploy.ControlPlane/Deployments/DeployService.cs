@@ -18,18 +18,21 @@ namespace InstaDeploy.ControlPlane.Deployments;
 /// <param name="FailFast">Refuse instead of waiting for an offline agent.</param>
 /// <param name="HealthWaitSeconds">How long the agent waits for the containers to be running and healthy.</param>
 /// <param name="RollbackOnFailure">Whether a failed deploy restores the last successful revision.</param>
+/// <param name="Pull">Whether the agent pulls the images before <c>up</c> (a new image behind the same tag).</param>
 public sealed record DeploySpec(
     string? ProjectName, string? ComposeFileBase64, string? AgentId = null, int? TimeoutSeconds = null, int? QueueTtlSeconds = null,
-    bool FailFast = false, int? HealthWaitSeconds = null, bool RollbackOnFailure = false);
+    bool FailFast = false, int? HealthWaitSeconds = null, bool RollbackOnFailure = false, bool Pull = false);
 
-/// <summary>Who asks for a deploy: the name recorded on its revision, and whether the deploy policy holds them
-/// regardless of the control plane's setting (a deploy key without host access).</summary>
+/// <summary>Who asks for a deploy: the name recorded on its revision, whether the deploy policy holds them
+/// regardless of the control plane's setting (a deploy key without host access), and who the audit log names.</summary>
 /// <param name="Name">The API key's name (or a rollout's creator).</param>
 /// <param name="Restricted">Whether the key has no host access.</param>
-public sealed record Deployer(string Name, bool Restricted)
+/// <param name="Actor">Whom the audit log records; null for a deploy the control plane makes as part of something
+/// recorded already (a rollout's targets).</param>
+public sealed record Deployer(string Name, bool Restricted, Audit.AuditActor? Actor = null)
 {
     /// <summary>The caller of a REST request or console page.</summary>
-    public static Deployer Of(ClaimsPrincipal user) => new(user.Identity?.Name ?? "", ApiKeys.ApiKeyScopes.IsRestricted(user));
+    public static Deployer Of(ClaimsPrincipal user) => new(user.Identity?.Name ?? "", ApiKeys.ApiKeyScopes.IsRestricted(user), Audit.AuditActor.Of(user));
 }
 
 /// <summary>Which revision to deploy again, and how.</summary>
@@ -48,11 +51,37 @@ public sealed class DeployService(
     VariableProtector protector,
     DeployPolicy policy,
     IDbContextFactory<InstaDeployDbContext> databases,
+    Registries.RegistryCredentialStore registries,
+    Audit.AuditLog audit,
     IOptions<ControlPlaneOptions> options)
 {
     private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
     public async Task<Submission> DeployAsync(DeploySpec spec, Deployer deployer, CancellationToken cancellationToken)
+    {
+        var submission = await SubmitDeployAsync(spec, deployer, cancellationToken);
+        if (deployer.Actor is { } actor)
+            await audit.RecordSubmissionAsync(actor, Audit.AuditActions.Deploy, $"project:{spec.ProjectName}", submission, new
+            {
+                project_name = spec.ProjectName, agent_id = spec.AgentId, compose_sha256 = Sha256OfBase64(spec.ComposeFileBase64),
+                spec.HealthWaitSeconds, spec.RollbackOnFailure, spec.TimeoutSeconds, spec.Pull, spec.FailFast,
+            });
+        return submission;
+    }
+
+    private static string? Sha256OfBase64(string? base64)
+    {
+        try
+        {
+            return base64 is null ? null : Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(Convert.FromBase64String(base64)));
+        }
+        catch (FormatException)
+        {
+            return null;
+        }
+    }
+
+    private async Task<Submission> SubmitDeployAsync(DeploySpec spec, Deployer deployer, CancellationToken cancellationToken)
     {
         if (ValidateProject(spec.ProjectName) is { } invalidName) return invalidName;
         var (yaml, unreadable) = ReadComposeFile(spec.ComposeFileBase64);
@@ -72,7 +101,7 @@ public sealed class DeployService(
             WaitIfOffline = !spec.FailFast,
             TimeoutSeconds = spec.TimeoutSeconds,
             QueueTtlSeconds = spec.QueueTtlSeconds,
-            Body = (agentId, token) => NewRevisionAsync(deployer, project, agentId, yaml!, spec.RollbackOnFailure, healthWait, token),
+            Body = (agentId, token) => NewRevisionAsync(deployer, project, agentId, yaml!, spec.RollbackOnFailure, healthWait, token, spec.Pull),
         }, cancellationToken);
     }
 
@@ -81,13 +110,14 @@ public sealed class DeployService(
     /// (encrypted until the command is written), and the deploy policy judged on the file as compose will interpolate it
     /// with them. The body every deploy of a compose file uses, one agent or a rollout's many.
     /// </summary>
-    public async ValueTask<CommandBody> NewRevisionAsync(Deployer deployer, string project, string agentId, string yaml, bool rollbackOnFailure, int healthWait, CancellationToken cancellationToken)
+    public async ValueTask<CommandBody> NewRevisionAsync(Deployer deployer, string project, string agentId, string yaml, bool rollbackOnFailure, int healthWait, CancellationToken cancellationToken, bool pull = false)
     {
         var deployed = await variables.ForDeployAsync(project, agentId, cancellationToken);
         var decision = policy.Decide(deployer.Restricted, yaml, deployed);
         if (decision.Violations is { } violations) return CommandRefusal.Invalid("compose_file_base64", "the deploy policy refuses it: " + violations);
-        return ProjectCommands.Revision(project, agentId, yaml, deployed.Count == 0 ? null : protector.ProtectSnapshot(deployed),
-            deployed.Select(v => v.Name), deployer.Name, rollbackOf: null, rollbackOnFailure, healthWait, decision);
+        var body = ProjectCommands.Revision(project, agentId, yaml, deployed.Count == 0 ? null : protector.ProtectSnapshot(deployed),
+            deployed.Select(v => v.Name), deployer.Name, rollbackOf: null, rollbackOnFailure, healthWait, decision, pull);
+        return await registries.WithLoginsAsync(body, agentId, yaml, deployed, cancellationToken);
     }
 
     /// <summary>
@@ -103,13 +133,37 @@ public sealed class DeployService(
         var decision = policy.Decide(deployer.Restricted, target!.ComposeYaml, target.VariablesProtected);
         if (decision.Violations is { } violations)
             return CommandRefusal.Invalid("revision", $"revision {target.Number} is refused by the deploy policy now in force: " + violations);
-        return ProjectCommands.Revision(project, agentId, target.ComposeYaml, target.VariablesProtected,
+        var body = ProjectCommands.Revision(project, agentId, target.ComposeYaml, target.VariablesProtected,
             target.VariableNames.Split(',', StringSplitOptions.RemoveEmptyEntries), deployer.Name, rollbackOf: target.Number,
             rollbackOnFailure: false, healthWait, decision);
+        // The registry logins in force now: a password rotated since the revision was made is the one that works.
+        return await registries.WithLoginsAsync(body, agentId, target.ComposeYaml, RevisionVariables(target.VariablesProtected), cancellationToken);
+    }
+
+    private IReadOnlyList<ProjectVariable> RevisionVariables(string? variablesProtected)
+    {
+        if (variablesProtected is null) return [];
+        try
+        {
+            return protector.UnprotectSnapshot(variablesProtected);
+        }
+        catch (System.Security.Cryptography.CryptographicException)
+        {
+            return []; // the dispatcher refuses the job for it; image hosts then come from the file alone
+        }
     }
 
     /// <summary>Deploys an earlier revision again (<see cref="RollbackTargets"/> picks which), as a new revision.</summary>
     public async Task<Submission> RollbackAsync(RollbackSpec spec, Deployer deployer, CancellationToken cancellationToken)
+    {
+        var submission = await SubmitRollbackAsync(spec, deployer, cancellationToken);
+        if (deployer.Actor is { } actor)
+            await audit.RecordSubmissionAsync(actor, Audit.AuditActions.Rollback, $"project:{spec.ProjectName}", submission,
+                new { project_name = spec.ProjectName, agent_id = spec.AgentId, spec.Revision, spec.HealthWaitSeconds, spec.TimeoutSeconds, spec.FailFast });
+        return submission;
+    }
+
+    private async Task<Submission> SubmitRollbackAsync(RollbackSpec spec, Deployer deployer, CancellationToken cancellationToken)
     {
         var projectName = spec.ProjectName;
         if (ValidateProject(projectName) is { } invalid) return invalid;

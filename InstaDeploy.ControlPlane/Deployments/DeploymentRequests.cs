@@ -9,8 +9,9 @@ namespace InstaDeploy.ControlPlane.Deployments;
 /// <param name="FailFast">If the agent is offline, answer 409 instead of queueing.</param>
 /// <param name="HealthWaitSeconds">How long the agent waits after `up -d` for every container to be running (and healthy, where it has a healthcheck); the deploy fails if they are not. 0 skips the check; default 60.</param>
 /// <param name="RollbackOnFailure">If the deploy fails (compose error, or containers not running/healthy in time), the agent deploys the project's last successful revision again, and the job's log says so.</param>
+/// <param name="Pull">Pull the images before `up` (a new image pushed behind the same tag is then used).</param>
 public sealed record DeployRequest(string? ProjectName, string? ComposeFileBase64, string? AgentId = null, int? TimeoutSeconds = null, int? QueueTtlSeconds = null, bool FailFast = false,
-    int? HealthWaitSeconds = null, bool RollbackOnFailure = false);
+    int? HealthWaitSeconds = null, bool RollbackOnFailure = false, bool Pull = false);
 
 /// <summary>Deploy an earlier revision of a project again.</summary>
 /// <param name="Revision">The revision to go back to; default: the last successful revision before the one deployed now.</param>

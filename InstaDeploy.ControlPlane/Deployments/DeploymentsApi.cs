@@ -19,6 +19,7 @@ public static class DeploymentsApi
 
         commands.MapPost("/deploy", Deploy)
             .WithName("Deploy")
+            .Audited(Audit.AuditActions.Deploy)
             .WithResponseExample(202, OpenApiExamples.Accepted)
             .WithSummary("Deploy a docker-compose file")
             .WithDescription("Validates the compose file, then sends DEPLOY_COMPOSE to the agent, which writes it to <projects>/<project_name>/docker-compose.yml and runs `docker compose up -d --remove-orphans`. Answers 202 with the job; follow it at GET /jobs/{job_id}.")
@@ -27,6 +28,7 @@ public static class DeploymentsApi
 
         commands.MapPost("/stop", Stop)
             .WithName("Stop")
+            .Audited(Audit.AuditActions.Stop)
             .WithResponseExample(202, OpenApiExamples.Accepted)
             .WithSummary("Stop a deployed project")
             .WithDescription("Sends STOP_COMPOSE: the agent runs `docker compose down --remove-orphans` for the project. agent_id may be left out when the project is deployed on exactly one agent. With selector instead (role=web,region in (eu,us)), it goes to every selected agent the project is placed on, and answers 202 with {jobs, refused}.")
@@ -63,11 +65,11 @@ public static class DeploymentsApi
     private static async Task<Results<Accepted<JobAccepted>, ValidationProblem, ProblemHttpResult>> Deploy(
         DeployRequest request, DeployService deploys, System.Security.Claims.ClaimsPrincipal user, CancellationToken cancellationToken) =>
         (await deploys.DeployAsync(new DeploySpec(request.ProjectName, request.ComposeFileBase64, request.AgentId, request.TimeoutSeconds,
-            request.QueueTtlSeconds, request.FailFast, request.HealthWaitSeconds, request.RollbackOnFailure), Deployer.Of(user), cancellationToken)).ToHttp();
+            request.QueueTtlSeconds, request.FailFast, request.HealthWaitSeconds, request.RollbackOnFailure, request.Pull), Deployer.Of(user), cancellationToken)).ToHttp();
 
     private static async Task<Results<Accepted<JobAccepted>, Accepted<FanOutAnswer>, ValidationProblem, ProblemHttpResult>> Stop(
-        ProjectRequest request, CommandSubmitter submitter, InstaDeployDbContext db, CancellationToken cancellationToken) =>
-        await ProjectCommandAsync(CommandTypes.StopCompose, request, submitter, db, cancellationToken);
+        ProjectRequest request, CommandSubmitter submitter, InstaDeployDbContext db, System.Security.Claims.ClaimsPrincipal user, CancellationToken cancellationToken) =>
+        await ProjectCommandAsync(CommandTypes.StopCompose, request, submitter, db, cancellationToken, Audit.AuditActor.Of(user));
 
     private static async Task<Results<Accepted<JobAccepted>, Accepted<FanOutAnswer>, ValidationProblem, ProblemHttpResult>> Status(
         ProjectRequest request, CommandSubmitter submitter, InstaDeployDbContext db, CancellationToken cancellationToken) =>
@@ -75,12 +77,12 @@ public static class DeploymentsApi
 
     /// <summary>To the agent named (or the one the project is placed on), or with a selector to every selected agent it is placed on.</summary>
     private static async Task<Results<Accepted<JobAccepted>, Accepted<FanOutAnswer>, ValidationProblem, ProblemHttpResult>> ProjectCommandAsync(
-        string type, ProjectRequest request, CommandSubmitter submitter, InstaDeployDbContext db, CancellationToken cancellationToken)
+        string type, ProjectRequest request, CommandSubmitter submitter, InstaDeployDbContext db, CancellationToken cancellationToken, Audit.AuditActor? actor = null)
     {
         if (ValidateProject(request.ProjectName) is { } invalid) return invalid;
-        if (request.Selector is not null) return await ProjectFanOut.SubmitAsync(type, request, submitter, db, cancellationToken);
+        if (request.Selector is not null) return await ProjectFanOut.SubmitAsync(type, request, submitter, db, cancellationToken, actor);
         var submission = await submitter.SubmitAsync(ProjectCommands.Request(type, request.ProjectName!, request.AgentId,
-            request.TimeoutSeconds, request.QueueTtlSeconds, request.FailFast), cancellationToken);
+            request.TimeoutSeconds, request.QueueTtlSeconds, request.FailFast, actor), cancellationToken);
         return submission.Job is { } job ? TypedResults.Accepted($"/jobs/{job.Id}", job.ToAccepted()) : submission.Refusal!.ToHttp().Result switch
         {
             ValidationProblem v => v,
@@ -89,23 +91,13 @@ public static class DeploymentsApi
         };
     }
 
-    private static async Task<Ok<DeploymentDto[]>> ListDeployments(InstaDeployDbContext db, CancellationToken cancellationToken)
-    {
-        var deployments = await db.Deployments.AsNoTracking()
-            .OrderBy(d => d.ProjectName).ThenBy(d => d.AgentId).ToListAsync(cancellationToken);
-        return TypedResults.Ok(deployments.Select(ToDto).ToArray());
-    }
+    private static async Task<Ok<DeploymentDto[]>> ListDeployments(DeploymentQueries queries, CancellationToken cancellationToken) =>
+        TypedResults.Ok(await queries.ListAsync(cancellationToken));
 
-    private static async Task<Results<Ok<ProjectDeploymentsDto>, ProblemHttpResult>> GetDeployment(string projectName, InstaDeployDbContext db, CancellationToken cancellationToken)
-    {
-        var placements = await db.Deployments.AsNoTracking().Where(d => d.ProjectName == projectName)
-            .OrderBy(d => d.AgentId).ToListAsync(cancellationToken);
-        return placements.Count == 0
-            ? Problems.NotFound("Unknown project", $"Project '{projectName}' has never been deployed. GET /deployments lists deployed projects.")
-            : TypedResults.Ok(new ProjectDeploymentsDto(projectName, placements.Select(ToDto).ToArray()));
-    }
-
-    private static DeploymentDto ToDto(DeploymentEntity d) => new(d.ProjectName, d.AgentId, d.State, d.LastJobId, d.CreatedAt, d.UpdatedAt, d.CurrentRevision, d.ObservedAt, d.ObservedNote);
+    private static async Task<Results<Ok<ProjectDeploymentsDto>, ProblemHttpResult>> GetDeployment(string projectName, DeploymentQueries queries, CancellationToken cancellationToken) =>
+        await queries.GetProjectAsync(projectName, cancellationToken) is { } project
+            ? TypedResults.Ok(project)
+            : Problems.NotFound("Unknown project", $"Project '{projectName}' has never been deployed. GET /deployments lists deployed projects.");
 
     internal static ValidationProblem? ValidateProject(string? projectName) =>
         DeployService.ValidateProject(projectName) is { } refusal ? Problems.Invalid(refusal.Field!, refusal.Detail) : null;

@@ -13,6 +13,7 @@ public static class DeploymentsExtensions
         services.AddSingleton<ProjectVariableStore>();
         services.AddSingleton<DeployPolicy>();
         services.AddSingleton<DeployService>();
+        services.AddSingleton<DeploymentQueries>();
         services.AddSingleton<IJobLifecycleHook, DeploymentBookkeeping>();
         services.AddSingleton<ICommandWriter, DeployCommandWriter>();
         services.AddHostedService<Reconciler>();

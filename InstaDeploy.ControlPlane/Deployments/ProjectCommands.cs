@@ -9,8 +9,11 @@ namespace InstaDeploy.ControlPlane.Deployments;
 public static class ProjectCommands
 {
     /// <summary>STOP_COMPOSE or STATUS for a project: to the agent named, or the one it is placed on.</summary>
-    public static JobRequest Request(string type, string project, string? agentId, int? timeoutSeconds = null, int? queueTtlSeconds = null, bool failFast = false) => new()
+    public static JobRequest Request(string type, string project, string? agentId, int? timeoutSeconds = null, int? queueTtlSeconds = null, bool failFast = false,
+        Audit.AuditActor? actor = null) => new()
     {
+        Audit = actor is null ? null : new JobAudit(actor, type == CommandTypes.StopCompose ? Audit.AuditActions.Stop : type.ToLowerInvariant(), $"project:{project}",
+            new { project_name = project, agent_id = agentId, timeout_seconds = timeoutSeconds, fail_fast = failFast }),
         Type = type,
         ProjectName = project,
         AgentId = agentId,
@@ -29,7 +32,7 @@ public static class ProjectCommands
     /// </summary>
     public static CommandBody Revision(
         string projectName, string agentId, string yaml, string? variablesProtected, IEnumerable<string> variableNames,
-        string createdBy, int? rollbackOf, bool rollbackOnFailure, int healthWaitSeconds, DeployPolicyDecision policy)
+        string createdBy, int? rollbackOf, bool rollbackOnFailure, int healthWaitSeconds, DeployPolicyDecision policy, bool pull = false)
     {
         var compose = Encoding.UTF8.GetBytes(yaml);
         var payload = new DeployComposePayload
@@ -41,6 +44,7 @@ public static class ProjectCommands
             // Variables travel encrypted until the command is written; an empty list tells the agent to remove an old .env.
             Env = variablesProtected is null ? [] : null,
             Policy = policy.AgentPolicy,
+            Pull = pull ? true : null,
         };
         var revision = new RevisionEntity
         {

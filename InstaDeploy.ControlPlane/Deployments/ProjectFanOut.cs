@@ -12,7 +12,7 @@ namespace InstaDeploy.ControlPlane.Deployments;
 public static class ProjectFanOut
 {
     public static async Task<Results<Accepted<JobAccepted>, Accepted<FanOutAnswer>, ValidationProblem, ProblemHttpResult>> SubmitAsync(
-        string type, ProjectRequest request, CommandSubmitter submitter, InstaDeployDbContext db, CancellationToken cancellationToken)
+        string type, ProjectRequest request, CommandSubmitter submitter, InstaDeployDbContext db, CancellationToken cancellationToken, Audit.AuditActor? actor = null)
     {
         if (request.AgentId is not null) return Problems.Invalid("selector", "and agent_id exclude each other: name one agent, or select several");
         var (selector, error) = LabelSelector.Parse(request.Selector);
@@ -31,7 +31,7 @@ public static class ProjectFanOut
         var refused = new List<FanOutRefusal>();
         foreach (var agentId in agents)
         {
-            var submission = await submitter.SubmitAsync(ProjectCommands.Request(type, project, agentId, request.TimeoutSeconds, request.QueueTtlSeconds, request.FailFast), cancellationToken);
+            var submission = await submitter.SubmitAsync(ProjectCommands.Request(type, project, agentId, request.TimeoutSeconds, request.QueueTtlSeconds, request.FailFast, actor), cancellationToken);
             if (submission.Job is { } job) jobs.Add(job.ToAccepted());
             else if (submission.Refusal is { Kind: RefusalKind.Invalid } invalid) return Problems.Invalid(invalid.Field!, invalid.Detail); // the same for every agent
             else refused.Add(new FanOutRefusal(agentId, submission.Refusal!.Title, submission.Refusal.Detail));

@@ -33,7 +33,7 @@ public sealed class VariableProtector(IDataProtectionProvider provider)
 internal sealed partial class VariablesJson : System.Text.Json.Serialization.JsonSerializerContext;
 
 /// <summary>A project's variables: project-wide ones, and per-agent ones that override them on that agent.</summary>
-public sealed class ProjectVariableStore(IDbContextFactory<InstaDeployDbContext> databases, VariableProtector protector, TimeProvider time)
+public sealed class ProjectVariableStore(IDbContextFactory<InstaDeployDbContext> databases, VariableProtector protector, Audit.AuditLog audit, TimeProvider time)
 {
     public async Task<List<ProjectVariableEntity>> ListAsync(string projectName, string? agentId, CancellationToken cancellationToken)
     {
@@ -43,8 +43,34 @@ public sealed class ProjectVariableStore(IDbContextFactory<InstaDeployDbContext>
         return await query.OrderBy(v => v.Name).ThenBy(v => v.AgentId).ToListAsync(cancellationToken);
     }
 
-    /// <summary>Creates or replaces one variable; a secret value is encrypted before it is stored.</summary>
-    public async Task<ProjectVariableEntity> SetAsync(string projectName, string agentId, string name, string value, bool secret, CancellationToken cancellationToken)
+    /// <summary>
+    /// Checks and stores one variable (project-wide, or for <paramref name="agentId"/> only): a valid project and name, a
+    /// value compose v1 and v2 read back alike, at most <see cref="VariablesApi.MaxVariablesPerProject"/> per project, a
+    /// known agent. Refused, nothing is stored.
+    /// </summary>
+    public async Task<(ProjectVariableEntity? Variable, Jobs.Submission.CommandRefusal? Refusal)> TrySetAsync(
+        string projectName, string? agentId, string name, string? value, bool secret, Audit.AuditActor actor, CancellationToken cancellationToken)
+    {
+        if (DeployService.ValidateProject(projectName) is { } invalidProject) return (null, invalidProject);
+        if (!EnvironmentVariables.IsValidName(name))
+            return (null, Jobs.Submission.CommandRefusal.Invalid("name", $"'{(name.Length > 80 ? name[..80] + "…" : name)}' is not a valid variable name: use letters, digits and '_', not starting with a digit ({EnvironmentVariables.NamePattern})"));
+        if (value is null) return (null, Jobs.Submission.CommandRefusal.Invalid("value", "is required (use \"\" for an empty value)"));
+        if (EnvironmentVariables.ValueProblem(value) is { } problem) return (null, Jobs.Submission.CommandRefusal.Invalid("value", problem));
+        var scope = agentId ?? "";
+        await using (var db = await databases.CreateDbContextAsync(cancellationToken))
+        {
+            if (await db.ProjectVariables.CountAsync(v => v.ProjectName == projectName, cancellationToken) >= VariablesApi.MaxVariablesPerProject
+                && !await db.ProjectVariables.AnyAsync(v => v.ProjectName == projectName && v.AgentId == scope && v.Name == name, cancellationToken))
+                return (null, Jobs.Submission.CommandRefusal.Conflict("Too many variables", $"Project '{projectName}' already has {VariablesApi.MaxVariablesPerProject} variables (per-agent ones included), the most a deploy carries; delete some first."));
+            if (scope.Length > 0 && !await db.Agents.AnyAsync(a => a.Id == scope, cancellationToken))
+                return (null, Jobs.Submission.CommandRefusal.NotFound("Unknown agent", $"No agent '{scope}' has ever connected, so a variable for it would never be used. GET /agents lists the known agents."));
+        }
+        return (await SetAsync(projectName, scope, name, value, secret, actor, cancellationToken), null);
+    }
+
+    /// <summary>Creates or replaces one variable; a secret value is encrypted before it is stored. Audited in the same
+    /// transaction (a secret's value never: the entry says "********").</summary>
+    public async Task<ProjectVariableEntity> SetAsync(string projectName, string agentId, string name, string value, bool secret, Audit.AuditActor actor, CancellationToken cancellationToken)
     {
         await using var db = await databases.CreateDbContextAsync(cancellationToken);
         var stored = secret ? protector.ProtectValue(value) : value;
@@ -57,15 +83,22 @@ public sealed class ProjectVariableStore(IDbContextFactory<InstaDeployDbContext>
         variable.Value = stored;
         variable.Secret = secret;
         variable.UpdatedAt = time.GetUtcNow();
+        audit.Add(db, actor, Audit.AuditActions.VariableSet, $"project:{projectName} variable:{name}", Audit.AuditOutcomes.Succeeded, 200, "",
+            new { project_name = projectName, name, agent_id = agentId.Length == 0 ? null : agentId, secret, value = secret ? VariablesApi.Masked : value.Length > 200 ? value[..200] + "…" : value });
         await db.SaveChangesAsync(cancellationToken);
         return variable;
     }
 
-    public async Task<bool> DeleteAsync(string projectName, string agentId, string name, CancellationToken cancellationToken)
+    public async Task<bool> DeleteAsync(string projectName, string agentId, string name, Audit.AuditActor actor, CancellationToken cancellationToken)
     {
         await using var db = await databases.CreateDbContextAsync(cancellationToken);
-        return await db.ProjectVariables.Where(v => v.ProjectName == projectName && v.AgentId == agentId && v.Name == name)
-            .ExecuteDeleteAsync(cancellationToken) > 0;
+        var variable = await db.ProjectVariables.FindAsync([projectName, agentId, name], cancellationToken);
+        if (variable is null) return false;
+        db.ProjectVariables.Remove(variable);
+        audit.Add(db, actor, Audit.AuditActions.VariableDelete, $"project:{projectName} variable:{name}", Audit.AuditOutcomes.Succeeded, 204, "",
+            new { project_name = projectName, name, agent_id = agentId.Length == 0 ? null : agentId });
+        await db.SaveChangesAsync(cancellationToken);
+        return true;
     }
 
     /// <summary>The variables a deploy of the project to <paramref name="agentId"/> carries: project-wide ones, overridden

@@ -29,6 +29,7 @@ public static class RevisionsApi
         var write = app.MapGroup("/deployments/{projectName}").WithTags("Deployments").RequireAuthorization(ApiKeys.ApiKeyScopes.Deploy).RequireRateLimiting(RateLimits.PerKey);
         write.MapPost("/rollback", Rollback)
             .WithName("Rollback")
+            .Audited(Audit.AuditActions.Rollback)
             .WithRequestExample(new { revision = 3 })
             .WithResponseExample(202, OpenApiExamples.Accepted)
             .WithSummary("Roll a project back")
@@ -46,28 +47,22 @@ public static class RevisionsApi
 
     private static async Task<Results<Ok<RevisionDto[]>, ValidationProblem, ProblemHttpResult>> List(
         string projectName, [FromQuery(Name = "agent_id")] string? agentId, [FromQuery(Name = "limit")] int? limit,
-        InstaDeployDbContext db, CancellationToken cancellationToken)
+        DeploymentQueries queries, CancellationToken cancellationToken)
     {
-        if (DeploymentsApi.ValidateProject(projectName) is { } invalid) return invalid;
-        if (limit is < 1 or > 1000) return Problems.Invalid("limit", "must be between 1 and 1000");
-        var query = db.Revisions.AsNoTracking().Where(r => r.ProjectName == projectName);
-        if (agentId is not null) query = query.Where(r => r.AgentId == agentId);
-        var revisions = await query.OrderByDescending(r => r.Number).Take(limit ?? 50).ToListAsync(cancellationToken);
-        if (revisions.Count == 0 && !await db.Revisions.AnyAsync(r => r.ProjectName == projectName, cancellationToken))
-            return Problems.NotFound("Unknown project", $"Project '{projectName}' has never been deployed. GET /deployments lists deployed projects.");
-        var current = await CurrentRevisionsAsync(db, projectName, cancellationToken);
-        return TypedResults.Ok(revisions.Select(r => ToDto(r, current, withCompose: false)).ToArray());
+        var (revisions, refusal) = await queries.ListRevisionsAsync(projectName, agentId, limit, cancellationToken);
+        return refusal is null ? TypedResults.Ok(revisions!) : Refused<RevisionDto[]>(refusal);
     }
 
     private static async Task<Results<Ok<RevisionDto>, ValidationProblem, ProblemHttpResult>> Get(
-        string projectName, int revision, InstaDeployDbContext db, CancellationToken cancellationToken)
+        string projectName, int revision, DeploymentQueries queries, CancellationToken cancellationToken)
     {
-        if (DeploymentsApi.ValidateProject(projectName) is { } invalid) return invalid;
-        var found = await db.Revisions.AsNoTracking().FirstOrDefaultAsync(r => r.ProjectName == projectName && r.Number == revision, cancellationToken);
-        if (found is null)
-            return Problems.NotFound("Unknown revision", $"Project '{projectName}' has no revision {revision}. GET /deployments/{projectName}/revisions lists them.");
-        return TypedResults.Ok(ToDto(found, await CurrentRevisionsAsync(db, projectName, cancellationToken), withCompose: true));
+        var (found, refusal) = await queries.GetRevisionAsync(projectName, revision, cancellationToken);
+        return refusal is null ? TypedResults.Ok(found!) : Refused<RevisionDto>(refusal);
     }
+
+    private static Results<Ok<T>, ValidationProblem, ProblemHttpResult> Refused<T>(CommandRefusal refusal) => refusal.Kind == RefusalKind.Invalid
+        ? Problems.Invalid(refusal.Field!, refusal.Detail)
+        : Problems.NotFound(refusal.Title, refusal.Detail);
 
     private static async Task<Results<Accepted<JobAccepted>, ValidationProblem, ProblemHttpResult>> Rollback(
         string projectName, RollbackRequest? request, DeployService deploys, ClaimsPrincipal user, CancellationToken cancellationToken)
@@ -76,16 +71,4 @@ public static class RevisionsApi
         return (await deploys.RollbackAsync(new RollbackSpec(projectName, request.Revision, request.AgentId, request.TimeoutSeconds,
             request.QueueTtlSeconds, request.FailFast, request.HealthWaitSeconds), Deployer.Of(user), cancellationToken)).ToHttp();
     }
-
-    /// <summary>The revision each agent runs now, by agent.</summary>
-    private static async Task<Dictionary<string, int>> CurrentRevisionsAsync(InstaDeployDbContext db, string projectName, CancellationToken cancellationToken) =>
-        await db.Deployments.AsNoTracking()
-            .Where(d => d.ProjectName == projectName && d.CurrentRevision != null && d.State != DeploymentStates.Stopped)
-            .ToDictionaryAsync(d => d.AgentId, d => d.CurrentRevision!.Value, cancellationToken);
-
-    private static RevisionDto ToDto(RevisionEntity r, Dictionary<string, int> current, bool withCompose) => new(
-        r.Number, r.ProjectName, r.AgentId, r.JobId, r.ComposeSha256, r.VariableNames.Split(',', StringSplitOptions.RemoveEmptyEntries),
-        r.CreatedBy, r.CreatedAt, r.FinishedAt, r.Outcome, r.RollbackOf, r.RolledBackTo,
-        current.TryGetValue(r.AgentId, out var n) && n == r.Number,
-        withCompose ? Convert.ToBase64String(Encoding.UTF8.GetBytes(r.ComposeYaml)) : null);
 }

@@ -49,12 +49,14 @@ public static class VariablesApi
         var write = app.MapGroup("/deployments/{projectName}/env").WithTags("Variables").RequireAuthorization(ApiKeys.ApiKeyScopes.Deploy).RequireRateLimiting(RateLimits.PerKey);
         write.MapPut("/{name}", Set)
             .WithName("SetVariable")
+            .Audited(Audit.AuditActions.VariableSet)
             .WithRequestExample(new { value = "s3cr3t-value", secret = true })
             .WithResponseExample(200, SecretExample)
             .WithSummary("Set a project variable")
             .WithDescription("Creates or replaces the variable, project-wide or (agent_id) for one agent. secret: true encrypts the value at rest (Data Protection), masks it in every answer and redacts it from deploy output. Takes effect at the next deploy.");
         write.MapDelete("/{name}", Delete)
             .WithName("DeleteVariable")
+            .Audited(Audit.AuditActions.VariableDelete)
             .WithSummary("Delete a project variable")
             .WithDescription("Removes the project-wide variable, or with agent_id the one agent's override. Takes effect at the next deploy.");
         return app;
@@ -72,27 +74,24 @@ public static class VariablesApi
     }
 
     private static async Task<Results<Ok<VariableDto>, ValidationProblem, ProblemHttpResult>> Set(
-        string projectName, string name, SetVariableRequest request, ProjectVariableStore store, InstaDeployDbContext db, CancellationToken cancellationToken)
+        string projectName, string name, SetVariableRequest request, ProjectVariableStore store, System.Security.Claims.ClaimsPrincipal user, CancellationToken cancellationToken)
     {
-        if (DeploymentsApi.ValidateProject(projectName) is { } invalidProject) return invalidProject;
-        if (ValidateName(name) is { } invalidName) return invalidName;
-        if (request.Value is null) return Problems.Invalid("value", "is required (use \"\" for an empty value)");
-        if (EnvironmentVariables.ValueProblem(request.Value) is { } problem) return Problems.Invalid("value", problem);
-        if (await db.ProjectVariables.CountAsync(v => v.ProjectName == projectName, cancellationToken) >= MaxVariablesPerProject
-            && !await db.ProjectVariables.AnyAsync(v => v.ProjectName == projectName && v.AgentId == (request.AgentId ?? "") && v.Name == name, cancellationToken))
-            return Problems.Conflict("Too many variables", $"Project '{projectName}' already has {MaxVariablesPerProject} variables (per-agent ones included), the most a deploy carries; delete some first.");
-        if (!string.IsNullOrEmpty(request.AgentId) && !await db.Agents.AnyAsync(a => a.Id == request.AgentId, cancellationToken))
-            return Problems.NotFound("Unknown agent", $"No agent '{request.AgentId}' has ever connected, so a variable for it would never be used. GET /agents lists the known agents.");
-        var variable = await store.SetAsync(projectName, request.AgentId ?? "", name, request.Value, request.Secret, cancellationToken);
-        return TypedResults.Ok(ToDto(variable));
+        var (variable, refusal) = await store.TrySetAsync(projectName, request.AgentId, name, request.Value, request.Secret, Audit.AuditActor.Of(user), cancellationToken);
+        if (refusal is null) return TypedResults.Ok(ToDto(variable!));
+        return refusal.Kind switch
+        {
+            Jobs.Submission.RefusalKind.Invalid => Problems.Invalid(refusal.Field!, refusal.Detail),
+            Jobs.Submission.RefusalKind.NotFound => Problems.NotFound(refusal.Title, refusal.Detail),
+            _ => Problems.Conflict(refusal.Title, refusal.Detail),
+        };
     }
 
     private static async Task<Results<NoContent, ValidationProblem, ProblemHttpResult>> Delete(
-        string projectName, string name, [FromQuery(Name = "agent_id")] string? agentId, ProjectVariableStore store, CancellationToken cancellationToken)
+        string projectName, string name, [FromQuery(Name = "agent_id")] string? agentId, ProjectVariableStore store, System.Security.Claims.ClaimsPrincipal user, CancellationToken cancellationToken)
     {
         if (DeploymentsApi.ValidateProject(projectName) is { } invalidProject) return invalidProject;
         if (ValidateName(name) is { } invalidName) return invalidName;
-        return await store.DeleteAsync(projectName, agentId ?? "", name, cancellationToken)
+        return await store.DeleteAsync(projectName, agentId ?? "", name, Audit.AuditActor.Of(user), cancellationToken)
             ? TypedResults.NoContent()
             : Problems.NotFound("Unknown variable", agentId is null
                 ? $"Project '{projectName}' has no project-wide variable '{name}'. GET /deployments/{projectName}/env lists its variables."
@@ -103,6 +102,6 @@ public static class VariablesApi
         EnvironmentVariables.IsValidName(name) ? null
         : Problems.Invalid("name", $"'{(name.Length > 80 ? name[..80] + "…" : name)}' is not a valid variable name: use letters, digits and '_', not starting with a digit ({EnvironmentVariables.NamePattern})");
 
-    private static VariableDto ToDto(ProjectVariableEntity v) =>
+    public static VariableDto ToDto(ProjectVariableEntity v) =>
         new(v.Name, v.Secret ? Masked : v.Value, v.Secret, v.AgentId.Length == 0 ? null : v.AgentId, v.UpdatedAt);
 }

@@ -1,6 +1,10 @@
 using System.Text.Json;
 using InstaDeploy.ControlPlane.Agents;
+using InstaDeploy.ControlPlane.Audit;
+using InstaDeploy.ControlPlane.Registries;
+using InstaDeploy.ControlPlane.Webhooks;
 using InstaDeploy.ControlPlane.ApiKeys;
+using InstaDeploy.ControlPlane.Cluster;
 using InstaDeploy.ControlPlane.Data;
 using InstaDeploy.ControlPlane.Hub;
 using InstaDeploy.ControlPlane.Jobs;
@@ -26,13 +30,8 @@ public static class ControlPlaneExtensions
         services.AddSingleton<IValidateOptions<ControlPlaneOptions>, ControlPlaneOptionsValidator>();
         services.TryAddSingleton(TimeProvider.System);
 
-        services.AddPooledDbContextFactory<InstaDeployDbContext>((sp, db) =>
-        {
-            var options = sp.GetRequiredService<IOptions<ControlPlaneOptions>>().Value;
-            db.UseSqlite($"Data Source={options.DatabasePath};Pooling=True;Default Timeout=30");
-            if (options.DatabaseSynchronous.Equals("NORMAL", StringComparison.OrdinalIgnoreCase))
-                db.AddInterceptors(SynchronousNormalInterceptor.Instance);
-        });
+        services.AddDatabase(builder.Configuration);
+        services.AddCluster(builder.Configuration);
 
         // Secret variables are encrypted with Data Protection; its key ring persists in INSTADEPLOY_KEY_RING_DIR (owner-only),
         // read when first needed (after the start-up check of the options), never during the app's build.
@@ -46,7 +45,6 @@ public static class ControlPlaneExtensions
                 keys.XmlRepository = new Microsoft.AspNetCore.DataProtection.Repositories.FileSystemXmlRepository(new DirectoryInfo(folder), loggers);
             });
 
-        services.AddSingleton<DatabaseWriteGate>();
         services.AddSingleton<ApiKeyStore>();
         services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
             .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
@@ -84,10 +82,14 @@ public static class ControlPlaneExtensions
         services.AddSingleton<ControlPlaneMetrics>();
         services.AddSingleton<AgentTokenValidator>();
         services.AddSingleton<AgentStore>();
+        services.AddSingleton<AgentQueries>();
         services.AddSingleton<AgentCredentials>();
         services.AddJobs();
         services.AddDeployments();
         services.AddRollouts();
+        services.AddAudit();
+        services.AddRegistries();
+        services.AddWebhooks();
         services.AddHostedService<AgentLivenessService>();
 
         services.Configure<JsonOptions>(json =>
@@ -98,7 +100,11 @@ public static class ControlPlaneExtensions
         // Always throw on unreadable requests so BadRequestExceptionHandler can say what was wrong.
         services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         services.AddProblemDetails();
+        services.AddExceptionHandler<Storage.StorageFailureExceptionHandler>();
         services.AddExceptionHandler<BadRequestExceptionHandler>();
+        services.AddSingleton<Storage.StorageHealth>();
+        services.AddSingleton<Storage.StorageHealthCheck>();
+        services.AddHealthChecks().AddCheck<Storage.StorageHealthCheck>("storage");
         services.AddOpenApi(openApi => openApi.AddDocumentTransformer((document, _, _) =>
         {
             document.Info.Title = "InstaDeploy control plane";
@@ -122,18 +128,25 @@ public static class ControlPlaneExtensions
     public static async Task MigrateDatabaseAsync(this WebApplication app)
     {
         var options = app.Services.GetRequiredService<IOptions<ControlPlaneOptions>>().Value;
-        // Owner-only: the database holds key hashes, encrypted secrets and every job's output.
+        var database = app.Services.GetRequiredService<Database>();
+        // Owner-only: the database holds key hashes, encrypted secrets and every job's output (on PostgreSQL the folder
+        // still holds the key ring and the projects' files).
         var folder = Path.GetDirectoryName(options.DatabasePath)!;
         if (OperatingSystem.IsWindows()) Directory.CreateDirectory(folder);
         else Directory.CreateDirectory(folder, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         await using var db = await app.Services.GetRequiredService<IDbContextFactory<InstaDeployDbContext>>().CreateDbContextAsync();
+        // On PostgreSQL several instances may start at once: EF Core takes a lock in the database while it migrates.
         await db.Database.MigrateAsync();
-        // SQLite creates its -wal and -shm files with the database file's mode, so the database file decides.
-        if (!OperatingSystem.IsWindows())
-            foreach (var file in new[] { options.DatabasePath, options.DatabasePath + "-wal", options.DatabasePath + "-shm" })
-                if (File.Exists(file)) File.SetUnixFileMode(file, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-        // WAL lets the REST API read while the hub writes, and survives a crash without a torn database.
-        await db.Database.ExecuteSqlRawAsync("PRAGMA journal_mode=WAL;");
-        app.Logger.DatabaseReady(options.DatabasePath);
+        if (!database.IsPostgres)
+        {
+            // SQLite creates its -wal and -shm files with the database file's mode, so the database file decides.
+            if (!OperatingSystem.IsWindows())
+                foreach (var file in new[] { options.DatabasePath, options.DatabasePath + "-wal", options.DatabasePath + "-shm" })
+                    if (File.Exists(file)) File.SetUnixFileMode(file, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            // WAL lets the REST API read while the hub writes, and survives a crash without a torn database.
+            await db.Database.ExecuteSqlRawAsync("PRAGMA journal_mode=WAL;");
+        }
+        app.Logger.DatabaseReady(database.Name);
+        if (database.IsPostgres) app.Logger.InstanceStarted(app.Services.GetRequiredService<ClusterIdentity>().Id, database.Name);
     }
 }

@@ -48,6 +48,9 @@ internal static partial class Log
     [LoggerMessage(2009, LogLevel.Information, "{Count} job(s) queued again to their connected agents (a send had failed, or a sent job showed no progress)")]
     public static partial void JobsRequeued(this ILogger logger, int count);
 
+    [LoggerMessage(2010, LogLevel.Information, "Retention: {Jobs} finished job(s) deleted, the output of {Outputs} cleared")]
+    public static partial void RetentionSwept(this ILogger logger, int jobs, int outputs);
+
     [LoggerMessage(2003, LogLevel.Warning, "Job {JobId} could not be sent to agent {AgentId}: {Reason}")]
     public static partial void JobSendFailed(this ILogger logger, string jobId, string agentId, string reason);
 
@@ -74,6 +77,9 @@ internal static partial class Log
 
     [LoggerMessage(2007, LogLevel.Warning, "The STATUS that follows up an interrupted job of project {Project} on agent {AgentId} was not sent: {Reason}")]
     public static partial void FollowUpRefused(this ILogger logger, string project, string agentId, string reason);
+
+    [LoggerMessage(3003, LogLevel.Warning, "{Where} failed: the database cannot be used ({Kind}): {Reason}; answered 503")]
+    public static partial void StorageFailed(this ILogger logger, string where, string kind, string reason);
 
     [LoggerMessage(3001, LogLevel.Information, "Database {Path} ready")]
     public static partial void DatabaseReady(this ILogger logger, string path);

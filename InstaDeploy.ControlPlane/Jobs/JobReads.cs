@@ -1,14 +1,14 @@
+using System.Data.Common;
 using InstaDeploy.Contracts;
-using Microsoft.Data.Sqlite;
-using Microsoft.Extensions.Options;
+using InstaDeploy.ControlPlane.Data;
 
 namespace InstaDeploy.ControlPlane.Jobs;
 
 /// <summary>
 /// The reads on every command, result and line of output, as plain SQL on a pooled connection: no DbContext, no EF
-/// connection set-up, no LINQ translation. WAL lets them run beside the writer without waiting.
+/// connection set-up, no LINQ translation. On SQLite, WAL lets them run beside the writer without waiting.
 /// </summary>
-public sealed class JobReads(IOptions<ControlPlaneOptions> options)
+public sealed class JobReads(Database database)
 {
     private static readonly Microsoft.EntityFrameworkCore.Storage.ValueConversion.ValueConverter<DateTimeOffset, long> StoredTime =
         new Microsoft.EntityFrameworkCore.Storage.ValueConversion.DateTimeOffsetToBinaryConverter();
@@ -23,8 +23,8 @@ public sealed class JobReads(IOptions<ControlPlaneOptions> options)
     {
         await using var connection = await OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
-        command.CommandText = """SELECT "AgentId", "Status", "Type", "ProjectName", "TraceParent", "CreatedAt" FROM "Jobs" WHERE "Id" = $id""";
-        command.Parameters.AddWithValue("$id", jobId);
+        command.CommandText = """SELECT "AgentId", "Status", "Type", "ProjectName", "TraceParent", "CreatedAt" FROM "Jobs" WHERE "Id" = @id""";
+        command.Add("@id", jobId);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         if (!await reader.ReadAsync(cancellationToken)) return null;
         return new JobHead(reader.GetString(0), reader.GetString(1), reader.GetString(2),
@@ -38,13 +38,13 @@ public sealed class JobReads(IOptions<ControlPlaneOptions> options)
     {
         await using var connection = await OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
-        command.CommandText = """SELECT COUNT(*) FROM "Jobs" WHERE "AgentId" = $agent AND "Status" IN ($pending, $sent, $running)"""
-            + (type is null ? "" : """ AND "Type" = $type""");
-        command.Parameters.AddWithValue("$agent", agentId);
-        if (type is not null) command.Parameters.AddWithValue("$type", type);
-        command.Parameters.AddWithValue("$pending", JobStatuses.Pending);
-        command.Parameters.AddWithValue("$sent", JobStatuses.Sent);
-        command.Parameters.AddWithValue("$running", JobStatuses.Running);
+        command.CommandText = """SELECT COUNT(*) FROM "Jobs" WHERE "AgentId" = @agent AND "Status" IN (@pending, @sent, @running)"""
+            + (type is null ? "" : """ AND "Type" = @type""");
+        command.Add("@agent", agentId);
+        if (type is not null) command.Add("@type", type);
+        command.Add("@pending", JobStatuses.Pending);
+        command.Add("@sent", JobStatuses.Sent);
+        command.Add("@running", JobStatuses.Running);
         return Convert.ToInt32(await command.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture);
     }
 
@@ -53,11 +53,11 @@ public sealed class JobReads(IOptions<ControlPlaneOptions> options)
     {
         await using var connection = await OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
-        command.CommandText = """SELECT "Status", "Error", "Logs", "LogLinesDropped" FROM "Jobs" WHERE "Id" = $id""";
-        command.Parameters.AddWithValue("$id", jobId);
+        command.CommandText = """SELECT "Status", "Error", "Logs", "LogLinesDropped" FROM "Jobs" WHERE "Id" = @id""";
+        command.Add("@id", jobId);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         if (!await reader.ReadAsync(cancellationToken)) return null;
-        return (reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetInt32(3));
+        return (reader.GetString(0), reader.GetString(1), reader.GetString(2), Convert.ToInt32(reader.GetValue(3), System.Globalization.CultureInfo.InvariantCulture));
     }
 
     /// <summary>The number the job's next streamed line gets, and the bytes already stored (for the cap).</summary>
@@ -65,11 +65,11 @@ public sealed class JobReads(IOptions<ControlPlaneOptions> options)
     {
         await using var connection = await OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
-        command.CommandText = """SELECT COALESCE(MAX("Seq" + "LineCount"), 1), COALESCE(SUM(length(CAST("Text" AS BLOB))), 0) FROM "JobOutput" WHERE "JobId" = $id""";
-        command.Parameters.AddWithValue("$id", jobId);
+        command.CommandText = $"""SELECT COALESCE(MAX("Seq" + "LineCount"), 1), COALESCE(SUM({database.ByteLength("\"Text\"")}), 0) FROM "JobOutput" WHERE "JobId" = @id""";
+        command.Add("@id", jobId);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         await reader.ReadAsync(cancellationToken);
-        return (reader.GetInt64(0), reader.GetInt64(1));
+        return (Convert.ToInt64(reader.GetValue(0), System.Globalization.CultureInfo.InvariantCulture), Convert.ToInt64(reader.GetValue(1), System.Globalization.CultureInfo.InvariantCulture));
     }
 
     /// <summary>The stored streamed lines numbered <paramref name="fromSeq"/> to <paramref name="toSeq"/> (those that are
@@ -79,11 +79,11 @@ public sealed class JobReads(IOptions<ControlPlaneOptions> options)
         await using var connection = await OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
         command.CommandText = """
-            SELECT "Seq", "Text" FROM "JobOutput" WHERE "JobId" = $id AND "Seq" + "LineCount" > $from AND "Seq" <= $to ORDER BY "Seq"
+            SELECT "Seq", "Text" FROM "JobOutput" WHERE "JobId" = @id AND "Seq" + "LineCount" > @from AND "Seq" <= @to ORDER BY "Seq"
             """;
-        command.Parameters.AddWithValue("$id", jobId);
-        command.Parameters.AddWithValue("$from", fromSeq);
-        command.Parameters.AddWithValue("$to", toSeq);
+        command.Add("@id", jobId);
+        command.Add("@from", fromSeq);
+        command.Add("@to", toSeq);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         var lines = new List<string>();
         long first = 0;
@@ -103,10 +103,5 @@ public sealed class JobReads(IOptions<ControlPlaneOptions> options)
         return (first, lines);
     }
 
-    private async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
-    {
-        var connection = new SqliteConnection($"Data Source={options.Value.DatabasePath};Pooling=True;Default Timeout=30");
-        await connection.OpenAsync(cancellationToken);
-        return connection;
-    }
+    private Task<DbConnection> OpenAsync(CancellationToken cancellationToken) => database.OpenAsync(cancellationToken);
 }

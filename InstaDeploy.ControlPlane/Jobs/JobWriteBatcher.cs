@@ -1,6 +1,6 @@
+using System.Data.Common;
 using System.Threading.Channels;
 using InstaDeploy.ControlPlane.Data;
-using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
 using Microsoft.Extensions.Options;
 
@@ -22,14 +22,16 @@ public sealed class JobWriteBatcher : IAsyncDisposable, IDisposable
 
     private readonly Channel<Write> _queue = Channel.CreateUnbounded<Write>(new UnboundedChannelOptions { SingleReader = true });
     private readonly DatabaseWriteGate _gate;
+    private readonly Database _database;
     private readonly IOptions<ControlPlaneOptions> _options;
     private readonly ILogger<JobWriteBatcher> _logger;
     private readonly Task _writer;
-    private SqliteConnection? _connection;
+    private DbConnection? _connection;
 
-    public JobWriteBatcher(DatabaseWriteGate gate, IOptions<ControlPlaneOptions> options, ILogger<JobWriteBatcher> logger)
+    public JobWriteBatcher(DatabaseWriteGate gate, Database database, IOptions<ControlPlaneOptions> options, ILogger<JobWriteBatcher> logger)
     {
         _gate = gate;
+        _database = database;
         _options = options;
         _logger = logger;
         _writer = Task.Run(WriteLoopAsync);
@@ -91,10 +93,10 @@ public sealed class JobWriteBatcher : IAsyncDisposable, IDisposable
                 transaction.Save("w");
                 try
                 {
-                    write.Rows = write.Execute(_connection, transaction);
+                    write.Rows = write.Execute(_connection, transaction, _database);
                     transaction.Release("w");
                 }
-                catch (SqliteException e)
+                catch (DbException e)
                 {
                     transaction.Rollback("w");
                     transaction.Release("w");
@@ -113,19 +115,8 @@ public sealed class JobWriteBatcher : IAsyncDisposable, IDisposable
         }
     }
 
-    private SqliteConnection Open()
-    {
-        var options = _options.Value;
-        var connection = new SqliteConnection($"Data Source={options.DatabasePath};Pooling=False;Default Timeout=30");
-        connection.Open();
-        if (options.DatabaseSynchronous.Equals("NORMAL", StringComparison.OrdinalIgnoreCase))
-        {
-            using var pragma = connection.CreateCommand();
-            pragma.CommandText = "PRAGMA synchronous=NORMAL;";
-            pragma.ExecuteNonQuery();
-        }
-        return connection;
-    }
+    private DbConnection Open() =>
+        _database.OpenDedicated(synchronousNormal: _options.Value.DatabaseSynchronous.Equals("NORMAL", StringComparison.OrdinalIgnoreCase));
 
     /// <summary>Stops taking writes; waits for the queued ones to be committed.</summary>
     public async ValueTask DisposeAsync()
@@ -146,7 +137,7 @@ public sealed class JobWriteBatcher : IAsyncDisposable, IDisposable
         public int Rows { get; set; }
         public Exception? Error { get; set; }
 
-        public abstract int Execute(SqliteConnection connection, SqliteTransaction transaction);
+        public abstract int Execute(DbConnection connection, DbTransaction transaction, Database database);
 
         public void Complete()
         {
@@ -154,49 +145,42 @@ public sealed class JobWriteBatcher : IAsyncDisposable, IDisposable
             else Done.SetException(Error);
         }
 
-        protected static SqliteCommand Command(SqliteConnection connection, SqliteTransaction transaction, string sql)
-        {
-            var command = connection.CreateCommand();
-            command.Transaction = transaction;
-            command.CommandText = sql;
-            return command;
-        }
+        protected static DbCommand Command(DbConnection connection, DbTransaction transaction, string sql) => connection.Sql(sql, transaction);
 
         protected static object Value(object? value) => value ?? DBNull.Value;
 
-        protected static object TimeValue(DateTimeOffset? value) => value is { } v ? Time.ConvertToProvider(v)! : DBNull.Value;
+        protected static object? TimeValue(DateTimeOffset? value) => value is { } v ? Time.ConvertToProvider(v)! : null;
     }
 
     private sealed class InsertJob(JobEntity job) : Write
     {
-        public override int Execute(SqliteConnection connection, SqliteTransaction transaction)
+        public override int Execute(DbConnection connection, DbTransaction transaction, Database database)
         {
             using var command = Command(connection, transaction, """
                 INSERT INTO "Jobs" ("Id", "Type", "AgentId", "ProjectName", "Status", "PayloadJson", "Logs", "Error", "ResultJson",
                     "CreatedAt", "UpdatedAt", "CompletedAt", "TimeoutAt", "TimeoutSeconds", "SentAt", "ExpiresAt", "TraceParent",
                     "SecretsProtected", "LogLinesDropped", "ArrivedLate")
-                VALUES ($id, $type, $agent, $project, $status, $payload, $logs, $error, $result,
-                    $created, $updated, $completed, $timeout, $timeoutSeconds, $sent, $expires, $trace, $secrets, 0, 0)
+                VALUES (@id, @type, @agent, @project, @status, @payload, @logs, @error, @result,
+                    @created, @updated, @completed, @timeout, @timeoutSeconds, @sent, @expires, @trace, @secrets, 0, FALSE)
                 """);
-            var p = command.Parameters;
-            p.AddWithValue("$id", job.Id);
-            p.AddWithValue("$type", job.Type);
-            p.AddWithValue("$agent", job.AgentId);
-            p.AddWithValue("$project", Value(job.ProjectName));
-            p.AddWithValue("$status", job.Status);
-            p.AddWithValue("$payload", job.PayloadJson);
-            p.AddWithValue("$logs", job.Logs);
-            p.AddWithValue("$error", job.Error);
-            p.AddWithValue("$result", Value(job.ResultJson));
-            p.AddWithValue("$created", TimeValue(job.CreatedAt));
-            p.AddWithValue("$updated", TimeValue(job.UpdatedAt));
-            p.AddWithValue("$completed", TimeValue(job.CompletedAt));
-            p.AddWithValue("$timeout", TimeValue(job.TimeoutAt));
-            p.AddWithValue("$timeoutSeconds", job.TimeoutSeconds);
-            p.AddWithValue("$sent", TimeValue(job.SentAt));
-            p.AddWithValue("$expires", TimeValue(job.ExpiresAt));
-            p.AddWithValue("$trace", Value(job.TraceParent));
-            p.AddWithValue("$secrets", Value(job.SecretsProtected));
+            command.Add("@id", job.Id);
+            command.Add("@type", job.Type);
+            command.Add("@agent", job.AgentId);
+            command.Add("@project", Value(job.ProjectName));
+            command.Add("@status", job.Status);
+            command.Add("@payload", job.PayloadJson);
+            command.Add("@logs", job.Logs);
+            command.Add("@error", job.Error);
+            command.Add("@result", Value(job.ResultJson));
+            command.Add("@created", TimeValue(job.CreatedAt), System.Data.DbType.Int64);
+            command.Add("@updated", TimeValue(job.UpdatedAt), System.Data.DbType.Int64);
+            command.Add("@completed", TimeValue(job.CompletedAt), System.Data.DbType.Int64);
+            command.Add("@timeout", TimeValue(job.TimeoutAt), System.Data.DbType.Int64);
+            command.Add("@timeoutSeconds", job.TimeoutSeconds);
+            command.Add("@sent", TimeValue(job.SentAt), System.Data.DbType.Int64);
+            command.Add("@expires", TimeValue(job.ExpiresAt), System.Data.DbType.Int64);
+            command.Add("@trace", Value(job.TraceParent));
+            command.Add("@secrets", Value(job.SecretsProtected));
             return command.ExecuteNonQuery();
         }
     }
@@ -204,34 +188,33 @@ public sealed class JobWriteBatcher : IAsyncDisposable, IDisposable
     /// <summary>The same conditional update as <c>JobStore</c>'s: only an open job, only by its own agent.</summary>
     private sealed class FinishJob(string jobId, string? agentId, string status, JobLogs.Kept? logs, string error, string? resultJson, DateTimeOffset now, bool late) : Write
     {
-        public override int Execute(SqliteConnection connection, SqliteTransaction transaction)
+        public override int Execute(DbConnection connection, DbTransaction transaction, Database database)
         {
-            using var command = Command(connection, transaction, """
-                UPDATE "Jobs" SET "Status" = $status, "Error" = $error, "ResultJson" = $result, "UpdatedAt" = $now, "CompletedAt" = $now,
-                    "Logs" = COALESCE($logs, (SELECT group_concat("Text", '' ORDER BY "Seq") FROM "JobOutput" WHERE "JobId" = $id), "Logs"),
-                    "LogLinesDropped" = $dropped, "ArrivedLate" = $late
-                WHERE "Id" = $id AND ($agent IS NULL OR "AgentId" = $agent)
-                    AND ("Status" IN ($pending, $sent, $running) OR ($late AND $agent IS NOT NULL AND "Status" = $timedOut))
+            using var command = Command(connection, transaction, $$"""
+                UPDATE "Jobs" SET "Status" = @status, "Error" = @error, "ResultJson" = @result, "UpdatedAt" = @now, "CompletedAt" = @now,
+                    "Logs" = COALESCE(@logs, (SELECT {{database.ConcatText("\"Text\"", "\"Seq\"")}} FROM "JobOutput" WHERE "JobId" = @id), "Logs"),
+                    "LogLinesDropped" = @dropped, "ArrivedLate" = @late
+                WHERE "Id" = @id AND (@agent IS NULL OR "AgentId" = @agent)
+                    AND ("Status" IN (@pending, @sent, @running) OR (@late AND @agent IS NOT NULL AND "Status" = @timedOut))
                 """);
-            var p = command.Parameters;
-            p.AddWithValue("$status", status);
-            p.AddWithValue("$error", error);
-            p.AddWithValue("$result", Value(resultJson));
-            p.AddWithValue("$now", TimeValue(now));
-            p.AddWithValue("$logs", logs is { } kept ? kept.Text : DBNull.Value);
-            p.AddWithValue("$dropped", logs?.DroppedLines ?? 0);
-            p.AddWithValue("$id", jobId);
-            p.AddWithValue("$agent", Value(agentId));
-            p.AddWithValue("$pending", Contracts.JobStatuses.Pending);
-            p.AddWithValue("$sent", Contracts.JobStatuses.Sent);
-            p.AddWithValue("$running", Contracts.JobStatuses.Running);
-            p.AddWithValue("$late", late);
-            p.AddWithValue("$timedOut", Contracts.JobStatuses.TimedOut);
+            command.Add("@status", status);
+            command.Add("@error", error);
+            command.Add("@result", Value(resultJson));
+            command.Add("@now", TimeValue(now), System.Data.DbType.Int64);
+            command.Add("@logs", logs is { } kept ? kept.Text : DBNull.Value);
+            command.Add("@dropped", logs?.DroppedLines ?? 0);
+            command.Add("@id", jobId);
+            command.Add("@agent", Value(agentId));
+            command.Add("@pending", Contracts.JobStatuses.Pending);
+            command.Add("@sent", Contracts.JobStatuses.Sent);
+            command.Add("@running", Contracts.JobStatuses.Running);
+            command.Add("@late", late);
+            command.Add("@timedOut", Contracts.JobStatuses.TimedOut);
             var updated = command.ExecuteNonQuery();
             if (updated == 1)
             {
-                using var delete = Command(connection, transaction, """DELETE FROM "JobOutput" WHERE "JobId" = $id""");
-                delete.Parameters.AddWithValue("$id", jobId);
+                using var delete = Command(connection, transaction, """DELETE FROM "JobOutput" WHERE "JobId" = @id""");
+                delete.Add("@id", jobId);
                 delete.ExecuteNonQuery();
             }
             return updated;
@@ -241,27 +224,28 @@ public sealed class JobWriteBatcher : IAsyncDisposable, IDisposable
     /// <summary>Streamed output: each chunk stored only while its job is open; the first one moves the job to RUNNING.</summary>
     private sealed class AppendOutput(IReadOnlyList<OutputChunk> chunks, DateTimeOffset now) : Write
     {
-        public override int Execute(SqliteConnection connection, SqliteTransaction transaction)
+        public override int Execute(DbConnection connection, DbTransaction transaction, Database database)
         {
             using var insert = Command(connection, transaction, """
-                INSERT OR IGNORE INTO "JobOutput" ("JobId", "Seq", "LineCount", "Text")
-                SELECT $id, $seq, $count, $text WHERE EXISTS (SELECT 1 FROM "Jobs" WHERE "Id" = $id AND "Status" IN ($pending, $sent, $running))
+                INSERT INTO "JobOutput" ("JobId", "Seq", "LineCount", "Text")
+                SELECT @id, @seq, @count, @text WHERE EXISTS (SELECT 1 FROM "Jobs" WHERE "Id" = @id AND "Status" IN (@pending, @sent, @running))
+                ON CONFLICT DO NOTHING
                 """);
-            var id = insert.Parameters.Add("$id", SqliteType.Text);
-            var seq = insert.Parameters.Add("$seq", SqliteType.Integer);
-            var count = insert.Parameters.Add("$count", SqliteType.Integer);
-            var text = insert.Parameters.Add("$text", SqliteType.Text);
-            insert.Parameters.AddWithValue("$pending", Contracts.JobStatuses.Pending);
-            insert.Parameters.AddWithValue("$sent", Contracts.JobStatuses.Sent);
-            insert.Parameters.AddWithValue("$running", Contracts.JobStatuses.Running);
+            var id = insert.Add("@id", "");
+            var seq = insert.Add("@seq", 0L);
+            var count = insert.Add("@count", 0);
+            var text = insert.Add("@text", "");
+            insert.Add("@pending", Contracts.JobStatuses.Pending);
+            insert.Add("@sent", Contracts.JobStatuses.Sent);
+            insert.Add("@running", Contracts.JobStatuses.Running);
             using var running = Command(connection, transaction, """
-                UPDATE "Jobs" SET "Status" = $running, "UpdatedAt" = $now WHERE "Id" = $id AND "Status" IN ($pending, $sent)
+                UPDATE "Jobs" SET "Status" = @running, "UpdatedAt" = @now WHERE "Id" = @id AND "Status" IN (@pending, @sent)
                 """);
-            var runningId = running.Parameters.Add("$id", SqliteType.Text);
-            running.Parameters.AddWithValue("$now", TimeValue(now));
-            running.Parameters.AddWithValue("$pending", Contracts.JobStatuses.Pending);
-            running.Parameters.AddWithValue("$sent", Contracts.JobStatuses.Sent);
-            running.Parameters.AddWithValue("$running", Contracts.JobStatuses.Running);
+            var runningId = running.Add("@id", "");
+            running.Add("@now", TimeValue(now), System.Data.DbType.Int64);
+            running.Add("@pending", Contracts.JobStatuses.Pending);
+            running.Add("@sent", Contracts.JobStatuses.Sent);
+            running.Add("@running", Contracts.JobStatuses.Running);
             var rows = 0;
             foreach (var chunk in chunks)
             {

@@ -8,9 +8,6 @@ namespace InstaDeploy.ControlPlane.Jobs;
 
 public static class JobsApi
 {
-    private static readonly string[] KnownStatuses =
-        [JobStatuses.Pending, JobStatuses.Sent, JobStatuses.Running, JobStatuses.Completed, JobStatuses.Failed, JobStatuses.TimedOut, JobStatuses.Expired];
-
     public static IEndpointRouteBuilder MapJobsApi(this IEndpointRouteBuilder app)
     {
         var jobs = app.MapGroup("/jobs").WithTags("Jobs").RequireAuthorization(ApiKeys.ApiKeyScopes.Read).RequireRateLimiting(Infrastructure.RateLimits.PerKey);
@@ -19,7 +16,7 @@ public static class JobsApi
             .WithName("ListJobs")
             .WithResponseExample(200, new[] { OpenApiExamples.Job })
             .WithSummary("List jobs, newest first")
-            .WithDescription("Filter with agent_id, project_name and status (PENDING, SENT, RUNNING, COMPLETED, FAILED, TIMED_OUT, EXPIRED); limit defaults to 100 (max 1000). Each entry is the job without its output and result: read those at GET /jobs/{job_id}.");
+            .WithDescription("Filter with agent_id, project_name and status (PENDING, SENT, RUNNING, COMPLETED, FAILED, TIMED_OUT, EXPIRED); limit defaults to 100 (max 1000). A full page answers the next one's cursor in X-Next-Cursor and a Link header (rel=\"next\"): pass it as cursor. Each entry is the job without its output and result: read those at GET /jobs/{job_id}.");
 
         jobs.MapGet("/{jobId}", GetJob)
             .WithName("GetJob")
@@ -37,35 +34,23 @@ public static class JobsApi
     }
 
     private static async Task<Results<Ok<JobSummaryDto[]>, ValidationProblem>> ListJobs(
-        InstaDeployDbContext db,
+        JobQueries queries,
         [FromQuery(Name = "agent_id")] string? agentId,
         [FromQuery(Name = "project_name")] string? projectName,
         [FromQuery(Name = "status")] string? status,
         [FromQuery(Name = "limit")] int? limit,
+        [FromQuery(Name = "cursor")] string? cursor,
+        HttpContext context,
         CancellationToken cancellationToken)
     {
-        if (status is not null && !KnownStatuses.Contains(status))
-            return Problems.Invalid("status", $"'{status}' is not a job status; use one of {string.Join(", ", KnownStatuses)}");
-        if (limit is < 1 or > 1000)
-            return Problems.Invalid("limit", "must be between 1 and 1000");
-
-        var query = db.Jobs.AsNoTracking();
-        if (agentId is not null) query = query.Where(j => j.AgentId == agentId);
-        if (projectName is not null) query = query.Where(j => j.ProjectName == projectName);
-        if (status is not null) query = query.Where(j => j.Status == status);
-        // Without the output, payload and result columns: a list's cost must not grow with what each job printed.
-        var jobs = await query.OrderByDescending(j => j.CreatedAt).ThenByDescending(j => j.Id).Take(limit ?? 100)
-            .Select(j => new JobSummaryDto(j.Id, j.Type, j.AgentId, j.ProjectName, j.Status, j.Error, j.CreatedAt, j.UpdatedAt, j.CompletedAt))
-            .ToListAsync(cancellationToken);
-        return TypedResults.Ok(jobs.ToArray());
+        var (jobs, refusal) = await queries.ListAsync(new JobFilter(agentId, projectName, status, limit, Cursor: cursor), cancellationToken);
+        if (refusal is not null) return Problems.Invalid(refusal.Field!, refusal.Detail);
+        if (jobs!.Length == (limit ?? JobQueries.DefaultLimit)) PageCursor.SetNext(context, PageCursor.Encode(jobs[^1].CreatedAt, jobs[^1].JobId));
+        return TypedResults.Ok(jobs);
     }
 
-    private static async Task<Results<Ok<JobDto>, ProblemHttpResult>> GetJob(string jobId, InstaDeployDbContext db, Output.JobOutputFollower output, CancellationToken cancellationToken)
-    {
-        var job = await db.Jobs.AsNoTracking().FirstOrDefaultAsync(j => j.Id == jobId, cancellationToken);
-        if (job is null) return Problems.NotFound("Unknown job", $"No job '{jobId}'. GET /jobs lists jobs.");
-        // A running job's output is streamed into its own store (and memory) until it ends.
-        if (!JobStatuses.IsTerminal(job.Status) && await output.ReadAsync(jobId, cancellationToken) is { } read) job.Logs = read.Text;
-        return TypedResults.Ok(job.ToDto());
-    }
+    private static async Task<Results<Ok<JobDto>, ProblemHttpResult>> GetJob(string jobId, JobQueries queries, Retention.JobRetention retention, CancellationToken cancellationToken) =>
+        await queries.GetAsync(jobId, cancellationToken) is { } job
+            ? TypedResults.Ok(job)
+            : Problems.NotFound(retention.MayHaveRemoved(jobId) ? "Job removed by retention" : "Unknown job", retention.NotFoundDetail(jobId));
 }

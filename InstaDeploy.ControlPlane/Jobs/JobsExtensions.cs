@@ -10,6 +10,7 @@ public static class JobsExtensions
     public static IServiceCollection AddJobs(this IServiceCollection services)
     {
         services.AddSingleton<JobReads>();
+        services.AddSingleton<JobQueries>();
         services.AddSingleton<JobWriteBatcher>();
         services.AddSingleton<JobEvents>();
         services.AddSingleton<JobStore>();
@@ -21,6 +22,8 @@ public static class JobsExtensions
         services.AddSingleton<AgentChooser>();
         services.AddSingleton<CommandSubmitter>();
         services.AddHostedService<JobTimeoutService>();
+        services.AddSingleton<Retention.JobRetention>();
+        services.AddHostedService<Retention.JobRetentionService>();
         return services;
     }
 }

@@ -8,9 +8,10 @@ namespace InstaDeploy.ControlPlane.Rollouts;
 /// get no job (skipped, refused, cancelled). Each change is conditional on the state it leaves, and adds its event in
 /// the same transaction.
 /// </summary>
-public sealed class RolloutStore(IDbContextFactory<InstaDeployDbContext> databases, DatabaseWriteGate writes, RolloutSignals signals, TimeProvider time)
+public sealed class RolloutStore(IDbContextFactory<InstaDeployDbContext> databases, DatabaseWriteGate writes, RolloutSignals signals, Audit.AuditLog audit, TimeProvider time)
 {
-    public async Task CreateAsync(RolloutEntity rollout, IReadOnlyList<RolloutTargetEntity> targets, CancellationToken cancellationToken)
+    /// <summary>Stores a new rollout; with <paramref name="actor"/>, its audit entry goes into the same transaction.</summary>
+    public async Task CreateAsync(RolloutEntity rollout, IReadOnlyList<RolloutTargetEntity> targets, Audit.AuditActor? actor, CancellationToken cancellationToken)
     {
         using (var write = await writes.EnterAsync(cancellationToken))
         {
@@ -18,6 +19,10 @@ public sealed class RolloutStore(IDbContextFactory<InstaDeployDbContext> databas
             db.Rollouts.Add(rollout);
             db.RolloutTargets.AddRange(targets);
             AddRolloutEvent(db, rollout, targets, rollout.CreatedAt);
+            if (actor is not null)
+                audit.Add(db, actor, Audit.AuditActions.RolloutCreate, $"project:{rollout.ProjectName} rollout:{rollout.Id}", Audit.AuditOutcomes.Succeeded, 201, $"{targets.Count} target(s)",
+                    new { project_name = rollout.ProjectName, compose_sha256 = rollout.ComposeSha256, rollout.Selector, agent_ids = targets.Count <= 50 ? targets.Select(t => t.AgentId).ToArray() : null,
+                        targets = targets.Count, max_parallel = rollout.MaxParallelSpec, canary = rollout.CanaryCount, on_failure = rollout.OnFailure, rollback_to = rollout.RollbackTo });
             await db.SaveChangesAsync(cancellationToken);
         }
         signals.Notify(rollout.Id);
@@ -58,7 +63,8 @@ public sealed class RolloutStore(IDbContextFactory<InstaDeployDbContext> databas
     /// <paramref name="from"/>, with a <c>rollout</c> event; returns the rollout as changed, or null when its state was
     /// not one of those (someone else moved it first).
     /// </summary>
-    public async Task<RolloutEntity?> ChangeAsync(string rolloutId, string[] from, Func<RolloutEntity, List<RolloutTargetEntity>, DateTimeOffset, bool> change, CancellationToken cancellationToken)
+    public async Task<RolloutEntity?> ChangeAsync(string rolloutId, string[] from, Func<RolloutEntity, List<RolloutTargetEntity>, DateTimeOffset, bool> change, CancellationToken cancellationToken,
+        (Audit.AuditActor Actor, string Action)? audited = null)
     {
         RolloutEntity? changed = null;
         using (var write = await writes.EnterAsync(cancellationToken))
@@ -73,6 +79,8 @@ public sealed class RolloutStore(IDbContextFactory<InstaDeployDbContext> databas
             foreach (var target in targets.Where(t => db.Entry(t).State == EntityState.Modified))
                 AddTargetEvent(db, rollout, target, now);
             AddRolloutEvent(db, rollout, targets, now);
+            if (audited is var (actor, action))
+                audit.Add(db, actor, action, $"project:{rollout.ProjectName} rollout:{rollout.Id}", Audit.AuditOutcomes.Succeeded, 200, rollout.Reason, new { state = rollout.State });
             await db.SaveChangesAsync(cancellationToken);
             changed = rollout;
         }

@@ -11,6 +11,7 @@ public static class RolloutsExtensions
         services.AddSingleton<RolloutSignals>();
         services.AddSingleton<RolloutStore>();
         services.AddSingleton<RolloutPlanner>();
+        services.AddSingleton<RolloutSteering>();
         services.AddSingleton<RolloutCommands>();
         services.AddSingleton<RolloutStepper>();
         services.AddSingleton<IJobLifecycleHook, RolloutJobs>();

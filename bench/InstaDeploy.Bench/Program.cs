@@ -3,7 +3,7 @@ using InstaDeploy.Bench;
 using InstaDeploy.Bench.Scenarios;
 
 // Usage: InstaDeploy.Bench --scale small|full --control-plane <dll> --agent <dll> --compose <file> --out <dir>
-//        [--only dispatch,throughput,output,fleet,storm,agent,deploy,rollout] [--sync full|normal] [--baseline-control-plane <dll>]
+//        [--only dispatch,throughput,output,fleet,storm,agent,deploy,rollout,console] [--sync full|normal] [--baseline-control-plane <dll>]
 var options = new Dictionary<string, string>(StringComparer.Ordinal);
 for (var i = 0; i + 1 < args.Length; i += 2) options[args[i].TrimStart('-')] = args[i + 1];
 string Required(string name) => options.TryGetValue(name, out var value) ? value
@@ -34,6 +34,7 @@ if (settings.Runs("output")) await LiveOutputScenarios.RunAsync(settings, result
 if (settings.Runs("fleet") || settings.Runs("storm")) await FleetScenarios.RunAsync(settings, results);
 if (settings.Runs("agent") || settings.Runs("deploy")) await RealAgentScenarios.RunAsync(settings, results);
 if (settings.Runs("rollout")) await RolloutScenarios.RunAsync(settings, results);
+if (settings.Runs("console")) await ConsoleScenarios.RunAsync(settings, results);
 machine["load average at the end (1/5/15 min)"] = Machine.LoadAverage();
 machine["bench duration"] = $"{clock.Elapsed.TotalSeconds:0} s";
 

@@ -253,7 +253,9 @@ public sealed class ComposeDeploymentTests(FleetFixture fleet) : IClassFixture<F
             Assert.True(deploy.GetProperty("status").GetString() == "COMPLETED", deploy.GetRawText());
             Assert.Single(await DockerCli.ContainersOfProjectAsync(project, runningOnly: true));
             var composeFile = Path.Combine(agent.ProjectsDirectory, project, "docker-compose.yml");
-            Assert.Contains($"compose -p {project} -f {composeFile} up -d --remove-orphans", await File.ReadAllLinesAsync(calls));
+            // The second file labels every container with its revision (io.instadeploy.revision), so STATUS can tell it.
+            var labels = Path.Combine(agent.ProjectsDirectory, project, ".instadeploy", "revision-labels.yml");
+            Assert.Contains($"compose -p {project} -f {composeFile} -f {labels} up -d --remove-orphans", await File.ReadAllLinesAsync(calls));
 
             var stop = await RunAsync("/stop", new { project_name = project, agent_id = agent.Hostname });
             Assert.True(stop.GetProperty("status").GetString() == "COMPLETED", stop.GetRawText());

@@ -45,7 +45,7 @@ public sealed class PluginDeliveryTests : IAsyncLifetime
         var project = E2E.Project("restart");
         try
         {
-            await Eventually.TrueAsync(async () => (await CommandTypesAsync()).Length == 5, TimeSpan.FromSeconds(10), "the agent to report its plugins");
+            await Eventually.TrueAsync(async () => (await CommandTypesAsync()).Length == 6, TimeSpan.FromSeconds(10), "the agent to report its plugins (six command types)");
             var agent = await _api.GetJsonAsync("/agents/plugin-agent");
             Assert.Equal(["InstaDeploy.Agent.Plugins.Compose", "InstaDeploy.Agent.Plugins.Health"],
                 agent.GetProperty("plugins").EnumerateArray().Select(p => p.GetProperty("name").GetString()));
@@ -53,7 +53,7 @@ public sealed class PluginDeliveryTests : IAsyncLifetime
             using (var refused = await _api.PostJsonAsync("/agents/plugin-agent/commands", new { type = "RESTART_COMPOSE", payload = new { project_name = project } }))
             {
                 Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
-                Assert.Contains("it runs: DEPLOY_COMPOSE, HEALTH_CHECK, LOGS, STATUS, STOP_COMPOSE", (await refused.ReadJsonAsync()).GetProperty("detail").GetString());
+                Assert.Contains("it runs: DEPLOY_COMPOSE, HEALTH_CHECK, LOGS, REGISTRY_LOGIN, STATUS, STOP_COMPOSE", (await refused.ReadJsonAsync()).GetProperty("detail").GetString());
             }
 
             var compose = "services:\n  web:\n    image: local/busybox:1\n    command: [\"sleep\", \"600\"]\n    init: true\n";

@@ -14,6 +14,9 @@ namespace InstaDeploy.Testing;
 /// <summary>
 /// The real control plane on real Kestrel at 127.0.0.1 (a free port), with its SQLite database in a fresh temporary
 /// folder. Settings are passed the way an operator passes them (by their environment-variable names).
+/// With INSTADEPLOY_TEST_POSTGRES set (an admin connection string; eng/setup-postgres.sh starts a server and eng/test.sh
+/// passes it), the store is instead a database of its own on that PostgreSQL server, made here and dropped on dispose,
+/// unless the test names its store itself (INSTADEPLOY_POSTGRES in its settings, empty for SQLite).
 /// </summary>
 public sealed class ControlPlaneFactory : WebApplicationFactory<Program>
 {
@@ -24,6 +27,19 @@ public sealed class ControlPlaneFactory : WebApplicationFactory<Program>
     private readonly TimeProvider? _time;
     private readonly bool _ownsDataDirectory;
     private readonly bool _tls;
+    private readonly TestPostgres? _postgres;
+
+    /// <summary>The PostgreSQL server the tests run on when set (an Npgsql connection string with rights to create databases).</summary>
+    public const string PostgresServerVariable = "INSTADEPLOY_TEST_POSTGRES";
+
+    /// <summary>The setting that names the store; a test about the SQLite file itself sets it empty, to stay on SQLite.</summary>
+    public const string SqliteSetting = "INSTADEPLOY_POSTGRES";
+
+    /// <summary>Whether this test run puts the control planes it starts on PostgreSQL.</summary>
+    public static bool TestsOnPostgres => !string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable(PostgresServerVariable));
+
+    /// <summary>Whether this control plane's store is PostgreSQL.</summary>
+    public bool OnPostgres => !string.IsNullOrWhiteSpace(_settings.GetValueOrDefault("INSTADEPLOY_POSTGRES"));
 
     public ControlPlaneFactory(IDictionary<string, string?>? settings = null, TimeProvider? time = null,
         System.Security.Cryptography.X509Certificates.X509Certificate2? tlsCertificate = null)
@@ -39,6 +55,13 @@ public sealed class ControlPlaneFactory : WebApplicationFactory<Program>
             ["INSTADEPLOY_DATA_DIR"] = DataDirectory,
             ["INSTADEPLOY_ADMIN_API_KEY"] = AdminApiKey,
         };
+        var postgresServer = Environment.GetEnvironmentVariable(PostgresServerVariable);
+        if (!string.IsNullOrWhiteSpace(postgresServer) && settings?.ContainsKey("INSTADEPLOY_POSTGRES") != true)
+        {
+            // A test that brings its own data folder restarts the control plane on it: the database goes with the folder.
+            if (_ownsDataDirectory) _postgres = TestPostgres.Create(postgresServer);
+            _settings["INSTADEPLOY_POSTGRES"] = (_postgres ?? TestPostgres.ForDataDirectory(postgresServer, DataDirectory)).ConnectionString;
+        }
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>()) _settings[key] = value;
         _time = time;
         UseKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0, listen =>
@@ -96,6 +119,7 @@ public sealed class ControlPlaneFactory : WebApplicationFactory<Program>
             Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
             try { Directory.Delete(DataDirectory, recursive: true); } catch (IOException) { }
         }
+        if (disposing) _postgres?.Dispose();
     }
 }
 

@@ -67,7 +67,7 @@ public sealed class ProcessFleet : IAsyncDisposable
             if (process.HasExited) throw new InvalidOperationException("the control plane exited: " + process.Output);
             try { return (await http.GetAsync("/health")).IsSuccessStatusCode; }
             catch (HttpRequestException) { return false; }
-        }, TimeSpan.FromSeconds(60), "the control plane to answer /health");
+        }, TimeSpan.FromSeconds(180), "the control plane to answer /health"); // a loaded CI machine can take minutes
         return process;
     }
 
@@ -153,10 +153,35 @@ public sealed class ServiceProcess
 
     public string Output => string.Join('\n', _lines);
 
+    /// <summary>The process id.</summary>
+    public int Id => _process.Id;
+
     /// <summary>kill -9: no shutdown, no flush, as a crash or an OOM kill.</summary>
     public void Kill()
     {
         try { _process.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
+    }
+
+    /// <summary>kill -TERM: the stop an operator (or systemd) asks for; the process shuts down on its own.</summary>
+    public void Terminate()
+    {
+        if (_process.HasExited) return;
+        using var kill = Process.Start(new ProcessStartInfo("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))!;
+        kill.WaitForExit();
+    }
+
+    /// <summary>Waits for the process to end by itself, up to <paramref name="timeout"/>; false if it still runs.</summary>
+    public async Task<bool> WaitForExitAsync(TimeSpan timeout)
+    {
+        try
+        {
+            await _process.WaitForExitAsync().WaitAsync(timeout);
+            return true;
+        }
+        catch (TimeoutException)
+        {
+            return false;
+        }
     }
 
     public Task WaitForExitAsync() => _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));

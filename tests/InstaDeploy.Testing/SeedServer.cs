@@ -25,9 +25,12 @@ public sealed class SeedServer : IAsyncDisposable
     private readonly TaskCompletionSource<WebSocket> _agent = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    private SeedServer(string token)
+    private readonly string? _features;
+
+    private SeedServer(string token, string? features)
     {
         _token = token;
+        _features = features;
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.UseKestrel(k => k.Listen(IPAddress.Loopback, 0));
@@ -42,9 +45,12 @@ public sealed class SeedServer : IAsyncDisposable
 
     public Uri Url { get; private set; } = null!;
 
-    public static async Task<SeedServer> StartAsync(string token)
+    /// <param name="token">The shared token agents must present.</param>
+    /// <param name="features">Extensions to announce on the upgrade (X-InstaDeploy-Features), as a control plane that speaks
+    /// them would; null for a plain seed server. The server still only records what it receives (it never ACKs).</param>
+    public static async Task<SeedServer> StartAsync(string token, string? features = null)
     {
-        var server = new SeedServer(token);
+        var server = new SeedServer(token, features);
         await server._app.StartAsync();
         var address = server._app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         server.Url = new Uri(address.Replace("http://", "ws://") + "/ws");
@@ -62,6 +68,7 @@ public sealed class SeedServer : IAsyncDisposable
         }
         foreach (var name in new[] { "X-Agent-Version", "X-Agent-Architecture", "X-Agent-Hostname" })
             HandshakeHeaders[name] = context.Request.Headers[name].ToString();
+        if (_features is not null) context.Response.Headers["X-InstaDeploy-Features"] = _features;
         using var socket = await context.WebSockets.AcceptWebSocketAsync();
         _agent.TrySetResult(socket);
         var buffer = new byte[1 << 20];
@@ -108,8 +115,9 @@ public sealed class SeedServer : IAsyncDisposable
         JsonElement found = default;
         await Eventually.TrueAsync(() => Received.Any(m =>
         {
-            if (m.GetProperty("job_id").GetString() != jobId) return false;
-            if (m.GetProperty("status").GetString() is not ("COMPLETED" or "FAILED")) return false;
+            // (Messages of the extensions, such as AGENT_STATE, carry no job id.)
+            if (!m.TryGetProperty("job_id", out var id) || id.GetString() != jobId) return false;
+            if (!m.TryGetProperty("status", out var status) || status.GetString() is not ("COMPLETED" or "FAILED")) return false;
             found = m;
             return true;
         }), timeout, $"the final response to {jobId}");

@@ -24,6 +24,9 @@ public sealed class TestAgent : IAsyncDisposable
 
     public string ProjectsDirectory { get; }
 
+    /// <summary>The agent's AGENT_STATE_DIR (its journal and key).</summary>
+    public string StateDirectory => _stateDirectory;
+
     public IServiceProvider Services => _host.Services;
 
     /// <summary>Everything the agent logged.</summary>

@@ -10,7 +10,7 @@ public sealed class AgentsListCommand : BaseCommand
 {
     private readonly Option<string?> _selector = new("--selector", "-l")
     {
-        Description = "Only agents whose labels match, e.g. 'env=prod,region in (eu,us)' (needs a control plane with agent labels)",
+        Description = "Only agents whose labels match: role=web, role!=db, 'region in (eu,us)', 'zone notin (a)', gpu, !gpu, joined by commas (all must hold)",
         HelpName = "selector",
     };
 
@@ -24,10 +24,12 @@ public sealed class AgentsListCommand : BaseCommand
     {
         var selector = context.Value(_selector);
         var agents = await context.Api.GetAsync("/agents" + InstaDeployApiClient.Query(("selector", selector)), cancellationToken);
-        // A control plane without labels ignores the parameter and answers every agent: that must not pass for a match.
-        if (selector is not null && Styles.Items(agents).Any(a => !a.TryGetProperty("labels", out _)))
-            throw new CliException(ExitCodes.Usage, $"{context.Api.BaseUrl} does not know agent labels yet, so it cannot select agents by '{selector}'; it needs a newer control plane.");
-        context.Output.Write(agents, () => context.Output.WriteTable(Table(agents)), () => Styles.Items(agents).Select(a => Styles.Text(a, "id")));
+        context.Output.Write(agents, () =>
+        {
+            var table = Table(agents);
+            if (selector is not null && table.Rows.Count == 0) context.Output.Note($"No agent's labels match '{selector}'; `instadeploy agents ls` shows every agent's labels.");
+            else context.Output.WriteTable(table);
+        }, () => Styles.Items(agents).Select(a => Styles.Text(a, "id")));
         return ExitCodes.Success;
     }
 

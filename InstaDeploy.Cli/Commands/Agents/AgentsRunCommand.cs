@@ -37,6 +37,7 @@ public sealed class AgentsRunCommand : BaseCommand
             type = context.Required(_type),
             payload,
             timeout_seconds = context.Value(_job.Timeout),
+            queue_ttl_seconds = context.Value(_job.QueueTtl),
             fail_fast = context.Value(_job.FailFast),
         }, cancellationToken);
         return await JobRunner.CompleteAsync(context, accepted, _job.Mode(context), $"{context.Required(_type)} on {agent}", cancellationToken);

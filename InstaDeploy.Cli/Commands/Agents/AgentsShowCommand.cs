@@ -29,6 +29,8 @@ public sealed class AgentsShowCommand : BaseCommand
                 ("connected at", Styles.Time(agent, "connected_at")),
                 ("last seen", Styles.Time(agent, "last_seen")),
                 ("labels", Styles.Text(agent, "labels")),
+                ("announced labels", Styles.Text(agent, "announced_labels")),
+                ("label overrides", Styles.Text(agent, "label_overrides")),
                 ("command types", Styles.Text(agent, "command_types")),
             ]);
             var plugins = new TableView("PLUGIN", "VERSION", "COMMAND TYPES") { EmptyMessage = "(no plugins reported)" };

@@ -8,4 +8,7 @@ internal static class ProjectArguments
 
     public static Option<string?> Agent(string description = "The agent, when the project is deployed on several") =>
         new("--agent", "-a") { Description = description, HelpName = "id" };
+
+    public static Option<string?> Selector(string description) =>
+        new("--selector", "-l") { Description = description + " (role=web, 'region in (eu,us)', !draining…)", HelpName = "selector" };
 }

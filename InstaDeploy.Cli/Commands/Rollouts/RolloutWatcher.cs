@@ -6,98 +6,98 @@ using Spectre.Console;
 namespace InstaDeploy.Cli.Commands.Rollouts;
 
 /// <summary>
-/// Follows a rollout until it ends: each event on GET /rollouts/{id}/events (or, where that stream is missing, a poll
-/// every two seconds) re-reads GET /rollouts/{id}. On a terminal, a live view; otherwise one line per change. Exit 0 when
-/// it succeeded, 1 when it failed, was cancelled or rolled back, or paused after failures.
+/// The one way a command follows a rollout (<c>deploy --selector --follow</c>, <c>rollouts show --watch</c>): its
+/// events through <see cref="RolloutFollower"/>, shown as a live view on a terminal or one line per change otherwise
+/// (nothing with <paramref name="quietly"/>), then the rollout as the API has it. The exit code is what CI needs: 0 only
+/// when it succeeded (or, with <c>--until-promotion</c>, when its canaries did and it waits for promotion); 1 when it
+/// ended failed, rolled back or cancelled, or paused with failed targets (it can then only end failed, and only a
+/// person can move it on). A manual pause, or canaries waiting for promotion, are waited through.
 /// </summary>
 public static class RolloutWatcher
 {
-    private static readonly TimeSpan PollInterval = TimeSpan.FromSeconds(2);
+    private static readonly TimeSpan Repaint = TimeSpan.FromMilliseconds(100);
+    private const int LiveRows = 15;
 
-    public static async Task<int> WatchAsync(CliContext context, string id, CancellationToken cancellationToken)
+    public static async Task<int> WatchAsync(CliContext context, string rolloutId, bool untilPromotion, bool quietly, CancellationToken cancellationToken)
     {
         var output = context.Output;
-        var path = $"/rollouts/{InstaDeployApiClient.Escape(id)}";
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        using var changed = new SemaphoreSlim(0);
-        var events = ListenAsync(context, path + "/events", changed, stop.Token);
-        JsonElement rollout;
-        try
+        var follower = new RolloutFollower(context.Api, context.Services.Time);
+        bool Stop(RolloutSnapshot s) => s.State == RolloutStates.Paused && (s.Count("failed") > 0 || untilPromotion && s.AwaitingPromotion);
+
+        RolloutSnapshot snapshot;
+        if (quietly || output.Quiet)
         {
-            if (output.Animate && !output.IsJson && !output.Quiet)
-            {
-                rollout = await context.Api.GetAsync(path, cancellationToken);
-                await output.Err.Live(RolloutView.Live(rollout)).StartAsync(async live =>
-                {
-                    while (!RolloutView.IsTerminal(RolloutView.State(rollout)) && !PausedAfterFailure(rollout))
-                    {
-                        await changed.WaitAsync(PollInterval, cancellationToken);
-                        rollout = await context.Api.GetAsync(path, cancellationToken);
-                        live.UpdateTarget(RolloutView.Live(rollout));
-                    }
-                });
-            }
-            else
-            {
-                string? last = null;
-                while (true)
-                {
-                    rollout = await context.Api.GetAsync(path, cancellationToken);
-                    var summary = RolloutView.Summary(rollout);
-                    if (summary != last)
-                    {
-                        output.Note(summary);
-                        if (RolloutView.State(rollout)?.ToLowerInvariant() == "paused")
-                            output.Note($"Paused: waiting for `instadeploy rollouts promote {id}` (past a canary) or `resume {id}`.");
-                    }
-                    last = summary;
-                    if (RolloutView.IsTerminal(RolloutView.State(rollout)) || PausedAfterFailure(rollout)) break;
-                    await changed.WaitAsync(PollInterval, cancellationToken);
-                }
-            }
+            snapshot = await output.WithProgressAsync($"Waiting for rollout {rolloutId}",
+                () => follower.FollowAsync(rolloutId, (s, _) => ValueTask.FromResult(Stop(s)), cancellationToken));
         }
-        finally
+        else if (output.Animate && !output.IsJson)
         {
-            await stop.CancelAsync();
-            try { await events; } catch (OperationCanceledException) { }
+            RolloutSnapshot? last = null;
+            await output.Err.Live(new Text($"rollout {rolloutId}")).StartAsync(async live =>
+            {
+                var painted = context.Services.Time.GetTimestamp();
+                last = await follower.FollowAsync(rolloutId, (s, change) =>
+                {
+                    if (change == RolloutChange.Start || context.Services.Time.GetElapsedTime(painted) >= Repaint || Stop(s))
+                    {
+                        live.UpdateTarget(RolloutView.Live(s.ToJson(), LiveRows));
+                        painted = context.Services.Time.GetTimestamp();
+                    }
+                    return ValueTask.FromResult(Stop(s));
+                }, cancellationToken);
+                live.UpdateTarget(RolloutView.Live(last.ToJson(), LiveRows));
+            });
+            snapshot = last!;
+        }
+        else
+        {
+            string? shown = null;
+            snapshot = await follower.FollowAsync(rolloutId, (s, change) =>
+            {
+                if (change == RolloutChange.Start) output.Note(RolloutView.Header(s.ToJson()));
+                if (change.Target is { } target && RolloutView.TargetLine(target) is { } line) output.Note(line);
+                // The rollout's line when its state or reason changes, not for every count.
+                var json = s.ToJson();
+                var key = $"{s.State}|{s.AwaitingPromotion}|{s.Reason}";
+                if (key != shown)
+                {
+                    output.Note(RolloutView.Line(json));
+                    if (!Stop(s) && RolloutView.PausedHint(json) is { } hint) output.Note(hint);
+                    shown = key;
+                }
+                return ValueTask.FromResult(Stop(s));
+            }, cancellationToken);
         }
 
+        var rollout = await context.Api.GetAsync($"/rollouts/{InstaDeployApiClient.Escape(rolloutId)}", cancellationToken);
         output.Write(rollout, () => output.WriteTable(RolloutView.Targets(rollout)), () => [RolloutView.Id(rollout)]);
-        var state = RolloutView.State(rollout);
-        if (RolloutView.Succeeded(state)) return ExitCodes.Success;
-        output.Error(PausedAfterFailure(rollout)
-            ? $"Rollout {id} paused after {RolloutView.Count(rollout, "failed")} failed agent(s); `instadeploy rollouts resume {id}` or `cancel {id}`."
-            : $"Rollout {id} ended {state} ({RolloutView.Count(rollout, "failed")} failed).");
-        return ExitCodes.Failed;
+        // Where the watch stopped on a pause, that pause decides (the rollout may have moved on since); else its end.
+        return Verdict(output, Stop(snapshot) ? snapshot.ToJson() : rollout);
     }
 
-    private static bool PausedAfterFailure(JsonElement rollout) =>
-        RolloutView.State(rollout)?.ToLowerInvariant() == "paused" && RolloutView.Count(rollout, "failed") > 0;
-
-    /// <summary>Wakes the watcher on every event; gives up quietly (polling remains) if the stream is missing or drops.</summary>
-    private static async Task ListenAsync(CliContext context, string path, SemaphoreSlim changed, CancellationToken cancellationToken)
+    /// <summary>The exit code, and the line that says why on standard error.</summary>
+    private static int Verdict(Output.CliOutput output, JsonElement rollout)
     {
-        string? lastEventId = null;
-        for (var attempt = 0; attempt < 5 && !cancellationToken.IsCancellationRequested; attempt++)
+        var id = RolloutView.Id(rollout);
+        var state = RolloutView.State(rollout);
+        var reason = Styles.Text(rollout, "reason")?.TrimEnd('.');
+        var failed = RolloutView.Count(rollout, "failed");
+        if (state == RolloutStates.Succeeded)
         {
-            try
-            {
-                using var response = await context.Api.OpenEventStreamAsync(path, lastEventId, cancellationToken);
-                await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken);
-                await foreach (var message in ServerSentEvents.ReadAsync(stream, cancellationToken))
-                {
-                    lastEventId = message.Id ?? lastEventId;
-                    changed.Release();
-                }
-            }
-            catch (ApiException)
-            {
-                return; // no event stream on this server: the poll carries on
-            }
-            catch (Exception e) when (e is CliException or IOException or HttpRequestException && !cancellationToken.IsCancellationRequested)
-            {
-                await Task.Delay(PollInterval, context.Services.Time, cancellationToken);
-            }
+            output.Note($"Rollout {id} succeeded: {RolloutView.Progress(rollout)}.");
+            return ExitCodes.Success;
         }
+        if (state == RolloutStates.Paused && failed == 0 && RolloutView.Awaiting(rollout))
+        {
+            output.Note($"Rollout {id} waits for promotion: {reason}. `instadeploy rollouts promote {id}` deploys the others.");
+            return ExitCodes.Success;
+        }
+        if (state == RolloutStates.Paused)
+        {
+            output.Error($"Rollout {id} paused with {failed} failed target(s): {reason}. {RolloutView.PausedHint(rollout)}");
+            return ExitCodes.Failed;
+        }
+        output.Error($"Rollout {id} ended {state}: {reason}");
+        return ExitCodes.Failed;
     }
 }

@@ -16,6 +16,67 @@ namespace InstaDeploy.ControlPlane.Data.Migrations
 #pragma warning disable 612, 618
             modelBuilder.HasAnnotation("ProductVersion", "10.0.15");
 
+            modelBuilder.Entity("InstaDeploy.ControlPlane.Audit.AuditEntryEntity", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Action")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("ActorId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("ActorKind")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("ActorName")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("At")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Detail")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("JobId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Outcome")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("SourceAddress")
+                        .HasColumnType("TEXT");
+
+                    b.Property<int>("Status")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Summary")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Target")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("At");
+
+                    b.HasIndex("Action", "At");
+
+                    b.HasIndex("ActorId", "At");
+
+                    b.HasIndex("Target", "At");
+
+                    b.ToTable("AuditLog", (string)null);
+                });
+
             modelBuilder.Entity("InstaDeploy.ControlPlane.Data.AgentEntity", b =>
                 {
                     b.Property<string>("Id")
@@ -265,7 +326,11 @@ namespace InstaDeploy.ControlPlane.Data.Migrations
 
                     b.HasIndex("AgentId", "Status");
 
+                    b.HasIndex("CreatedAt", "Id");
+
                     b.HasIndex("ProjectName", "CreatedAt");
+
+                    b.HasIndex("Status", "CreatedAt");
 
                     b.HasIndex("Status", "TimeoutAt");
 
@@ -383,6 +448,56 @@ namespace InstaDeploy.ControlPlane.Data.Migrations
                         .IsUnique();
 
                     b.ToTable("Revisions");
+                });
+
+            modelBuilder.Entity("InstaDeploy.ControlPlane.Infrastructure.Storage.StorageProbeEntity", b =>
+                {
+                    b.Property<int>("Id")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("At")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("Id");
+
+                    b.ToTable("StorageProbe", (string)null);
+                });
+
+            modelBuilder.Entity("InstaDeploy.ControlPlane.Registries.RegistryCredentialEntity", b =>
+                {
+                    b.Property<string>("Host")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Scope")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("AgentId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("CreatedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("PasswordProtected")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Selector")
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("UpdatedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("UpdatedBy")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Username")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Host", "Scope");
+
+                    b.ToTable("RegistryCredentials");
                 });
 
             modelBuilder.Entity("InstaDeploy.ControlPlane.Rollouts.RolloutEntity", b =>
@@ -587,6 +702,90 @@ namespace InstaDeploy.ControlPlane.Data.Migrations
                     b.HasIndex("RollbackJobId");
 
                     b.ToTable("RolloutTargets");
+                });
+
+            modelBuilder.Entity("InstaDeploy.ControlPlane.Webhooks.WebhookDeliveryEntity", b =>
+                {
+                    b.Property<string>("WebhookId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("DeliveryId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("BodySha256")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("ReceivedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("WebhookId", "DeliveryId");
+
+                    b.HasIndex("ReceivedAt");
+
+                    b.HasIndex("WebhookId", "BodySha256")
+                        .IsUnique();
+
+                    b.ToTable("WebhookDeliveries");
+                });
+
+            modelBuilder.Entity("InstaDeploy.ControlPlane.Webhooks.WebhookEntity", b =>
+                {
+                    b.Property<string>("Id")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("AgentId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Branch")
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("CreatedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("CreatedBy")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("CreatedByKeyId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<bool>("CreatedByRestricted")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long?>("LastDeliveryAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Mode")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("ProjectName")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<bool>("Pull")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("SecretProtected")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Selector")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("StrategyJson")
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("ProjectName");
+
+                    b.ToTable("Webhooks");
                 });
 #pragma warning restore 612, 618
         }

@@ -19,6 +19,7 @@ public sealed class JobDispatcher(
     IEnumerable<ICommandWriter> writers,
     ControlPlaneMetrics metrics,
     TimeProvider time,
+    Cluster.ClusterSignals cluster,
     ILogger<JobDispatcher> logger)
 {
     private readonly Dictionary<string, ICommandWriter> _writers = writers.ToDictionary(w => w.CommandType, StringComparer.Ordinal);
@@ -54,7 +55,11 @@ public sealed class JobDispatcher(
         activity?.SetTag(TelemetryTags.CommandType, job.Type);
         activity?.SetTag(TelemetryTags.AgentId, job.AgentId);
         if (job.ProjectName is not null) activity?.SetTag(TelemetryTags.Project, job.ProjectName);
-        if (job.Status == JobStatuses.Pending) logger.JobQueued(job.Id, job.Type, job.AgentId);
+        if (job.Status == JobStatuses.Pending)
+        {
+            logger.JobQueued(job.Id, job.Type, job.AgentId);
+            await cluster.NotifyJobWaitingAsync(job.AgentId, cancellationToken); // the agent may be connected to another instance
+        }
         return job;
     }
 
@@ -110,6 +115,12 @@ public sealed class JobDispatcher(
         }
         return queued;
     }
+
+    /// <summary>The agents with a connection attached: their running jobs have been given back the time they were away
+    /// (stored before the attach). A connection is registered before that, so a deadline checked against the registry
+    /// alone can run out in between.</summary>
+    public IReadOnlySet<string> AttachedAgents() =>
+        _outboxes.Where(o => !o.Value.Closed).Select(o => o.Key).ToHashSet(StringComparer.Ordinal);
 
     /// <summary>Whether the agent takes new jobs now.</summary>
     public bool TakesJobs(string agentId) => _outboxes.TryGetValue(agentId, out var outbox) && outbox.Live;

@@ -12,16 +12,17 @@ public static class JobLogStream
 {
     private static readonly TimeSpan MaxFollow = TimeSpan.FromHours(1);
 
-    public static async Task<IResult> GetAsync(string jobId, bool? follow, HttpContext context, JobOutputFollower output, Infrastructure.StreamLimits streams, CancellationToken cancellationToken)
+    public static async Task<IResult> GetAsync(string jobId, bool? follow, HttpContext context, JobOutputFollower output, Infrastructure.StreamLimits streams,
+        Retention.JobRetention retention, CancellationToken cancellationToken)
     {
         if (!TryReadLastEventId(context.Request, out var afterSeq))
             return Infrastructure.Problems.Invalid("Last-Event-ID", "must be the id of an event this stream sent (a line number, 0 or more)");
         if (follow != true)
         {
             var read = await output.ReadAsync(jobId, cancellationToken);
-            return read is null ? UnknownJob(jobId) : TypedResults.Text(read.Value.Text, "text/plain; charset=utf-8");
+            return read is null ? UnknownJob(jobId, retention) : TypedResults.Text(read.Value.Text, "text/plain; charset=utf-8");
         }
-        if (!await output.ExistsAsync(jobId, cancellationToken)) return UnknownJob(jobId);
+        if (!await output.ExistsAsync(jobId, cancellationToken)) return UnknownJob(jobId, retention);
         if (!streams.TryAcquire(context, out var lease, out var refusal)) return refusal;
         using (lease) return await StreamAsync(jobId, afterSeq, context, output, MaxFollow, cancellationToken);
     }
@@ -71,6 +72,6 @@ public static class JobLogStream
         return value.Length == 0 || (long.TryParse(value, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out afterSeq) && afterSeq >= 0);
     }
 
-    private static ProblemHttpResult UnknownJob(string jobId) =>
-        Infrastructure.Problems.NotFound("Unknown job", $"No job '{jobId}'. GET /jobs lists jobs.");
+    private static ProblemHttpResult UnknownJob(string jobId, Retention.JobRetention retention) =>
+        Infrastructure.Problems.NotFound(retention.MayHaveRemoved(jobId) ? "Job removed by retention" : "Unknown job", retention.NotFoundDetail(jobId));
 }

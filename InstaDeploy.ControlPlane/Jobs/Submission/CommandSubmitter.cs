@@ -14,6 +14,7 @@ public sealed class CommandSubmitter(
     JobReads reads,
     JobDispatcher dispatcher,
     IAgentLinks links,
+    Audit.AuditLog audit,
     IOptions<ControlPlaneOptions> options)
 {
     /// <summary>The longest job timeout accepted, in seconds.</summary>
@@ -23,6 +24,13 @@ public sealed class CommandSubmitter(
     public const int MaxQueueTtlSeconds = 30 * 86_400;
 
     public async Task<Submission> SubmitAsync(JobRequest request, CancellationToken cancellationToken)
+    {
+        var submission = await SubmitUnauditedAsync(request, cancellationToken);
+        if (request.Audit is { } recorded) await audit.RecordSubmissionAsync(recorded.Actor, recorded.Action, recorded.Target, submission, recorded.Summary);
+        return submission;
+    }
+
+    private async Task<Submission> SubmitUnauditedAsync(JobRequest request, CancellationToken cancellationToken)
     {
         if (ValidateTimeout(request.TimeoutSeconds) is { } badTimeout) return badTimeout;
         if (ValidateQueueTtl(request.QueueTtlSeconds) is { } badTtl) return badTtl;

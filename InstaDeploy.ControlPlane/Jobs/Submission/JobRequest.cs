@@ -35,7 +35,13 @@ public sealed record JobRequest
 
     /// <summary>Builds the command for the chosen agent (its variables, say), or refuses.</summary>
     public required Func<string, CancellationToken, ValueTask<CommandBody>> Body { get; init; }
+
+    /// <summary>When set, what came of the submission (the job, or the refusal) is recorded in the audit log.</summary>
+    public JobAudit? Audit { get; init; }
 }
+
+/// <summary>How the audit log records a submission: who, which action, on what, and a summary without secrets.</summary>
+public sealed record JobAudit(InstaDeploy.ControlPlane.Audit.AuditActor Actor, string Action, string Target, object? Summary);
 
 /// <summary>At most <paramref name="Max"/> open jobs of the request's type per agent; <paramref name="Detail"/> says what to do
 /// when reached (<c>{0}</c>: the agent, <c>{1}</c>: how many are open).</summary>

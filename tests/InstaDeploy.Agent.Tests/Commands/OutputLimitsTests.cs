@@ -15,32 +15,21 @@ public sealed class OutputLimitsTests
             ["INSTADEPLOY_MAX_MESSAGE_BYTES"] = limit.ToString(System.Globalization.CultureInfo.InvariantCulture),
         });
         using var api = controlPlane.CreateApiClient();
-        var plugins = Directory.CreateTempSubdirectory("instadeploy-chatty-").FullName;
-        try
-        {
-            var source = Path.Combine(AppContext.BaseDirectory, "test-plugins", "Misbehaving");
-            Directory.CreateDirectory(Path.Combine(plugins, "Misbehaving"));
-            foreach (var file in Directory.GetFiles(source)) File.Copy(file, Path.Combine(plugins, "Misbehaving", Path.GetFileName(file)));
-            await using var agent = await TestAgent.StartAsync(controlPlane.WebSocketUrl, controlPlane.AgentToken, "chatty-1",
-                new Dictionary<string, string?> { ["AGENT_PLUGINS_DIR"] = plugins });
-            await api.WaitForAgentOnlineAsync("chatty-1");
-            await Eventually.TrueAsync(async () => (await api.GetJsonAsync("/agents/chatty-1")).GetProperty("command_types").EnumerateArray().Any(t => t.GetString() == "CHATTY"),
-                TimeSpan.FromSeconds(20), "CHATTY to be reported");
+        using var plugins = new MisbehavingPluginFolder();
+        await using var agent = await TestAgent.StartAsync(controlPlane.WebSocketUrl, controlPlane.AgentToken, "chatty-1",
+            new Dictionary<string, string?> { ["AGENT_PLUGINS_DIR"] = plugins.Path });
+        await api.WaitForAgentOnlineAsync("chatty-1");
+        await MisbehavingPluginFolder.WaitForCommandTypeAsync(api, "chatty-1", "CHATTY");
 
-            // 2 MB of output, and single lines longer than a whole message may be.
-            foreach (var (lines, width) in new[] { (10_000, 200), (3, 200_000) })
-            {
-                using var response = await api.PostJsonAsync("/agents/chatty-1/commands", new { type = "CHATTY", payload = new { lines, width } });
-                var job = await api.WaitForJobAsync((await response.ReadJsonAsync()).GetProperty("job_id").GetString()!, TimeSpan.FromSeconds(60));
-                Assert.Equal("COMPLETED", job.GetProperty("status").GetString());
-                Assert.EndsWith("done\n", job.GetProperty("logs").GetString());
-            }
-            Assert.DoesNotContain(controlPlane.Logs.Lines, l => l.Contains("message too big") || l.Contains("chatty-1 disconnected"));
-            Assert.True((await api.GetJsonAsync("/agents/chatty-1")).GetProperty("online").GetBoolean());
-        }
-        finally
+        // 2 MB of output, and single lines longer than a whole message may be.
+        foreach (var (lines, width) in new[] { (10_000, 200), (3, 200_000) })
         {
-            Directory.Delete(plugins, recursive: true);
+            using var response = await api.PostJsonAsync("/agents/chatty-1/commands", new { type = "CHATTY", payload = new { lines, width } });
+            var job = await api.WaitForJobAsync((await response.ReadJsonAsync()).GetProperty("job_id").GetString()!, TimeSpan.FromSeconds(60));
+            Assert.Equal("COMPLETED", job.GetProperty("status").GetString());
+            Assert.EndsWith("done\n", job.GetProperty("logs").GetString());
         }
+        Assert.DoesNotContain(controlPlane.Logs.Lines, l => l.Contains("message too big") || l.Contains("chatty-1 disconnected"));
+        Assert.True((await api.GetJsonAsync("/agents/chatty-1")).GetProperty("online").GetBoolean());
     }
 }

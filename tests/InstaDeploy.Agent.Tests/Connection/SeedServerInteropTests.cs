@@ -48,7 +48,7 @@ public sealed class SeedServerInteropTests : IAsyncLifetime
         await _server.SendCommandAsync("job-x", "REBOOT_SERVER", "{}");
         var response = await _server.WaitForFinalAsync("job-x", TimeSpan.FromSeconds(30));
         Assert.Equal("FAILED", response.GetProperty("status").GetString());
-        Assert.Equal("unknown command type 'REBOOT_SERVER'; this agent runs: DEPLOY_COMPOSE, HEALTH_CHECK, LOGS, STATUS, STOP_COMPOSE",
+        Assert.Equal("unknown command type 'REBOOT_SERVER'; this agent runs: DEPLOY_COMPOSE, HEALTH_CHECK, LOGS, REGISTRY_LOGIN, STATUS, STOP_COMPOSE",
             response.GetProperty("error").GetString());
         AssertEveryMessageHasTheSeedShape();
     }

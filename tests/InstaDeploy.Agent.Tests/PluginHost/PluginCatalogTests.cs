@@ -6,11 +6,11 @@ namespace InstaDeploy.Agent.Tests.PluginHost;
 public sealed class PluginCatalogTests
 {
     [Fact]
-    public async Task TheBuiltInPluginsProvideTheSeedsFourCommandTypesAndLogs()
+    public async Task TheBuiltInPluginsProvideTheSeedsFourCommandTypesLogsAndRegistryLogin()
     {
         await using var agent = await TestAgent.StartAsync(new Uri("ws://127.0.0.1:9/ws"), "token-123", "plugin-test");
         var catalog = agent.Services.GetRequiredService<PluginCatalog>();
-        Assert.Equal(["DEPLOY_COMPOSE", "HEALTH_CHECK", "LOGS", "STATUS", "STOP_COMPOSE"], catalog.CommandTypes);
+        Assert.Equal(["DEPLOY_COMPOSE", "HEALTH_CHECK", "LOGS", "REGISTRY_LOGIN", "STATUS", "STOP_COMPOSE"], catalog.CommandTypes);
         Assert.True(catalog.TryAcquire("DEPLOY_COMPOSE", out var lease));
         using (lease) Assert.Equal("InstaDeploy.Agent.Plugins.Compose", lease.PluginName);
         Assert.Contains(catalog.Plugins, p => p.Name == "InstaDeploy.Agent.Plugins.Health" && p.CommandTypes.SequenceEqual(["HEALTH_CHECK"]));

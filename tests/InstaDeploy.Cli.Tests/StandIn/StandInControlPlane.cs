@@ -8,8 +8,8 @@ using Microsoft.Extensions.Logging;
 namespace InstaDeploy.Cli.Tests.StandIn;
 
 /// <summary>
-/// A few endpoints on real Kestrel (loopback), answering as the issue documents endpoints the control plane does not
-/// have yet (rollouts, numbered SSE events): the CLI's side of them is under test, the server's is not.
+/// A few endpoints on real Kestrel (loopback), answering as an older control plane did, which the real one can no longer
+/// be made to do: the CLI's side of them is under test, the server's is not.
 /// </summary>
 public sealed class StandInControlPlane : IAsyncDisposable
 {

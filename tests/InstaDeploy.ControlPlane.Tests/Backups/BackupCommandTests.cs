@@ -157,7 +157,7 @@ public sealed class BackupCommandTests : IDisposable
     [Fact]
     public async Task TheBackupEndpointNeedsTheAdminScopeAndAnswersASoundDatabase()
     {
-        await using var controlPlane = new ControlPlaneFactory(new Dictionary<string, string?> { ["INSTADEPLOY_DATA_DIR"] = _data, ["INSTADEPLOY_KEY_RING_DIR"] = _keys });
+        await using var controlPlane = new ControlPlaneFactory(new Dictionary<string, string?> { [ControlPlaneFactory.SqliteSetting] = "", ["INSTADEPLOY_DATA_DIR"] = _data, ["INSTADEPLOY_KEY_RING_DIR"] = _keys });
         var fixture = UpgradeFixture.ReadManifest(Directory.GetDirectories(UpgradeFixture.CommittedFolder).Order(StringComparer.Ordinal).Last());
         using var ci = controlPlane.CreateApiClient(fixture.CiApiKey);
         using var refused = await ci.PostAsync("/admin/backup", null);

@@ -10,7 +10,7 @@ namespace InstaDeploy.ControlPlane.Tests.Backups;
 public sealed record UpgradeFixtureManifest(
     string Schema, DateTimeOffset MadeAt, string CiApiKey, string RevokedApiKey, string AgentId, string AgentKey,
     string Project, string SecretName, string SecretValue, Dictionary<string, long> Rows, Dictionary<string, string> Jobs,
-    string? RolloutId = null);
+    string? RolloutId = null, string? RegistryHost = null, string? WebhookId = null, string? WebhookSecret = null);
 
 /// <summary>
 /// An upgrade fixture: a database made by one schema version, through the REST API and the wire protocol only, with
@@ -51,7 +51,7 @@ public static class UpgradeFixture
         var jobs = new Dictionary<string, string>();
         string ciKey, revokedKey, agentKey;
         var work = Directory.CreateTempSubdirectory("instadeploy-fixture-").FullName;
-        await using (var controlPlane = new ControlPlaneFactory(new Dictionary<string, string?> { ["INSTADEPLOY_DATA_DIR"] = work }))
+        await using (var controlPlane = new ControlPlaneFactory(new Dictionary<string, string?> { [ControlPlaneFactory.SqliteSetting] = "", ["INSTADEPLOY_DATA_DIR"] = work }))
         {
             using var admin = controlPlane.CreateApiClient();
             ciKey = (await Send(admin, "/api-keys", new { name = "ci", scopes = new[] { "deploy" }, host_access = true }, HttpStatusCode.Created)).GetProperty("key").GetString()!;
@@ -120,6 +120,18 @@ public static class UpgradeFixture
             jobs[pending.GetProperty("job_id").GetString()!] = "PENDING";
             Assert.Equal(["COMPLETED", "COMPLETED", "COMPLETED", "COMPLETED", "COMPLETED", "COMPLETED", "FAILED", "PENDING", "RUNNING"], jobs.Values.Order());
 
+            // A registry login (for a selector no fixture agent matches, so the deploys to its seed-protocol agents stay
+            // possible), a webhook and a delivery it accepted, and the storage probe (/health writes it). The audit log
+            // filled itself on the way.
+            const string registryHost = "registry.fixture.example:5000";
+            (await admin.PutAsJsonAsync($"/registries/{registryHost}", new { username = "fixture-bot", password = "fixture-registry-" + secret, selector = "role=nobody" },
+                InstaDeploy.Testing.Api.Json)).EnsureSuccessStatusCode();
+            var webhook = await Send(ci, "/webhooks", new { name = "fixture hook", project_name = "fixture-app", branch = "main" }, HttpStatusCode.Created);
+            var webhookId = webhook.GetProperty("webhook").GetProperty("id").GetString()!;
+            var webhookSecret = webhook.GetProperty("secret").GetString()!;
+            Assert.Equal(HttpStatusCode.OK, await PingAsync(controlPlane, webhookId, webhookSecret, "fixture-delivery-1"));
+            (await admin.GetAsync("/health")).Dispose();
+
             // The fixture's database is a consistent single-file copy (no WAL beside it), made as a backup makes it.
             Directory.CreateDirectory(folder);
             var database = Path.Combine(folder, DatabaseFile);
@@ -129,10 +141,23 @@ public static class UpgradeFixture
             await KeyRingBackup.CopyAsync(Path.Combine(work, KeysFolder), Path.Combine(folder, KeysFolder), CancellationToken.None);
 
             var manifest = new UpgradeFixtureManifest(backup.Schema!, DateTimeOffset.UtcNow, ciKey, revokedKey, "fixture-enrolled", agentKey,
-                "fixture-app", "DB_PASSWORD", secret, new Dictionary<string, long>(backup.Rows), jobs, rollout);
+                "fixture-app", "DB_PASSWORD", secret, new Dictionary<string, long>(backup.Rows), jobs, rollout, registryHost, webhookId, webhookSecret);
             await File.WriteAllTextAsync(Path.Combine(folder, ManifestFile), JsonSerializer.Serialize(manifest, ManifestJson));
             return manifest;
         }
+    }
+
+    /// <summary>A GitHub ping to a webhook, signed with its secret; the status it was answered with.</summary>
+    private static async Task<HttpStatusCode> PingAsync(ControlPlaneFactory controlPlane, string webhookId, string secret, string deliveryId)
+    {
+        using var anonymous = controlPlane.CreateApiClient(apiKey: null);
+        var body = Encoding.UTF8.GetBytes($$"""{"zen":"Keep it logically awesome.","delivery":"{{deliveryId}}"}""");
+        using var call = new HttpRequestMessage(HttpMethod.Post, $"/hooks/{webhookId}") { Content = new ByteArrayContent(body) };
+        call.Headers.TryAddWithoutValidation("X-Hub-Signature-256", "sha256=" + Convert.ToHexStringLower(System.Security.Cryptography.HMACSHA256.HashData(Encoding.UTF8.GetBytes(secret), body)));
+        call.Headers.Add("X-GitHub-Delivery", deliveryId);
+        call.Headers.Add("X-GitHub-Event", "ping");
+        using var answer = await anonymous.SendAsync(call);
+        return answer.StatusCode;
     }
 
     public static async Task AddMigrationFromTheFutureAsync(string database)
@@ -157,7 +182,7 @@ public static class UpgradeFixture
         File.Copy(Path.Combine(folder, DatabaseFile), Path.Combine(data, DatabaseFile));
         await KeyRingBackup.CopyAsync(Path.Combine(folder, KeysFolder), Path.Combine(data, KeysFolder), CancellationToken.None);
 
-        await using var controlPlane = new ControlPlaneFactory(new Dictionary<string, string?> { ["INSTADEPLOY_DATA_DIR"] = data });
+        await using var controlPlane = new ControlPlaneFactory(new Dictionary<string, string?> { [ControlPlaneFactory.SqliteSetting] = "", ["INSTADEPLOY_DATA_DIR"] = data });
         try
         {
             using var admin = controlPlane.CreateApiClient();
@@ -192,6 +217,14 @@ public static class UpgradeFixture
                 var rollout = await ci.GetJsonAsync($"/rollouts/{rolloutId}");
                 Assert.Equal("succeeded", rollout.GetProperty("state").GetString());
                 Assert.Single(rollout.GetProperty("targets").EnumerateArray());
+            }
+            if (fixture.WebhookId is { } webhookId) // fixtures made since registry logins, the audit log and webhooks exist
+            {
+                Assert.Contains(fixture.RegistryHost!, (await admin.GetJsonAsync("/registries")).EnumerateArray().Select(r => r.GetProperty("host").GetString()));
+                // The webhook's secret, encrypted under the fixture's key ring, still verifies.
+                Assert.Equal(HttpStatusCode.OK, await PingAsync(controlPlane, webhookId, fixture.WebhookSecret!, "after-upgrade-1"));
+                Assert.Equal(HttpStatusCode.Unauthorized, await PingAsync(controlPlane, webhookId, "not-" + fixture.WebhookSecret, "after-upgrade-2"));
+                Assert.NotEmpty((await admin.GetJsonAsync("/audit?action=webhook.create")).GetProperty("entries").EnumerateArray());
             }
             Assert.Equal(HttpStatusCode.Unauthorized, (await retired.GetAsync("/agents")).StatusCode);
             var keys = (await admin.GetJsonAsync("/api-keys")).EnumerateArray().ToDictionary(k => k.GetProperty("name").GetString()!, k => k.GetProperty("active").GetBoolean());

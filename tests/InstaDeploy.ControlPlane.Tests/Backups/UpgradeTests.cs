@@ -23,7 +23,7 @@ public sealed class UpgradeTests
         await using (var db = new InstaDeployDbContext(options))
             await db.GetService<IMigrator>().MigrateAsync(known[^2]); // the schema of the release before the newest migration
 
-        await using (var controlPlane = new ControlPlaneFactory(new Dictionary<string, string?> { ["INSTADEPLOY_DATA_DIR"] = data }))
+        await using (var controlPlane = new ControlPlaneFactory(new Dictionary<string, string?> { [ControlPlaneFactory.SqliteSetting] = "", ["INSTADEPLOY_DATA_DIR"] = data }))
         {
             using var api = controlPlane.CreateApiClient();
             (await api.GetAsync("/agents")).EnsureSuccessStatusCode();

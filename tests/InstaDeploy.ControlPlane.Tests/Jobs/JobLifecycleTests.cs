@@ -100,7 +100,7 @@ public sealed class JobLifecycleTests
                 await api.WaitForJobAsync(jobId);
             }
 
-            Assert.True(File.Exists(Path.Combine(data, "instadeploy.db")));
+            Assert.True(ControlPlaneFactory.TestsOnPostgres || File.Exists(Path.Combine(data, "instadeploy.db")));
             await using var second = new ControlPlaneFactory(settings);
             using var api2 = second.CreateApiClient();
             var job = await api2.GetJsonAsync($"/jobs/{jobId}");

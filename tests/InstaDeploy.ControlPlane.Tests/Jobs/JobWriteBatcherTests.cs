@@ -53,7 +53,7 @@ public sealed class JobWriteBatcherTests
         var duplicate = batcher.InsertAsync(Job("job-first"));
         var other = batcher.InsertAsync(Job("job-second"));
         var finish = batcher.FinishAsync("job-first", "vps-1", "COMPLETED", null, "", null, now);
-        await Assert.ThrowsAsync<Microsoft.Data.Sqlite.SqliteException>(() => duplicate);
+        Assert.True(InstaDeploy.ControlPlane.Data.Database.IsDuplicateKey(await Assert.ThrowsAnyAsync<System.Data.Common.DbException>(() => duplicate)));
         await other;
         Assert.True(await finish);
         // A finished job is not finished again, and another agent cannot finish a job.

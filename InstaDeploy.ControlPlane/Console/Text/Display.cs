@@ -1,0 +1,33 @@
+using System.Globalization;
+
+namespace InstaDeploy.ControlPlane.WebConsole.Text;
+
+/// <summary>How the console writes times and states.</summary>
+public static class Display
+{
+    /// <summary>An absolute UTC time, as the API returns it but readable: 2026-12-01 10:15:09Z.</summary>
+    public static string Time(DateTimeOffset? time) =>
+        time is { } t ? t.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss'Z'", CultureInfo.InvariantCulture) : "—";
+
+    /// <summary>How long ago, roughly: 5 s ago, 3 min ago, 2 h ago, 4 d ago.</summary>
+    public static string Ago(DateTimeOffset? time, DateTimeOffset now)
+    {
+        if (time is not { } t) return "never";
+        var age = now - t;
+        if (age < TimeSpan.Zero) age = TimeSpan.Zero;
+        return age.TotalSeconds < 60 ? $"{(int)age.TotalSeconds} s ago"
+            : age.TotalMinutes < 60 ? $"{(int)age.TotalMinutes} min ago"
+            : age.TotalHours < 48 ? $"{(int)age.TotalHours} h ago"
+            : $"{(int)age.TotalDays} d ago";
+    }
+
+    /// <summary>The tone of a state, for its badge: ok, bad, warn, live or idle.</summary>
+    public static string Tone(string? state) => state?.ToLowerInvariant() switch
+    {
+        "completed" or "running" or "succeeded" or "online" or "active" => "ok",
+        "failed" or "timed_out" or "stop_failed" or "rollback_failed" or "expired" or "revoked" or "offline" or "rolled_back" => "bad",
+        "degraded" or "unknown" or "paused" or "rolling_back" or "cancelled" or "skipped" or "exited" or "restarting" => "warn",
+        "pending" or "sent" or "deploying" or "stopping" or "waiting" or "created" => "live",
+        _ => "idle",
+    };
+}

@@ -1,0 +1,75 @@
+using System.Diagnostics;
+using System.Net;
+
+namespace InstaDeploy.ControlPlane.Tests.Cluster;
+
+/// <summary>
+/// Several control-plane instances (real Kestrel each) on one real PostgreSQL database: the server eng/setup-postgres.sh
+/// starts (eng/test.sh runs it), or the one INSTADEPLOY_TEST_POSTGRES names.
+/// </summary>
+public sealed class SeveralInstancesTests : IDisposable
+{
+    private readonly TestPostgres _database = TestPostgres.Create(TestPostgres.Server());
+
+    public void Dispose() => _database.Dispose();
+
+    private ControlPlaneFactory Instance(string name) => new(new Dictionary<string, string?>
+    {
+        ["INSTADEPLOY_POSTGRES"] = _database.ConnectionString,
+        ["INSTADEPLOY_INSTANCE_ID"] = name,
+        ["INSTADEPLOY_AGENT_PING_SECONDS"] = "1",
+    });
+
+    [Fact]
+    public async Task ACommandSentToOneInstanceReachesTheAgentConnectedToAnotherInMilliseconds()
+    {
+        await using var a = Instance("a");
+        using var apiA = a.CreateApiClient();
+        await using var b = Instance("b");
+        using var apiB = b.CreateApiClient();
+        await using var agent = new SeedAgent((_, type, _) => ("COMPLETED", $"{type} done", ""));
+        await agent.ConnectAsync(a.WebSocketUrl, a.AgentToken, "held-by-a");
+        await apiB.WaitForAgentOnlineAsync("held-by-a"); // B sees the presence A recorded
+
+        // The first round warms up both instances' code paths (JIT on a loaded 2-core machine takes seconds); then time.
+        for (var i = 0; i < 6; i++)
+        {
+            var watch = Stopwatch.StartNew();
+            using var response = await apiB.PostJsonAsync("/agents/held-by-a/commands", new { type = "HEALTH_CHECK" });
+            Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+            var jobId = (await response.ReadJsonAsync()).GetProperty("job_id").GetString()!;
+            await Eventually.TrueAsync(() => { lock (agent.ReceivedCommands) return agent.ReceivedCommands.Any(c => c.GetProperty("id").GetString() == jobId); }, TimeSpan.FromSeconds(10), "the command to reach the agent");
+            // Well under the delivery retry's 5 s: B's NOTIFY woke A.
+            Assert.True(i == 0 || watch.Elapsed < TimeSpan.FromSeconds(2), $"the command took {watch.Elapsed.TotalMilliseconds:F0} ms to cross instances");
+            var job = await apiB.WaitForJobAsync(jobId, TimeSpan.FromSeconds(10));
+            Assert.Equal(("COMPLETED", "HEALTH_CHECK done"), (job.GetProperty("status").GetString(), job.GetProperty("logs").GetString()));
+            Assert.Equal("COMPLETED", (await apiA.GetJsonAsync($"/jobs/{jobId}")).GetProperty("status").GetString());
+        }
+    }
+
+    [Fact]
+    public async Task AnInstanceThatStartsLeavesTheOthersAgentsOnlineAndAnAgentMovesToAnotherInstance()
+    {
+        var a = Instance("a");
+        using var apiA = a.CreateApiClient();
+        var agent = new SeedAgent((_, _, _) => null);
+        await agent.ConnectAsync(a.WebSocketUrl, a.AgentToken, "lease-1");
+        await apiA.WaitForAgentOnlineAsync("lease-1");
+
+        await using var b = Instance("b");
+        using var apiB = b.CreateApiClient();
+        await Task.Delay(3500); // more than the lease (3 renewals of 1 s): A keeps renewing it
+        Assert.True((await apiB.GetJsonAsync("/agents/lease-1")).GetProperty("online").GetBoolean(), "B's start and B's presence sweep leave A's agent online");
+
+        // A goes away: its agent is offline, seen from B.
+        await a.DisposeAsync();
+        await agent.DisposeAsync();
+        await Eventually.TrueAsync(async () => !(await apiB.GetJsonAsync("/agents/lease-1")).GetProperty("online").GetBoolean(),
+            TimeSpan.FromSeconds(15), "the agent of the stopped instance to be offline");
+
+        // It reconnects to B, and is online again.
+        await using var back = new SeedAgent((_, _, _) => null);
+        await back.ConnectAsync(b.WebSocketUrl, b.AgentToken, "lease-1");
+        await apiB.WaitForAgentOnlineAsync("lease-1");
+    }
+}
