@@ -114,7 +114,7 @@ public static class BundleArchive
             throw new BundleException($"it is not a gzip-compressed tar archive: {e.Message}");
         }
         if (first is null || first.Name != BundleManifest.FileName || first.EntryType is not (TarEntryType.RegularFile or TarEntryType.V7RegularFile))
-            throw new BundleException($"its first entry is not {BundleManifest.FileName} (build bundles with eng/publish-agent.sh or the bundle tool's pack-plugin)");
+            throw new BundleException($"its first entry is not {BundleManifest.FileName} (build bundles with eng/publish-agent-bundles.sh or instadeploy-bundle-tool pack)");
         if (first.Length > MaxManifestBytes) throw new BundleException($"{BundleManifest.FileName} is larger than {MaxManifestBytes} bytes");
         using var buffer = new MemoryStream();
         await first.DataStream!.CopyToAsync(buffer, cancellationToken);
