@@ -2,6 +2,7 @@ using InstaDeploy.ControlPlane;
 using InstaDeploy.ControlPlane.Agents;
 using InstaDeploy.ControlPlane.Audit;
 using InstaDeploy.ControlPlane.Registries;
+using InstaDeploy.ControlPlane.Releases;
 using InstaDeploy.ControlPlane.Webhooks;
 using InstaDeploy.ControlPlane.ApiKeys;
 using InstaDeploy.ControlPlane.Backups;
@@ -67,6 +68,7 @@ app.MapConsole();
 app.MapRegistriesApi();
 app.MapAuditApi();
 app.MapWebhooksApi();
+app.MapReleasesApi();
 
 await app.RunAsync();
 return 0;

@@ -87,6 +87,9 @@ public static class ControlPlaneExtensions
         services.AddJobs();
         services.AddDeployments();
         services.AddRollouts();
+        services.AddSingleton<Releases.BundleStore>();
+        services.AddSingleton<Releases.BundleCommands>();
+        services.AddSingleton<Releases.BundleRollouts>();
         services.AddAudit();
         services.AddRegistries();
         services.AddWebhooks();
