@@ -18,6 +18,7 @@ internal sealed class AgentConnectionService(
     AgentCredentialProvider credentials,
     PluginCatalog plugins,
     AgentTelemetry telemetry,
+    Updates.AgentUpdater updater,
     TimeProvider time,
     ILogger<AgentConnectionService> logger) : BackgroundService
 {
@@ -54,6 +55,7 @@ internal sealed class AgentConnectionService(
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         plugins.Changed += OnPluginsChanged;
+        updater.TakeOverUpdateInProgress(); // an update job this process completes is not an interrupted one
         TryReportInterruptedJobs();
         // Stopping the agent does not cut running jobs short: they get DrainTime to finish, and their results are
         // journaled and sent after the next start if the connection is gone by then.
@@ -98,6 +100,7 @@ internal sealed class AgentConnectionService(
                     }
                     TryReportInterruptedJobs(); // those that could not be journaled at start (a full disk)
                     await SendPluginsAsync();
+                    updater.ConfirmIfUpdated(); // a new version: connected; its result goes out with the held ones
                     await SendStateAndHeldResultsAsync();
                     logger.Connected(options.ServerUrl, options.Hostname);
                     // Told to stop: to a control plane that takes it, say so first, keep the connection while the running
@@ -175,7 +178,7 @@ internal sealed class AgentConnectionService(
         socket.Options.SetRequestHeader(HandshakeHeaders.AgentArchitecture, options.Architecture);
         socket.Options.SetRequestHeader(HandshakeHeaders.AgentHostname, options.Hostname);
         socket.Options.SetRequestHeader(HandshakeHeaders.AgentInstance, _instance);
-        socket.Options.SetRequestHeader(HandshakeHeaders.AgentFeatures, $"{HandshakeHeaders.FeatureReliableDelivery}, {HandshakeHeaders.FeatureProjectConfig}, {HandshakeHeaders.FeatureAgentKey}, {HandshakeHeaders.FeatureRegistryAuth}");
+        socket.Options.SetRequestHeader(HandshakeHeaders.AgentFeatures, $"{HandshakeHeaders.FeatureReliableDelivery}, {HandshakeHeaders.FeatureProjectConfig}, {HandshakeHeaders.FeatureAgentKey}, {HandshakeHeaders.FeatureRegistryAuth}, {HandshakeHeaders.FeatureAgentUpdates}");
         if (options.Labels.Count > 0) socket.Options.SetRequestHeader(HandshakeHeaders.AgentLabels, AgentLabels.Format(options.Labels));
     }
 
