@@ -44,6 +44,7 @@ public static class AgentHost
         builder.Services.AddSingleton<CommandRunner>();
         builder.Services.AddSingleton<AgentConnectionService>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<AgentConnectionService>());
+        builder.Services.AddHostedService<HostMetrics.HostMetricsSampler>();
         try
         {
             Directory.CreateDirectory(options.ProjectsDirectory);

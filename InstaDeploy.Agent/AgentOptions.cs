@@ -40,6 +40,9 @@ public sealed partial class AgentOptions
     /// launcher. Null when the agent runs on its own, and then it cannot switch versions.</summary>
     public string? Home { get; init; }
 
+    /// <summary>AGENT_METRICS_SECONDS: how often host and container metrics are sampled (0: never).</summary>
+    public TimeSpan MetricsInterval { get; init; } = TimeSpan.FromSeconds(10);
+
     /// <summary>How long a handler may go on after its job was cancelled before the job is reported failed without it.</summary>
     public TimeSpan HandlerGracePeriod { get; init; } = TimeSpan.FromSeconds(10);
 
@@ -111,6 +114,10 @@ public sealed partial class AgentOptions
             }
         }
 
+        var metricsSeconds = 10;
+        if (configuration["AGENT_METRICS_SECONDS"] is { Length: > 0 } ms && (!int.TryParse(ms, out metricsSeconds) || metricsSeconds is < 0 or > 3600))
+            problems.Add($"AGENT_METRICS_SECONDS '{ms}' is not a number of seconds from 0 (off) to 3600");
+
         IReadOnlyList<System.Security.Cryptography.ECDsa> updateKeys = [];
         if (configuration["AGENT_UPDATE_PUBLIC_KEY"] is { Length: > 0 } updateKey)
         {
@@ -142,6 +149,7 @@ public sealed partial class AgentOptions
             JobTimeout = TimeSpan.FromSeconds(timeoutSeconds),
             HandlerGracePeriod = TimeSpan.FromSeconds(graceSeconds),
             UpdatePublicKeys = updateKeys,
+            MetricsInterval = TimeSpan.FromSeconds(metricsSeconds),
             Home = configuration["AGENT_HOME"] is { Length: > 0 } home ? Path.GetFullPath(home) : null,
         }, problems);
     }

@@ -69,6 +69,7 @@ app.MapRegistriesApi();
 app.MapAuditApi();
 app.MapWebhooksApi();
 app.MapReleasesApi();
+app.MapAgentMetricsApi();
 
 await app.RunAsync();
 return 0;

@@ -32,6 +32,7 @@ internal sealed class AgentConnectionService(
 
     private volatile bool _serverTakesAcks;
     private volatile bool _serverTakesStop;
+    private volatile bool _serverTakesMetrics;
 
     /// <summary>This process's own id, so a control plane can tell a second process configured as the same agent.</summary>
     private readonly string _instance = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(8));
@@ -87,6 +88,7 @@ internal sealed class AgentConnectionService(
                     _serverTakesPlugins = features.Contains(HandshakeHeaders.FeatureAgentPlugins);
                     _serverTakesAcks = features.Contains(HandshakeHeaders.FeatureReliableDelivery);
                     _serverTakesStop = features.Contains(HandshakeHeaders.FeatureGracefulStop);
+                    _serverTakesMetrics = features.Contains(HandshakeHeaders.FeatureAgentMetrics);
                     MaxMessageBytes = socket.HttpResponseHeaders?.TryGetValue(HandshakeHeaders.MaxMessageBytes, out var limit) == true
                         && int.TryParse(limit.FirstOrDefault(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var bytes) && bytes >= 4096
                             ? bytes
@@ -290,6 +292,13 @@ internal sealed class AgentConnectionService(
         catch (OperationCanceledException)
         {
         }
+    }
+
+    /// <summary>Sends a metrics sample to a control plane that takes it (never a seed server); dropped when not connected.</summary>
+    public async Task SendMetricsAsync(AgentMetricsMessage sample)
+    {
+        if (!_serverTakesMetrics || !IsConnected) return;
+        await SendBytesAsync(WireJson.Serialize(sample), "metrics");
     }
 
     /// <summary>Tells a control plane that takes it (never a seed server) which plugins are loaded now.</summary>

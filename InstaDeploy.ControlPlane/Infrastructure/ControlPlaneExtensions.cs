@@ -83,6 +83,7 @@ public static class ControlPlaneExtensions
         services.AddSingleton<AgentTokenValidator>();
         services.AddSingleton<AgentStore>();
         services.AddSingleton<AgentQueries>();
+        services.AddSingleton<AgentMetricsStore>();
         services.AddSingleton<AgentCredentials>();
         services.AddJobs();
         services.AddDeployments();
