@@ -17,8 +17,6 @@ public sealed class BundleCommands(IDbContextFactory<InstaDeployDbContext> datab
 {
     public static bool IsBundleCommand(string type) => type is CommandTypes.UpdateAgent or CommandTypes.InstallPlugin or CommandTypes.RemovePlugin;
 
-    private static readonly CommandRefusal NoUpdates = CommandRefusal.Conflict("The agent cannot take updates",
-        "The agent did not announce the agent-updates extension (a seed-protocol agent, or an InstaDeploy agent older than this feature); update it by hand once.");
 
     public JobRequest ForTarget(RolloutEntity rollout, RolloutTargetEntity target) => new()
     {
@@ -44,7 +42,7 @@ public sealed class BundleCommands(IDbContextFactory<InstaDeployDbContext> datab
     private async Task<CommandBody> BodyAsync(RolloutEntity rollout, string agentId, CancellationToken cancellationToken)
     {
         if (rollout.Action == RolloutActions.PluginRemove)
-            return CommandBody.Of(new RemovePluginPayload { Name = rollout.BundleName! }, ReleasePayloadJson.RemovePlugin) with { RequiredFeature = (HandshakeHeaders.FeatureAgentUpdates, NoUpdates) };
+            return CommandBody.Of(new RemovePluginPayload { Name = rollout.BundleName! }, ReleasePayloadJson.RemovePlugin).RequiringUpdates();
         await using var db = await databases.CreateDbContextAsync(cancellationToken);
         if (rollout.Action == RolloutActions.AgentUpdate)
         {
@@ -58,7 +56,7 @@ public sealed class BundleCommands(IDbContextFactory<InstaDeployDbContext> datab
                 Version = bundle.Version, Architecture = bundle.Architecture, Sha256 = bundle.Sha256, SizeBytes = bundle.SizeBytes, Signature = bundle.Signature,
                 DownloadPath = $"/agents/releases/{Uri.EscapeDataString(bundle.Version)}/bundle?architecture={Uri.EscapeDataString(bundle.Architecture)}",
                 ConfirmSeconds = options.Value.AgentUpdateConfirmSeconds,
-            }, ReleasePayloadJson.UpdateAgent) with { RequiredFeature = (HandshakeHeaders.FeatureAgentUpdates, NoUpdates) };
+            }, ReleasePayloadJson.UpdateAgent).RequiringUpdates();
         }
         var package = await db.Bundles.AsNoTracking().FirstOrDefaultAsync(b => b.Kind == BundleManifest.KindPlugin && b.Name == rollout.BundleName && b.Version == rollout.BundleVersion, cancellationToken);
         if (package is null)
@@ -67,6 +65,15 @@ public sealed class BundleCommands(IDbContextFactory<InstaDeployDbContext> datab
         {
             Name = package.Name, Version = package.Version, Sha256 = package.Sha256, SizeBytes = package.SizeBytes, Signature = package.Signature,
             DownloadPath = $"/agents/plugin-packages/{Uri.EscapeDataString(package.Name)}/{Uri.EscapeDataString(package.Version)}/package",
-        }, ReleasePayloadJson.InstallPlugin) with { RequiredFeature = (HandshakeHeaders.FeatureAgentUpdates, NoUpdates) };
+        }, ReleasePayloadJson.InstallPlugin).RequiringUpdates();
     }
+}
+
+internal static class BundleCommandBodies
+{
+    private static readonly CommandRefusal NoUpdates = CommandRefusal.Conflict("The agent cannot take updates",
+        "The agent did not announce the agent-updates extension (a seed-protocol agent, or an InstaDeploy agent older than this feature); update it by hand once.");
+
+    /// <summary>Sent only to an agent that announced agent-updates.</summary>
+    public static CommandBody RequiringUpdates(this CommandBody body) => body with { RequiredFeature = (HandshakeHeaders.FeatureAgentUpdates, NoUpdates) };
 }
