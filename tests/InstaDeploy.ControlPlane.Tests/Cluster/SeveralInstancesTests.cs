@@ -84,6 +84,11 @@ public sealed class SeveralInstancesTests : IDisposable
         await using var agent = new SeedAgent((_, _, _) => null); // answers by hand, below
         await agent.ConnectAsync(a.WebSocketUrl, a.AgentToken, "output-on-a");
         await apiB.WaitForAgentOnlineAsync("output-on-a");
+        foreach (var api in new[] { apiA, apiB })
+        {
+            using var health = await api.GetAsync("/health"); // the storage probe writes to PostgreSQL, not to a SQLite file
+            Assert.True(health.StatusCode == HttpStatusCode.OK, await health.Content.ReadAsStringAsync());
+        }
 
         using var response = await apiB.PostJsonAsync("/agents/output-on-a/commands", new { type = "HEALTH_CHECK" });
         var jobId = (await response.ReadJsonAsync()).GetProperty("job_id").GetString()!;
