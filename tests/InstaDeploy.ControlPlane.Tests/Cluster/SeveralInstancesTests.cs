@@ -124,6 +124,34 @@ public sealed class SeveralInstancesTests : IDisposable
         }
     }
 
+    [Fact]
+    public async Task AnAgentConnectedToAnotherInstanceIsOnlineForFailFastCommandsAndIsTheOnlyOnlineAgentToChoose()
+    {
+        await using var a = Instance("a");
+        await using var b = Instance("b");
+        using var apiB = b.CreateApiClient();
+        await using var agent = new SeedAgent((_, type, _) => ("COMPLETED", $"{type} done", ""));
+        await agent.ConnectAsync(a.WebSocketUrl, a.AgentToken, "only-on-a");
+        await apiB.WaitForAgentOnlineAsync("only-on-a");
+
+        // fail_fast refuses an offline agent; this one is online, on A.
+        using (var response = await apiB.PostJsonAsync("/agents/only-on-a/commands", new { type = "HEALTH_CHECK", fail_fast = true }))
+        {
+            Assert.True(response.StatusCode == HttpStatusCode.Accepted, await response.Content.ReadAsStringAsync());
+            var job = await apiB.WaitForJobAsync((await response.ReadJsonAsync()).GetProperty("job_id").GetString()!, TimeSpan.FromSeconds(10));
+            Assert.Equal("COMPLETED", job.GetProperty("status").GetString());
+        }
+
+        // A deploy that names no agent goes to the only online one, wherever it is connected.
+        var compose = Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes("services:\n  web:\n    image: local/busybox:1\n"));
+        using (var response = await apiB.PostJsonAsync("/deploy", new { project_name = "chosen", compose_file_base64 = compose }))
+        {
+            Assert.True(response.StatusCode == HttpStatusCode.Accepted, await response.Content.ReadAsStringAsync());
+            var job = await apiB.WaitForJobAsync((await response.ReadJsonAsync()).GetProperty("job_id").GetString()!, TimeSpan.FromSeconds(10));
+            Assert.Equal(("only-on-a", "COMPLETED"), (job.GetProperty("agent_id").GetString(), job.GetProperty("status").GetString()));
+        }
+    }
+
     private static async Task<SseEvent> NextLogAsync(SseClient follow)
     {
         using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(10));
