@@ -9,6 +9,7 @@ public static class ClusterExtensions
         services.AddSingleton<ClusterSignals>();
         services.AddHostedService(sp => sp.GetRequiredService<ClusterSignals>());
         services.AddHostedService<ClusterDelivery>();
+        services.AddHostedService<ClusterEvents>();
         services.AddSingleton<ClusterLeader>();
         services.AddHostedService<ClusterPresence>();
         return services;

@@ -15,7 +15,17 @@ public sealed class RolloutSignals
     public Task Next(string rolloutId) =>
         _waiting.GetOrAdd(rolloutId, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
 
+    /// <summary>Raised by <see cref="Notify"/> (on PostgreSQL, <see cref="Cluster.ClusterEvents"/> tells the other instances).</summary>
+    public event Action<string>? Changed;
+
     public void Notify(string rolloutId)
+    {
+        NotifyHere(rolloutId);
+        Changed?.Invoke(rolloutId);
+    }
+
+    /// <summary>Wakes this instance's streams of the rollout only (another instance changed it).</summary>
+    public void NotifyHere(string rolloutId)
     {
         if (_waiting.TryRemove(rolloutId, out var waiting)) waiting.TrySetResult();
     }

@@ -14,7 +14,7 @@ namespace InstaDeploy.ControlPlane.Infrastructure.Storage;
 /// healthy again by itself once none of these holds.
 /// </summary>
 public sealed class StorageHealthCheck(
-    IOptions<ControlPlaneOptions> options, StorageHealth health, DatabaseWriteGate writes, TimeProvider time) : IHealthCheck
+    IOptions<ControlPlaneOptions> options, StorageHealth health, DatabaseWriteGate writes, Data.Database database, TimeProvider time) : IHealthCheck
 {
     public static readonly TimeSpan CheckEvery = TimeSpan.FromSeconds(2);
     public static readonly TimeSpan RecentFailure = TimeSpan.FromSeconds(15);
@@ -111,6 +111,15 @@ public sealed class StorageHealthCheck(
         {
             try
             {
+                if (database.IsPostgres)
+                {
+                    // A database server: the probe is a write on a pooled connection (an unreachable server fails it).
+                    await using var pooled = await database.OpenAsync(cancellationToken);
+                    await using var upsert = Data.DbCommands.Sql(pooled, """INSERT INTO "StorageProbe" ("Id", "At") VALUES (1, @at) ON CONFLICT ("Id") DO UPDATE SET "At" = EXCLUDED."At" """);
+                    Data.DbCommands.Add(upsert, "@at", StoredTime.ConvertToProvider(time.GetUtcNow()));
+                    await upsert.ExecuteNonQueryAsync(cancellationToken);
+                    return null;
+                }
                 await using var connection = new SqliteConnection($"Data Source={databasePath};Mode=ReadWrite;Pooling=False;Default Timeout={ProbeBusySeconds}");
                 await connection.OpenAsync(cancellationToken);
                 await using var command = connection.CreateCommand();

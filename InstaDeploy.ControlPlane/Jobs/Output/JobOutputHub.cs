@@ -17,6 +17,18 @@ public sealed class JobOutputHub(JobReads reads, IOptions<ControlPlaneOptions> o
     private readonly System.Threading.Channels.Channel<bool> _wake = System.Threading.Channels.Channel.CreateBounded<bool>(
         new System.Threading.Channels.BoundedChannelOptions(1) { FullMode = System.Threading.Channels.BoundedChannelFullMode.DropWrite });
 
+    /// <summary>Raised after a batch of streamed lines is committed: each job and the number of its last stored line
+    /// (on PostgreSQL, <see cref="Cluster.ClusterEvents"/> tells the other instances). Handlers must not block.</summary>
+    public event Action<IReadOnlyList<(string JobId, long Through)>>? OutputStored;
+
+    internal void RaiseOutputStored(IReadOnlyList<(string JobId, long Through)> stored) => OutputStored?.Invoke(stored);
+
+    /// <summary>The live output of a job followed here but fed by another instance, for <see cref="Cluster.ClusterEvents"/>.</summary>
+    internal LiveJobOutput? FedElsewhere(string jobId) => _jobs.TryGetValue(jobId, out var live) && !live.FedHere ? live : null;
+
+    /// <summary>Jobs followed here whose output another instance receives.</summary>
+    internal List<string> FollowedFedElsewhere() => [.. _jobs.Where(j => !j.Value.FedHere && j.Value.HasFollowers).Select(j => j.Key)];
+
     /// <summary>Jobs with output in memory now.</summary>
     public int LiveJobs => _jobs.Count;
 

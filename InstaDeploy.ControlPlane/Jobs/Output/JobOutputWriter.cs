@@ -69,6 +69,7 @@ public sealed class JobOutputWriter(JobOutputHub hub, JobWriteBatcher batcher, J
         {
             await batcher.AppendOutputAsync([.. chunks.Select(c => c.Chunk)], time.GetUtcNow());
             foreach (var chunk in chunks) chunk.Output.Stored(chunk.Through);
+            hub.RaiseOutputStored([.. chunks.Select(c => (c.JobId, c.Through))]);
         }
         catch (Exception e)
         {

@@ -37,12 +37,20 @@ internal sealed class LiveJobOutput(string agentId, long nextSeq, long storedByt
 
     public bool HasFollowers { get { lock (_lock) return _followers.Count > 0; } }
 
+    /// <summary>Whether this instance's agent connection feeds it (else, on PostgreSQL, another instance holds the agent
+    /// and it is fed from the store by <see cref="AppendStored"/>).</summary>
+    public bool FedHere { get; private set; }
+
+    /// <summary>The number the next line gets.</summary>
+    public long NextSeq { get { lock (_lock) return _nextSeq; } }
+
     /// <summary>Numbers the lines, keeps them, and hands them to every follower.</summary>
     public void Append(IReadOnlyList<string> lines)
     {
         lock (_lock)
         {
             if (_completed) return;
+            FedHere = true;
             LastActivity = Environment.TickCount64;
             if (lines.Count == 0) return;
             var first = _nextSeq;
@@ -53,6 +61,40 @@ internal sealed class LiveJobOutput(string agentId, long nextSeq, long storedByt
             }
             _nextSeq += lines.Count;
             Publish(new LinesEvent(first, lines));
+            Evict();
+        }
+    }
+
+    /// <summary>
+    /// Lines another instance received from the agent and stored, numbered <paramref name="firstSeq"/> onwards: those
+    /// not here yet are handed to every follower, already stored. Overlapping reads (a notification and the poll) are
+    /// harmless: lines before the next number are skipped.
+    /// </summary>
+    public void AppendStored(long firstSeq, IReadOnlyList<string> lines)
+    {
+        lock (_lock)
+        {
+            if (_completed || FedHere) return;
+            var skip = (int)Math.Max(0, _nextSeq - firstSeq);
+            if (skip >= lines.Count) return;
+            if (firstSeq > _nextSeq)
+            {
+                // Lines past the job-log cap were never stored: the numbering jumps, and the window starts again.
+                _window.Clear();
+                _windowBytes = 0;
+                _windowStart = _nextSeq = firstSeq;
+            }
+            LastActivity = Environment.TickCount64;
+            var fresh = skip == 0 ? lines : [.. lines.Skip(skip)];
+            var first = _nextSeq;
+            foreach (var line in fresh)
+            {
+                _window.Add(line);
+                _windowBytes += line.Length + 1;
+            }
+            _nextSeq += fresh.Count;
+            _storedThrough = _queuedThrough = _nextSeq - 1;
+            Publish(new LinesEvent(first, fresh));
             Evict();
         }
     }

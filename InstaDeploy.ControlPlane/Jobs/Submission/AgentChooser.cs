@@ -6,9 +6,11 @@ namespace InstaDeploy.ControlPlane.Jobs.Submission;
 
 /// <summary>
 /// Picks the agent a command goes to: the one named; else, for a project placed on exactly one agent, that one; else
-/// the only online agent. Each refusal says what to send instead.
+/// the only online agent. Each refusal says what to send instead. On PostgreSQL "online" is cluster-wide: an agent
+/// connected to another instance is online here too (its presence row, renewed under a lease by the instance that holds
+/// it, <see cref="Cluster.ClusterPresence"/>); on SQLite, the one instance's own connections.
 /// </summary>
-public sealed class AgentChooser(IDbContextFactory<InstaDeployDbContext> databases, IAgentLinks links)
+public sealed class AgentChooser(IDbContextFactory<InstaDeployDbContext> databases, IAgentLinks links, Database database)
 {
     public async Task<(string? AgentId, CommandRefusal? Refusal)> ChooseAsync(string? agentId, string? placedProject, bool allowOffline, CancellationToken cancellationToken)
     {
@@ -26,13 +28,22 @@ public sealed class AgentChooser(IDbContextFactory<InstaDeployDbContext> databas
                     $"Project '{placedProject}' is deployed on several agents ({string.Join(", ", placements.Order(StringComparer.Ordinal))}); name one as agent_id."));
         }
 
-        var online = links.ConnectedAgentIds.Order(StringComparer.Ordinal).ToList();
+        var online = await OnlineAgentIdsAsync(cancellationToken);
         return online.Count switch
         {
             1 => (online[0], null),
             0 => (null, CommandRefusal.BadRequest("agent_id is required", "No agent is online. Start an agent (see GET /agents), then retry.")),
             _ => (null, CommandRefusal.BadRequest("agent_id is required", $"{online.Count} agents are online ({string.Join(", ", online.Take(20))}{(online.Count > 20 ? ", …" : "")}); name one as agent_id.")),
         };
+    }
+
+    /// <summary>The agents online now, in order: on PostgreSQL every instance's (presence), on SQLite this one's connections.</summary>
+    private async Task<List<string>> OnlineAgentIdsAsync(CancellationToken cancellationToken)
+    {
+        if (!database.IsPostgres) return links.ConnectedAgentIds.Order(StringComparer.Ordinal).ToList();
+        await using var db = await databases.CreateDbContextAsync(cancellationToken);
+        var online = await db.Agents.AsNoTracking().Where(a => a.Online).Select(a => a.Id).Take(1000).ToListAsync(cancellationToken);
+        return [.. online.Union(links.ConnectedAgentIds).Order(StringComparer.Ordinal)];
     }
 
     /// <summary>The command types the agent's plugins run, or null when it never reported any (a seed agent).</summary>
@@ -49,9 +60,11 @@ public sealed class AgentChooser(IDbContextFactory<InstaDeployDbContext> databas
     {
         if (links.TryGet(agentId, out _)) return null;
         await using var db = await databases.CreateDbContextAsync(cancellationToken);
-        if (!await db.Agents.AnyAsync(a => a.Id == agentId, cancellationToken))
+        var known = await db.Agents.AsNoTracking().Where(a => a.Id == agentId).Select(a => new { a.Online }).FirstOrDefaultAsync(cancellationToken);
+        if (known is null)
             return CommandRefusal.NotFound("Unknown agent", $"No agent '{agentId}' has ever connected. GET /agents lists the known agents.");
-        return allowOffline
+        // Held by another instance: the job row is the truth, and that instance is woken to send it.
+        return allowOffline || (database.IsPostgres && known.Online)
             ? null
             : CommandRefusal.Conflict("Agent offline", $"Agent '{agentId}' is offline; nothing was created. (Deploy, stop, status and commands wait for an offline agent unless fail_fast is true; a health check never waits.)");
     }

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net;
+using System.Text.Json;
 
 namespace InstaDeploy.ControlPlane.Tests.Cluster;
 
@@ -71,5 +72,91 @@ public sealed class SeveralInstancesTests : IDisposable
         await using var back = new SeedAgent((_, _, _) => null);
         await back.ConnectAsync(b.WebSocketUrl, b.AgentToken, "lease-1");
         await apiB.WaitForAgentOnlineAsync("lease-1");
+    }
+
+    [Fact]
+    public async Task AFollowerOnAnotherInstanceSeesTheAgentsLinesLiveEachOnceAndResumesWithLastEventId()
+    {
+        await using var a = Instance("a");
+        using var apiA = a.CreateApiClient();
+        await using var b = Instance("b");
+        using var apiB = b.CreateApiClient();
+        await using var agent = new SeedAgent((_, _, _) => null); // answers by hand, below
+        await agent.ConnectAsync(a.WebSocketUrl, a.AgentToken, "output-on-a");
+        await apiB.WaitForAgentOnlineAsync("output-on-a");
+        foreach (var api in new[] { apiA, apiB })
+        {
+            using var health = await api.GetAsync("/health"); // the storage probe writes to PostgreSQL, not to a SQLite file
+            Assert.True(health.StatusCode == HttpStatusCode.OK, await health.Content.ReadAsStringAsync());
+        }
+
+        using var response = await apiB.PostJsonAsync("/agents/output-on-a/commands", new { type = "HEALTH_CHECK" });
+        var jobId = (await response.ReadJsonAsync()).GetProperty("job_id").GetString()!;
+        await Eventually.TrueAsync(() => { lock (agent.ReceivedCommands) return agent.ReceivedCommands.Count == 1; }, TimeSpan.FromSeconds(10), "the command to reach the agent");
+        Task Running(string logs) => agent.SendRawAsync(JsonSerializer.Serialize(new { job_id = jobId, status = "RUNNING", logs, error = "" }));
+
+        await using var follow = await SseClient.OpenAsync(apiB, $"/jobs/{jobId}/logs?follow=true");
+        var next = 1;
+        for (var round = 0; round < 5; round++)
+        {
+            var watch = Stopwatch.StartNew();
+            await Running($"line {next}\nline {next + 1}\n");
+            var log = await NextLogAsync(follow);
+            Assert.Equal([$"line {next}", $"line {next + 1}"], log.Lines);
+            Assert.Equal((next + 1).ToString(System.Globalization.CultureInfo.InvariantCulture), log.Id);
+            // Well under the 2 s poll: A's NOTIFY after its batch was stored woke B (the first round warms up).
+            Assert.True(round == 0 || watch.Elapsed < TimeSpan.FromMilliseconds(1500), $"a line took {watch.Elapsed.TotalMilliseconds:F0} ms to reach the follower on B");
+            next += 2;
+        }
+
+        // A client that reconnects to B (say through the balancer) after line 4 gets lines 5 on, once each.
+        await using var resumed = await SseClient.OpenAsync(apiB, $"/jobs/{jobId}/logs?follow=true", lastEventId: "4");
+        var again = await NextLogAsync(resumed);
+        Assert.Equal(["line 5", "line 6", "line 7", "line 8", "line 9", "line 10"], again.Lines);
+
+        await agent.SendRawAsync(JsonSerializer.Serialize(new { job_id = jobId, status = "COMPLETED", logs = string.Concat(Enumerable.Range(1, 11).Select(n => $"line {n}\n")), error = "" }));
+        foreach (var stream in new[] { follow, resumed })
+        {
+            var rest = await stream.ReadToEndAsync(TimeSpan.FromSeconds(10));
+            Assert.Equal(["line 11"], rest.Single(e => e.Name == "log").Lines);
+            Assert.Equal("end", rest.Last().Name);
+            Assert.Equal("COMPLETED", JsonDocument.Parse(rest.Last().Data).RootElement.GetProperty("status").GetString());
+        }
+    }
+
+    [Fact]
+    public async Task AnAgentConnectedToAnotherInstanceIsOnlineForFailFastCommandsAndIsTheOnlyOnlineAgentToChoose()
+    {
+        await using var a = Instance("a");
+        await using var b = Instance("b");
+        using var apiB = b.CreateApiClient();
+        await using var agent = new SeedAgent((_, type, _) => ("COMPLETED", $"{type} done", ""));
+        await agent.ConnectAsync(a.WebSocketUrl, a.AgentToken, "only-on-a");
+        await apiB.WaitForAgentOnlineAsync("only-on-a");
+
+        // fail_fast refuses an offline agent; this one is online, on A.
+        using (var response = await apiB.PostJsonAsync("/agents/only-on-a/commands", new { type = "HEALTH_CHECK", fail_fast = true }))
+        {
+            Assert.True(response.StatusCode == HttpStatusCode.Accepted, await response.Content.ReadAsStringAsync());
+            var job = await apiB.WaitForJobAsync((await response.ReadJsonAsync()).GetProperty("job_id").GetString()!, TimeSpan.FromSeconds(10));
+            Assert.Equal("COMPLETED", job.GetProperty("status").GetString());
+        }
+
+        // A deploy that names no agent goes to the only online one, wherever it is connected.
+        var compose = Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes("services:\n  web:\n    image: local/busybox:1\n"));
+        using (var response = await apiB.PostJsonAsync("/deploy", new { project_name = "chosen", compose_file_base64 = compose }))
+        {
+            Assert.True(response.StatusCode == HttpStatusCode.Accepted, await response.Content.ReadAsStringAsync());
+            var job = await apiB.WaitForJobAsync((await response.ReadJsonAsync()).GetProperty("job_id").GetString()!, TimeSpan.FromSeconds(10));
+            Assert.Equal(("only-on-a", "COMPLETED"), (job.GetProperty("agent_id").GetString(), job.GetProperty("status").GetString()));
+        }
+    }
+
+    private static async Task<SseEvent> NextLogAsync(SseClient follow)
+    {
+        using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        while (await follow.NextAsync(limit.Token) is { } next)
+            if (next.Name == "log") return next;
+        throw new Xunit.Sdk.XunitException("the stream ended before a log event");
     }
 }

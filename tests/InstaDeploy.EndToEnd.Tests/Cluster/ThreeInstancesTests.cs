@@ -1,0 +1,157 @@
+using System.Net;
+using System.Text.Json;
+using InstaDeploy.EndToEnd.Tests.Reliability;
+
+namespace InstaDeploy.EndToEnd.Tests.Cluster;
+
+/// <summary>
+/// Issue 15's tests: three control-plane processes, a real PostgreSQL and a real HAProxy in front, real agents dialing
+/// HAProxy and deploying on the real Docker engine. One started cluster is shared by the class (starting it costs most of
+/// the time); each test finds where the agents are now, since the one before may have moved them.
+/// </summary>
+[Collection(nameof(ClusterCollection))]
+public sealed class ThreeInstancesTests(ClusterFixture cluster)
+{
+    /// <summary>A deploy that prints progress for a few seconds (compose waits for "slow" to be healthy), with no network.</summary>
+    private const string SlowCompose = """
+        services:
+          slow:
+            image: local/busybox:1
+            command: ["sh", "-c", "sleep 3 && touch /tmp/ready && sleep 86400"]
+            init: true
+            network_mode: none
+            healthcheck:
+              test: ["CMD", "test", "-f", "/tmp/ready"]
+              interval: 1s
+              retries: 30
+          web:
+            image: local/busybox:1
+            command: ["sleep", "86400"]
+            init: true
+            network_mode: none
+            depends_on:
+              slow:
+                condition: service_healthy
+        """;
+
+    private string Project(string name)
+    {
+        var project = E2E.Project(name);
+        lock (cluster.Projects) cluster.Projects.Add(project);
+        return project;
+    }
+
+    [Fact]
+    public async Task ARestCallOnOneInstanceReachesTheAgentOnAnotherAndAFollowerOnAThirdSeesItsLinesLive()
+    {
+        var agentId = ClusterFixture.AgentIds[0];
+        var holder = cluster.HolderOf(agentId) ?? throw new Xunit.Sdk.XunitException($"no instance holds {agentId}");
+        var others = cluster.Instances.Keys.Where(n => n != holder && !cluster.Instances[n].HasExited).Order().ToArray();
+        Assert.True(others.Length >= 2, $"two instances besides {holder} should be up");
+        using var rest = cluster.InstanceApi(others[0]);
+        using var follower = cluster.InstanceApi(others[1]);
+
+        var project = Project("cluster-live");
+        var jobId = await rest.DeployAsync(project, agentId, SlowCompose, new { health_wait_seconds = 60 });
+        await using var follow = await SseClient.OpenAsync(follower, $"/jobs/{jobId}/logs?follow=true");
+        var lines = new List<string>();
+        var liveLines = 0;
+        using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(120));
+        while (await follow.NextAsync(limit.Token) is { } next)
+        {
+            if (next.Name == "end")
+            {
+                Assert.Equal("COMPLETED", JsonDocument.Parse(next.Data).RootElement.GetProperty("status").GetString());
+                break;
+            }
+            Assert.Equal("log", next.Name);
+            // Lines that arrive while the job still runs came live from the holder, through the store and NOTIFY.
+            if (liveLines == 0 && await follower.StatusOfJobAsync(jobId) == "RUNNING") liveLines = next.Lines.Length;
+            lines.AddRange(next.Lines);
+        }
+        Assert.True(liveLines > 0, $"the follower on {others[1]} got no line while the job ran on {holder}'s agent");
+        // Every line once, in order: what the follower saw is the job's record.
+        var job = await rest.GetJsonAsync($"/jobs/{jobId}");
+        Assert.Equal(job.GetProperty("logs").GetString(), string.Concat(lines.Select(l => l + "\n")));
+        Assert.Contains("Deployment successful (revision 1)", job.GetProperty("logs").GetString());
+        Assert.Equal(1, cluster.Agents[agentId].TimesRun(jobId));
+    }
+
+    [Fact]
+    public async Task KillingTheInstanceThatHoldsTheAgentsWithTwentyDeploysInFlightCompletesEachJobOnceAndTheAgentsComeBack()
+    {
+        var holder = cluster.HolderOf(ClusterFixture.AgentIds[0]) ?? throw new Xunit.Sdk.XunitException("no instance holds the agent");
+        var jobs = new List<(string JobId, string AgentId)>();
+        for (var i = 0; i < 20; i++)
+        {
+            var agentId = ClusterFixture.AgentIds[i % 2];
+            jobs.Add((await cluster.Api.DeployAsync(Project($"cluster-kill{i}"), agentId, ReliabilityApi.QuickCompose()), agentId));
+        }
+        var moved = ClusterFixture.AgentIds.Where(a => cluster.HolderOf(a) == holder).ToArray();
+        cluster.Instances[holder].Kill();
+        await cluster.Instances[holder].WaitForExitAsync();
+        var killedAt = System.Diagnostics.Stopwatch.StartNew();
+
+        // Back through HAProxy on an instance that lives, within the agent's backoff (1 s, 2 s, 4 s, 8 s, ...).
+        foreach (var agentId in moved)
+            await Eventually.TrueAsync(() => cluster.HolderOf(agentId) is { } now && now != holder, TimeSpan.FromSeconds(30), $"{agentId} to reconnect through HAProxy");
+        var back = killedAt.Elapsed;
+        var restart = cluster.StartInstanceAsync(holder); // it comes back too (an upgrade's restart), while the jobs finish
+
+        foreach (var (jobId, _) in jobs)
+        {
+            var job = await cluster.Api.WaitForJobAsync(jobId, TimeSpan.FromSeconds(180));
+            Assert.True(job.GetProperty("status").GetString() == "COMPLETED", job.GetRawText());
+        }
+        foreach (var (jobId, agentId) in jobs)
+            Assert.True(cluster.Agents[agentId].TimesRun(jobId) == 1, $"{agentId} ran {jobId} {cluster.Agents[agentId].TimesRun(jobId)} times");
+        Assert.True(back < TimeSpan.FromSeconds(30), $"the agents took {back.TotalSeconds:F0} s to come back");
+        await restart;
+    }
+
+    [Fact]
+    public async Task WhilePostgreSqlIsDownTheApiAnswers503SayingSoAndAfterwardsEveryAcceptedJobFinishes()
+    {
+        var jobs = new List<(string JobId, string AgentId)>();
+        for (var i = 0; i < 4; i++)
+        {
+            var agentId = ClusterFixture.AgentIds[i % 2];
+            jobs.Add((await cluster.Api.DeployAsync(Project($"cluster-pg{i}"), agentId, ReliabilityApi.QuickCompose()), agentId));
+        }
+        await cluster.Postgres.StopAsync();
+        try
+        {
+            // Through HAProxy, whichever instance answers: the control plane's own 503, with what happened.
+            for (var i = 0; i < 3; i++)
+            {
+                using var response = await cluster.Api.GetAsync($"/jobs/{jobs[i].JobId}");
+                var text = await response.Content.ReadAsStringAsync();
+                Assert.True(response.StatusCode == HttpStatusCode.ServiceUnavailable, $"{(int)response.StatusCode} {text}");
+                var problem = JsonDocument.Parse(text).RootElement;
+                Assert.Equal("The database is unreachable", problem.GetProperty("title").GetString());
+                Assert.Contains("database server", problem.GetProperty("detail").GetString());
+                Assert.True(response.Headers.RetryAfter is not null, "a Retry-After header");
+            }
+            await Task.Delay(TimeSpan.FromSeconds(3)); // past HAProxy's checks: every instance is out of /health now
+            using (var late = await cluster.Api.GetAsync("/jobs"))
+            {
+                var text = await late.Content.ReadAsStringAsync();
+                Assert.True(late.StatusCode == HttpStatusCode.ServiceUnavailable && text.Contains("The database is unreachable", StringComparison.Ordinal), $"{(int)late.StatusCode} {text}");
+            }
+        }
+        finally
+        {
+            await cluster.Postgres.StartAgainAsync();
+        }
+
+        foreach (var (jobId, _) in jobs)
+        {
+            var job = await cluster.Api.WaitForJobAsync(jobId, TimeSpan.FromSeconds(120));
+            Assert.True(job.GetProperty("status").GetString() == "COMPLETED", job.GetRawText());
+        }
+        foreach (var (jobId, agentId) in jobs) Assert.Equal(1, cluster.Agents[agentId].TimesRun(jobId));
+    }
+}
+
+[CollectionDefinition(nameof(ClusterCollection))]
+public sealed class ClusterCollection : ICollectionFixture<ClusterFixture>;
