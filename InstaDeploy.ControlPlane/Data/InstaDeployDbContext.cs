@@ -33,6 +33,7 @@ public class InstaDeployDbContext : DbContext
     public DbSet<Webhooks.WebhookEntity> Webhooks => Set<Webhooks.WebhookEntity>();
     public DbSet<Webhooks.WebhookDeliveryEntity> WebhookDeliveries => Set<Webhooks.WebhookDeliveryEntity>();
     public DbSet<Infrastructure.Storage.StorageProbeEntity> StorageProbe => Set<Infrastructure.Storage.StorageProbeEntity>();
+    public DbSet<Releases.BundleEntity> Bundles => Set<Releases.BundleEntity>();
 
     protected override void ConfigureConventions(ModelConfigurationBuilder configurationBuilder)
     {
@@ -149,6 +150,12 @@ public class InstaDeployDbContext : DbContext
             delivery.HasKey(d => new { d.WebhookId, d.DeliveryId });
             delivery.HasIndex(d => new { d.WebhookId, d.BodySha256 }).IsUnique();
             delivery.HasIndex(d => d.ReceivedAt);
+        });
+
+        modelBuilder.Entity<Releases.BundleEntity>(bundle =>
+        {
+            bundle.HasKey(b => new { b.Kind, b.Name, b.Version, b.Architecture });
+            bundle.HasIndex(b => b.Sha256);
         });
 
         modelBuilder.Entity<Infrastructure.Storage.StorageProbeEntity>(probe =>

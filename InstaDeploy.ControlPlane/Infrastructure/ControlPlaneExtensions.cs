@@ -83,10 +83,14 @@ public static class ControlPlaneExtensions
         services.AddSingleton<AgentTokenValidator>();
         services.AddSingleton<AgentStore>();
         services.AddSingleton<AgentQueries>();
+        services.AddSingleton<AgentMetricsStore>();
         services.AddSingleton<AgentCredentials>();
         services.AddJobs();
         services.AddDeployments();
         services.AddRollouts();
+        services.AddSingleton<Releases.BundleStore>();
+        services.AddSingleton<Releases.BundleCommands>();
+        services.AddSingleton<Releases.BundleRollouts>();
         services.AddAudit();
         services.AddRegistries();
         services.AddWebhooks();

@@ -500,9 +500,56 @@ namespace InstaDeploy.ControlPlane.Data.Migrations
                     b.ToTable("RegistryCredentials");
                 });
 
+            modelBuilder.Entity("InstaDeploy.ControlPlane.Releases.BundleEntity", b =>
+                {
+                    b.Property<string>("Kind")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Name")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Version")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Architecture")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("KeyFingerprint")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Sha256")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Signature")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("SizeBytes")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("UploadedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("UploadedBy")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Kind", "Name", "Version", "Architecture");
+
+                    b.HasIndex("Sha256");
+
+                    b.ToTable("Bundles");
+                });
+
             modelBuilder.Entity("InstaDeploy.ControlPlane.Rollouts.RolloutEntity", b =>
                 {
                     b.Property<string>("Id")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Action")
+                        .IsRequired()
                         .HasColumnType("TEXT");
 
                     b.Property<bool>("AutoPromote")
@@ -510,6 +557,12 @@ namespace InstaDeploy.ControlPlane.Data.Migrations
 
                     b.Property<int>("BatchWaitSeconds")
                         .HasColumnType("INTEGER");
+
+                    b.Property<string>("BundleName")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("BundleVersion")
+                        .HasColumnType("TEXT");
 
                     b.Property<int>("CanaryCount")
                         .HasColumnType("INTEGER");

@@ -509,9 +509,56 @@ namespace InstaDeploy.ControlPlane.Data.PostgresMigrations
                     b.ToTable("RegistryCredentials");
                 });
 
+            modelBuilder.Entity("InstaDeploy.ControlPlane.Releases.BundleEntity", b =>
+                {
+                    b.Property<string>("Kind")
+                        .HasColumnType("text");
+
+                    b.Property<string>("Name")
+                        .HasColumnType("text");
+
+                    b.Property<string>("Version")
+                        .HasColumnType("text");
+
+                    b.Property<string>("Architecture")
+                        .HasColumnType("text");
+
+                    b.Property<string>("KeyFingerprint")
+                        .IsRequired()
+                        .HasColumnType("text");
+
+                    b.Property<string>("Sha256")
+                        .IsRequired()
+                        .HasColumnType("text");
+
+                    b.Property<string>("Signature")
+                        .IsRequired()
+                        .HasColumnType("text");
+
+                    b.Property<long>("SizeBytes")
+                        .HasColumnType("bigint");
+
+                    b.Property<long>("UploadedAt")
+                        .HasColumnType("bigint");
+
+                    b.Property<string>("UploadedBy")
+                        .IsRequired()
+                        .HasColumnType("text");
+
+                    b.HasKey("Kind", "Name", "Version", "Architecture");
+
+                    b.HasIndex("Sha256");
+
+                    b.ToTable("Bundles");
+                });
+
             modelBuilder.Entity("InstaDeploy.ControlPlane.Rollouts.RolloutEntity", b =>
                 {
                     b.Property<string>("Id")
+                        .HasColumnType("text");
+
+                    b.Property<string>("Action")
+                        .IsRequired()
                         .HasColumnType("text");
 
                     b.Property<bool>("AutoPromote")
@@ -519,6 +566,12 @@ namespace InstaDeploy.ControlPlane.Data.PostgresMigrations
 
                     b.Property<int>("BatchWaitSeconds")
                         .HasColumnType("integer");
+
+                    b.Property<string>("BundleName")
+                        .HasColumnType("text");
+
+                    b.Property<string>("BundleVersion")
+                        .HasColumnType("text");
 
                     b.Property<int>("CanaryCount")
                         .HasColumnType("integer");

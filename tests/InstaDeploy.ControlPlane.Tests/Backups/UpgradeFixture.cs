@@ -51,7 +51,11 @@ public static class UpgradeFixture
         var jobs = new Dictionary<string, string>();
         string ciKey, revokedKey, agentKey;
         var work = Directory.CreateTempSubdirectory("instadeploy-fixture-").FullName;
-        await using (var controlPlane = new ControlPlaneFactory(new Dictionary<string, string?> { [ControlPlaneFactory.SqliteSetting] = "", ["INSTADEPLOY_DATA_DIR"] = work }))
+        using var releaseKey = new TestReleaseKey();
+        await using (var controlPlane = new ControlPlaneFactory(new Dictionary<string, string?>
+        {
+            [ControlPlaneFactory.SqliteSetting] = "", ["INSTADEPLOY_DATA_DIR"] = work, ["INSTADEPLOY_RELEASE_PUBLIC_KEYS"] = releaseKey.PublicPem,
+        }))
         {
             using var admin = controlPlane.CreateApiClient();
             ciKey = (await Send(admin, "/api-keys", new { name = "ci", scopes = new[] { "deploy" }, host_access = true }, HttpStatusCode.Created)).GetProperty("key").GetString()!;
@@ -131,6 +135,13 @@ public static class UpgradeFixture
             var webhookSecret = webhook.GetProperty("secret").GetString()!;
             Assert.Equal(HttpStatusCode.OK, await PingAsync(controlPlane, webhookId, webhookSecret, "fixture-delivery-1"));
             (await admin.GetAsync("/health")).Dispose();
+
+            // An agent release (its row; the file stays in the work folder, as bundles are not part of a database).
+            var bundle = Path.Combine(work, "fixture-agent.tar.gz");
+            var signature = await releaseKey.PackAndSignAsync(TestBundles.ScriptAgentFolder(work, "fixture-agent", "#!/bin/sh\nexit 0\n"),
+                new InstaDeploy.Contracts.Bundles.BundleManifest { Kind = "agent", Name = "InstaDeploy.Agent", Version = "1.1.0", Architecture = "linux-amd64", Entry = "InstaDeploy.Agent" }, bundle);
+            using (var uploaded = await admin.UploadAsync("/agent-releases", bundle, signature))
+                Assert.Equal(HttpStatusCode.Created, uploaded.StatusCode);
 
             // The fixture's database is a consistent single-file copy (no WAL beside it), made as a backup makes it.
             Directory.CreateDirectory(folder);
