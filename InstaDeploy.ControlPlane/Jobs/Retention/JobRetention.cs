@@ -130,9 +130,20 @@ public sealed class JobRetention(
         await using var mode = connection.CreateCommand();
         mode.CommandText = "PRAGMA auto_vacuum";
         if (Convert.ToInt64(await mode.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture) != 2) return;
-        using var _ = await writes.EnterAsync(cancellationToken);
+        // A chunk of pages at a time, each under the write gate on its own, so other writers go between chunks; until the
+        // free list is empty (jobs with long output free more pages than their count suggests), within a bound.
+        await using var free = connection.CreateCommand();
+        free.CommandText = "PRAGMA freelist_count";
         await using var vacuum = connection.CreateCommand();
-        vacuum.CommandText = "PRAGMA incremental_vacuum(2000)";
-        await vacuum.ExecuteNonQueryAsync(cancellationToken);
+        vacuum.CommandText = $"PRAGMA incremental_vacuum({VacuumChunkPages})";
+        for (var chunk = 0; chunk < MaxVacuumChunks; chunk++)
+        {
+            if (Convert.ToInt64(await free.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture) == 0) return;
+            using var _ = await writes.EnterAsync(cancellationToken);
+            await vacuum.ExecuteNonQueryAsync(cancellationToken);
+        }
     }
+
+    /// <summary>Pages one incremental vacuum step gives back (8 MiB of 4 KiB pages), and most steps one sweep takes.</summary>
+    private const int VacuumChunkPages = 2000, MaxVacuumChunks = 50;
 }
