@@ -97,6 +97,9 @@ public class InstaDeployDbContext : DbContext
             deployment.HasKey(d => new { d.ProjectName, d.AgentId });
             // GET /deployments?agent_id= pages by project through it, as the primary key pages the unfiltered list.
             deployment.HasIndex(d => new { d.AgentId, d.ProjectName });
+            // Retention keeps the jobs a placement names: without these it read every placement for every candidate job.
+            deployment.HasIndex(d => d.LastJobId);
+            deployment.HasIndex(d => d.PreviousJobId);
         });
 
         modelBuilder.Entity<RevisionEntity>(revision =>

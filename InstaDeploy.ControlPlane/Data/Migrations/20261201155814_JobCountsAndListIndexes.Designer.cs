@@ -222,6 +222,10 @@ namespace InstaDeploy.ControlPlane.Data.Migrations
 
                     b.HasKey("ProjectName", "AgentId");
 
+                    b.HasIndex("LastJobId");
+
+                    b.HasIndex("PreviousJobId");
+
                     b.HasIndex("AgentId", "ProjectName");
 
                     b.ToTable("Deployments");

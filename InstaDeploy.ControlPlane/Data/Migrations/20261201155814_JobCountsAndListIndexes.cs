@@ -10,6 +10,16 @@ namespace InstaDeploy.ControlPlane.Data.Migrations
         /// <inheritdoc />
         protected override void Up(MigrationBuilder migrationBuilder)
         {
+            migrationBuilder.CreateIndex(
+                name: "IX_Deployments_LastJobId",
+                table: "Deployments",
+                column: "LastJobId");
+
+            migrationBuilder.CreateIndex(
+                name: "IX_Deployments_PreviousJobId",
+                table: "Deployments",
+                column: "PreviousJobId");
+
             migrationBuilder.DropIndex(
                 name: "IX_Webhooks_ProjectName",
                 table: "Webhooks");
@@ -167,6 +177,14 @@ namespace InstaDeploy.ControlPlane.Data.Migrations
         /// <inheritdoc />
         protected override void Down(MigrationBuilder migrationBuilder)
         {
+            migrationBuilder.DropIndex(
+                name: "IX_Deployments_LastJobId",
+                table: "Deployments");
+
+            migrationBuilder.DropIndex(
+                name: "IX_Deployments_PreviousJobId",
+                table: "Deployments");
+
             migrationBuilder.Sql("""DROP TRIGGER "Jobs_Counts_Insert";""");
             migrationBuilder.Sql("""DROP TRIGGER "Jobs_Counts_Update";""");
             migrationBuilder.Sql("""DROP TRIGGER "Jobs_Counts_Delete";""");

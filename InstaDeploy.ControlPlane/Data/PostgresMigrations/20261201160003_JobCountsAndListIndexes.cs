@@ -11,6 +11,16 @@ namespace InstaDeploy.ControlPlane.Data.PostgresMigrations
         /// <inheritdoc />
         protected override void Up(MigrationBuilder migrationBuilder)
         {
+            migrationBuilder.CreateIndex(
+                name: "IX_Deployments_LastJobId",
+                table: "Deployments",
+                column: "LastJobId");
+
+            migrationBuilder.CreateIndex(
+                name: "IX_Deployments_PreviousJobId",
+                table: "Deployments",
+                column: "PreviousJobId");
+
             migrationBuilder.DropIndex(
                 name: "IX_Webhooks_ProjectName",
                 table: "Webhooks");
@@ -169,6 +179,14 @@ namespace InstaDeploy.ControlPlane.Data.PostgresMigrations
         /// <inheritdoc />
         protected override void Down(MigrationBuilder migrationBuilder)
         {
+            migrationBuilder.DropIndex(
+                name: "IX_Deployments_LastJobId",
+                table: "Deployments");
+
+            migrationBuilder.DropIndex(
+                name: "IX_Deployments_PreviousJobId",
+                table: "Deployments");
+
             migrationBuilder.Sql("""DROP TRIGGER "Jobs_Counts_Insert_Delete" ON "Jobs";""");
             migrationBuilder.Sql("""DROP TRIGGER "Jobs_Counts_Update" ON "Jobs";""");
             migrationBuilder.Sql("""DROP FUNCTION "Jobs_Counts"();""");

@@ -226,6 +226,10 @@ namespace InstaDeploy.ControlPlane.Data.PostgresMigrations
 
                     b.HasKey("ProjectName", "AgentId");
 
+                    b.HasIndex("LastJobId");
+
+                    b.HasIndex("PreviousJobId");
+
                     b.HasIndex("AgentId", "ProjectName");
 
                     b.ToTable("Deployments");
