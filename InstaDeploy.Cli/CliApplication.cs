@@ -43,7 +43,7 @@ public static class CliApplication
         }, cancellationToken);
     }
 
-    private static IEnumerable<Command> Ancestry(Command command)
+    private static List<Command> Ancestry(Command command)
     {
         var chain = new List<Command>();
         for (var current = command; current is not null and not RootCommand; current = current.Parents.OfType<Command>().FirstOrDefault())

@@ -171,7 +171,7 @@ public static class ComposeYaml
             return mergeable;
         }
 
-        private ComposeScalar ScalarOf(YamlScalar scalar)
+        private static ComposeScalar ScalarOf(YamlScalar scalar)
         {
             var tag = scalar.Tag.IsEmpty ? null : scalar.Tag.Value;
             var plain = scalar.Style is ScalarStyle.Plain or ScalarStyle.Any;

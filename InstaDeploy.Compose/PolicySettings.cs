@@ -34,6 +34,6 @@ public sealed record PolicySettings(IReadOnlyList<string> BindAllow, IReadOnlyLi
 
     private static string NormalizeAllowedPath(string path) => HostPaths.Normalize(path) is var normalized && normalized.Length > 1 ? normalized : "/";
 
-    private static IEnumerable<string> Split(string? list) =>
+    private static string[] Split(string? list) =>
         (list ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 }

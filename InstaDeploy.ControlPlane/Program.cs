@@ -1,16 +1,16 @@
 using InstaDeploy.ControlPlane;
 using InstaDeploy.ControlPlane.Agents;
-using InstaDeploy.ControlPlane.Audit;
-using InstaDeploy.ControlPlane.Registries;
-using InstaDeploy.ControlPlane.Webhooks;
 using InstaDeploy.ControlPlane.ApiKeys;
+using InstaDeploy.ControlPlane.Audit;
 using InstaDeploy.ControlPlane.Backups;
 using InstaDeploy.ControlPlane.Deployments;
 using InstaDeploy.ControlPlane.Hub;
 using InstaDeploy.ControlPlane.Infrastructure;
 using InstaDeploy.ControlPlane.Jobs;
+using InstaDeploy.ControlPlane.Registries;
 using InstaDeploy.ControlPlane.Rollouts;
 using InstaDeploy.ControlPlane.WebConsole;
+using InstaDeploy.ControlPlane.Webhooks;
 using Microsoft.Extensions.Options;
 using Scalar.AspNetCore;
 

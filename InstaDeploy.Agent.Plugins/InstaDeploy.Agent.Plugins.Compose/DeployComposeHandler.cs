@@ -78,7 +78,7 @@ public sealed class DeployComposeHandler(ComposeCli compose, ProjectFolders fold
         if (policySettings is not null)
         {
             // The history is on disk, where a container that could write the project folder could have changed it.
-            var saved = await history.FilesOfAsync(previous, context.CancellationToken);
+            var saved = await ProjectHistory.FilesOfAsync(previous, context.CancellationToken);
             var refused = await policy.CheckAsync(projectName, saved.ComposeFile, saved.DotEnv, policySettings, context);
             if (refused.Count > 0)
             {

@@ -65,7 +65,7 @@ public sealed class ProjectHistory(ProjectFolders folders, Microsoft.Extensions.
     }
 
     /// <summary>The compose file and the <c>.env</c> (empty when it had none) an entry would restore.</summary>
-    public async Task<(byte[] ComposeFile, byte[] DotEnv)> FilesOfAsync(HistoryEntry entry, CancellationToken cancellationToken)
+    public static async Task<(byte[] ComposeFile, byte[] DotEnv)> FilesOfAsync(HistoryEntry entry, CancellationToken cancellationToken)
     {
         var composeFile = Path.Combine(entry.Folder, ProjectFolders.ComposeFileName);
         var envFile = Path.Combine(entry.Folder, ProjectFolders.EnvFileName);

@@ -56,7 +56,7 @@ public sealed class HealthCheckHandler(ComposeCli compose, IAgentInfo agent, Tim
         {
             var result = await ProcessRunner.RunAsync(compose.DockerPath, ["version", "--format", "{{.Server.Version}}"], null, cancellationToken);
             if (result.ExitCode == 0)
-                return new JsonObject { ["reachable"] = true, ["version"] = result.StandardOutput.FirstOrDefault()?.Trim() };
+                return new JsonObject { ["reachable"] = true, ["version"] = (result.StandardOutput.Count > 0 ? result.StandardOutput[0].Trim() : null) };
             var reason = string.Join(' ', result.StandardErrorTail);
             problems.Add($"Docker engine not reachable: {reason}");
             return new JsonObject { ["reachable"] = false, ["error"] = reason };

@@ -74,7 +74,7 @@ public sealed class ComposeCli
         {
             var result = await ProcessRunner.RunAsync(fileName, [.. leading, "version", "--short"], null, cancellationToken);
             return result.ExitCode == 0
-                ? new ComposeVariant(name, fileName, leading, result.StandardOutput.FirstOrDefault()?.Trim() ?? "")
+                ? new ComposeVariant(name, fileName, leading, result.StandardOutput.Count > 0 ? result.StandardOutput[0].Trim() : "")
                 : null;
         }
         catch (Win32Exception)

@@ -82,17 +82,17 @@ internal sealed class PluginCatalog(AgentInfo agentInfo, ILogger<PluginCatalog> 
         {
             var claimed = new List<string>();
             foreach (var handler in plugin.Handlers)
-            foreach (var type in handler.CommandTypes)
-            {
-                if (handlers.TryGetValue(type, out var owner))
+                foreach (var type in handler.CommandTypes)
                 {
-                    if (owner.Plugin != plugin)
-                        logger.PluginConflict(plugin.Name, type, owner.Plugin.Name);
-                    continue;
+                    if (handlers.TryGetValue(type, out var owner))
+                    {
+                        if (owner.Plugin != plugin)
+                            logger.PluginConflict(plugin.Name, type, owner.Plugin.Name);
+                        continue;
+                    }
+                    handlers[type] = (handler, plugin);
+                    claimed.Add(type);
                 }
-                handlers[type] = (handler, plugin);
-                claimed.Add(type);
-            }
             claimed.Sort(StringComparer.Ordinal);
             descriptions.Add(new PluginDescription(plugin.Name, plugin.Version, claimed));
         }

@@ -207,7 +207,9 @@ public sealed class AgentCredentials(
         if (after is not null)
         {
             var (at, id) = (Infrastructure.PageCursor.Time(after[0]), after[1]);
+#pragma warning disable CA1309 // EF Core translates this overload to the database's comparison; the ordinal one has no translation
             query = query.Where(t => t.CreatedAt > at || (t.CreatedAt == at && string.Compare(t.Id, id) > 0));
+#pragma warning restore CA1309
         }
         return await query.OrderBy(t => t.CreatedAt).ThenBy(t => t.Id).Take(limit).ToListAsync(cancellationToken);
     }

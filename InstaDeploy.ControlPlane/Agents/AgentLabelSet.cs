@@ -34,6 +34,6 @@ public static class AgentLabelSet
     private static IReadOnlyDictionary<string, string> ReadAnnounced(string json) =>
         json is "{}" or "" ? None : JsonSerializer.Deserialize<SortedDictionary<string, string>>(json) ?? (IReadOnlyDictionary<string, string>)None;
 
-    private static IReadOnlyDictionary<string, string?>? ReadOverrides(string? json) =>
+    private static SortedDictionary<string, string?>? ReadOverrides(string? json) =>
         json is null ? null : JsonSerializer.Deserialize<SortedDictionary<string, string?>>(json);
 }

@@ -1,5 +1,5 @@
-using InstaDeploy.ControlPlane.Jobs.Delivery;
 using InstaDeploy.ControlPlane.Infrastructure;
+using InstaDeploy.ControlPlane.Jobs.Delivery;
 using Microsoft.Extensions.Options;
 
 namespace InstaDeploy.ControlPlane.Agents;

@@ -50,7 +50,9 @@ public sealed class AgentQueries(IDbContextFactory<InstaDeployDbContext> databas
         {
             var want = filter is null ? take - page.Count : Batch;
             var query = db.Agents.AsNoTracking();
+#pragma warning disable CA1309 // EF Core translates this overload to the database's comparison; the ordinal one has no translation
             if (from is not null) query = query.Where(a => string.Compare(a.Id, from) > 0);
+#pragma warning restore CA1309
             var batch = await query.OrderBy(a => a.Id).Take(want).ToListAsync(cancellationToken);
             foreach (var agent in batch)
             {

@@ -49,19 +49,19 @@ public sealed class LabelSelector
     }
 
     /// <summary>What one requirement asks of a label.</summary>
-    public enum Operator { Exists, DoesNotExist, Equals, NotEquals, In, NotIn }
+    public enum SelectorOperator { Exists, DoesNotExist, Equals, NotEquals, In, NotIn }
 
     /// <summary>One requirement: the label <see cref="Key"/> and what its value must be.</summary>
-    public sealed record Requirement(string Key, Operator Op, IReadOnlyList<string> Values)
+    public sealed record Requirement(string Key, SelectorOperator Op, IReadOnlyList<string> Values)
     {
         public bool Matches(IReadOnlyDictionary<string, string> labels)
         {
             var has = labels.TryGetValue(Key, out var value);
             return Op switch
             {
-                Operator.Exists => has,
-                Operator.DoesNotExist => !has,
-                Operator.Equals or Operator.In => has && Values.Contains(value!, StringComparer.Ordinal),
+                SelectorOperator.Exists => has,
+                SelectorOperator.DoesNotExist => !has,
+                SelectorOperator.Equals or SelectorOperator.In => has && Values.Contains(value!, StringComparer.Ordinal),
                 _ => !has || !Values.Contains(value!, StringComparer.Ordinal),
             };
         }
@@ -80,28 +80,28 @@ public sealed class LabelSelector
             if (TakeIf('!'))
             {
                 var negated = Name("a label key after '!'", key: true);
-                return new Requirement(negated, Operator.DoesNotExist, []);
+                return new Requirement(negated, SelectorOperator.DoesNotExist, []);
             }
             var key = Name("a label key", key: true);
             SkipSpaces();
-            if (AtEnd || Peek == ',') return new Requirement(key, Operator.Exists, []);
+            if (AtEnd || Peek == ',') return new Requirement(key, SelectorOperator.Exists, []);
             if (TakeIf('!'))
             {
                 if (!TakeIf('=')) throw Expected("'=' after '!' (the operator is '!=')");
-                return new Requirement(key, Operator.NotEquals, [Value(key)]);
+                return new Requirement(key, SelectorOperator.NotEquals, [Value(key)]);
             }
             if (TakeIf('='))
             {
                 TakeIf('=');
-                return new Requirement(key, Operator.Equals, [Value(key)]);
+                return new Requirement(key, SelectorOperator.Equals, [Value(key)]);
             }
             var start = _at;
             var word = Word();
             var op = word switch
             {
-                "in" => Operator.In,
-                "notin" => Operator.NotIn,
-                _ => (Operator?)null,
+                "in" => SelectorOperator.In,
+                "notin" => SelectorOperator.NotIn,
+                _ => (SelectorOperator?)null,
             };
             if (op is null)
             {

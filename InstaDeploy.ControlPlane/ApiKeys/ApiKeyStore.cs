@@ -103,7 +103,9 @@ public sealed class ApiKeyStore(IDbContextFactory<InstaDeployDbContext> database
         if (after is not null)
         {
             var (at, id) = (Infrastructure.PageCursor.Time(after[0]), after[1]);
+#pragma warning disable CA1309 // EF Core translates this overload to the database's comparison; the ordinal one has no translation
             query = query.Where(k => k.CreatedAt > at || (k.CreatedAt == at && string.Compare(k.Id, id) > 0));
+#pragma warning restore CA1309
         }
         return await query.OrderBy(k => k.CreatedAt).ThenBy(k => k.Id).Take(limit).ToListAsync(cancellationToken);
     }

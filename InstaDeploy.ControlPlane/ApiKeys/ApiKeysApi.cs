@@ -34,6 +34,8 @@ public sealed record CreatedApiKeyDto(string Id, string Name, string[] Scopes, s
 
 public static class ApiKeysApi
 {
+    private static readonly string[] ExampleScopes = ["deploy"];
+
     public static IEndpointRouteBuilder MapApiKeysApi(this IEndpointRouteBuilder app)
     {
         var keys = app.MapGroup("/api-keys").WithTags("API keys").RequireAuthorization(ApiKeyScopes.Admin).RequireRateLimiting(Infrastructure.RateLimits.PerKey);
@@ -43,14 +45,14 @@ public static class ApiKeysApi
             .Audited(Audit.AuditActions.ApiKeyCreate)
             .WithSummary("Create an API key")
             .WithDescription("Creates a key with a name, scopes (read, deploy, admin), an optional expiry and host_access. A deploy key without host_access has the deploy policy applied to its deploys and rollbacks (no privileged containers, host namespaces, devices or bind mounts outside the project) even when INSTADEPLOY_POLICY is off; admin keys always have host access. The answer holds the key itself, shown only this once; the control plane keeps only its hash. Needs the admin scope.")
-            .WithRequestExample(new { name = "ci-pipeline", scopes = new[] { "deploy" }, expires_at = "2027-06-30T00:00:00Z", host_access = false })
-            .WithResponseExample(201, new { id = "key_3mJx0kq2", name = "ci-pipeline", scopes = new[] { "deploy" }, key = "idk_…", expires_at = "2027-06-30T00:00:00+00:00", host_access = false });
+            .WithRequestExample(new { name = "ci-pipeline", scopes = ExampleScopes, expires_at = "2027-06-30T00:00:00Z", host_access = false })
+            .WithResponseExample(201, new { id = "key_3mJx0kq2", name = "ci-pipeline", scopes = ExampleScopes, key = "idk_…", expires_at = "2027-06-30T00:00:00+00:00", host_access = false });
 
         keys.MapGet("/", List)
             .WithName("ListApiKeys")
             .WithSummary("List API keys")
             .WithDescription("Every key with its name, scopes, expiry and whether it is active; never a key's secret. Oldest first; limit defaults to 1000 (max 1000); a full page answers the next one's cursor in X-Next-Cursor and a Link header (rel=\"next\"): pass it as cursor. Needs the admin scope.")
-            .WithResponseExample(200, new[] { new { id = "key_3mJx0kq2", name = "ci-pipeline", scopes = new[] { "deploy" }, created_at = "2026-11-27T10:00:00+00:00", expires_at = (string?)null, revoked_at = (string?)null, active = true, host_access = false } });
+            .WithResponseExample(200, new[] { new { id = "key_3mJx0kq2", name = "ci-pipeline", scopes = ExampleScopes, created_at = "2026-11-27T10:00:00+00:00", expires_at = (string?)null, revoked_at = (string?)null, active = true, host_access = false } });
 
         keys.MapDelete("/{keyId}", Revoke)
             .WithName("RevokeApiKey")

@@ -81,7 +81,7 @@ public static class AuditApi
         if (before is { } id) query = query.Where(e => e.Id < id);
         if (after is not null)
         {
-            var afterId = PageCursor.Long(after[0]);
+            var afterId = PageCursor.Number(after[0]);
             query = query.Where(e => e.Id < afterId);
         }
         var entries = await query.OrderByDescending(e => e.Id).Take(take + 1).ToListAsync(cancellationToken);

@@ -1,5 +1,4 @@
-namespace InstaDeploy.ControlPlane.Audit
-{
+namespace InstaDeploy.ControlPlane.Audit;
 
 /// <summary>
 /// On a state-changing endpoint: when the request was refused before the domain operation it calls ran (and so recorded
@@ -30,8 +29,15 @@ internal sealed class AuditEndpointFilter(string action) : IEndpointFilter
         {
             var name = key switch
             {
-                "projectName" => "project", "agentId" => "agent", "name" => "variable", "keyId" => "api_key", "tokenId" => "enrollment_token",
-                "rolloutId" => "rollout", "host" => "registry", "webhookId" => "webhook", _ => null,
+                "projectName" => "project",
+                "agentId" => "agent",
+                "name" => "variable",
+                "keyId" => "api_key",
+                "tokenId" => "enrollment_token",
+                "rolloutId" => "rollout",
+                "host" => "registry",
+                "webhookId" => "webhook",
+                _ => null,
             };
             if (name is not null && value is string text) parts.Add($"{name}:{(text.Length > 120 ? text[..120] : text)}");
         }
@@ -52,19 +58,4 @@ internal sealed class AuditEndpointFilter(string action) : IEndpointFilter
         ValidationProblem validation => $"{validation.ProblemDetails.Title}: {validation.ProblemDetails.Detail}",
         _ => "",
     };
-}
-
-}
-
-// In ASP.NET Core's own namespace, like the endpoint conventions it stands beside (RequireAuthorization...).
-namespace Microsoft.AspNetCore.Builder
-{
-    public static class AuditEndpointExtensions
-    {
-        /// <summary>Marks a state-changing endpoint: its refusals are audited as <paramref name="action"/> (see <see cref="InstaDeploy.ControlPlane.Audit.AuditEndpointFilter"/>,
-        /// and <see cref="InstaDeploy.ControlPlane.Audit.AuditForbiddenHandler"/> for a key without the scope).</summary>
-        public static TBuilder Audited<TBuilder>(this TBuilder builder, string action) where TBuilder : IEndpointConventionBuilder =>
-            builder.WithMetadata(new InstaDeploy.ControlPlane.Audit.AuditedAction(action))
-                .AddEndpointFilter(new InstaDeploy.ControlPlane.Audit.AuditEndpointFilter(action));
-    }
 }

@@ -40,7 +40,9 @@ public sealed class DeploymentQueries(IDbContextFactory<InstaDeployDbContext> da
         if (after is not null)
         {
             var (project, agent) = (after[0], after[1]);
+#pragma warning disable CA1309 // EF Core translates this overload to the database's comparison; the ordinal one has no translation
             query = query.Where(d => string.Compare(d.ProjectName, project) > 0 || (d.ProjectName == project && string.Compare(d.AgentId, agent) > 0));
+#pragma warning restore CA1309
         }
         var deployments = await query.OrderBy(d => d.ProjectName).ThenBy(d => d.AgentId).Take(take).ToListAsync(cancellationToken);
         return ([.. deployments.Select(ToDto)], null);
@@ -67,7 +69,7 @@ public sealed class DeploymentQueries(IDbContextFactory<InstaDeployDbContext> da
         if (agentId is not null) query = query.Where(r => r.AgentId == agentId);
         if (after is not null)
         {
-            var before = (int)Infrastructure.PageCursor.Long(after[0]);
+            var before = (int)Infrastructure.PageCursor.Number(after[0]);
             query = query.Where(r => r.Number < before);
         }
         var revisions = await query.OrderByDescending(r => r.Number).Take(take).ToListAsync(cancellationToken);

@@ -11,18 +11,18 @@ public static class ProjectCommands
     /// <summary>STOP_COMPOSE or STATUS for a project: to the agent named, or the one it is placed on.</summary>
     public static JobRequest Request(string type, string project, string? agentId, int? timeoutSeconds = null, int? queueTtlSeconds = null, bool failFast = false,
         Audit.AuditActor? actor = null) => new()
-    {
-        Audit = actor is null ? null : new JobAudit(actor, type == CommandTypes.StopCompose ? Audit.AuditActions.Stop : type.ToLowerInvariant(), $"project:{project}",
+        {
+            Audit = actor is null ? null : new JobAudit(actor, type == CommandTypes.StopCompose ? Audit.AuditActions.Stop : type.ToLowerInvariant(), $"project:{project}",
             new { project_name = project, agent_id = agentId, timeout_seconds = timeoutSeconds, fail_fast = failFast }),
-        Type = type,
-        ProjectName = project,
-        AgentId = agentId,
-        ChooseByProject = true,
-        WaitIfOffline = !failFast,
-        TimeoutSeconds = timeoutSeconds,
-        QueueTtlSeconds = queueTtlSeconds,
-        Body = (_, _) => ValueTask.FromResult(CommandBody.Of(new ProjectPayload { ProjectName = project }, CommandPayloadJson.Project)),
-    };
+            Type = type,
+            ProjectName = project,
+            AgentId = agentId,
+            ChooseByProject = true,
+            WaitIfOffline = !failFast,
+            TimeoutSeconds = timeoutSeconds,
+            QueueTtlSeconds = queueTtlSeconds,
+            Body = (_, _) => ValueTask.FromResult(CommandBody.Of(new ProjectPayload { ProjectName = project }, CommandPayloadJson.Project)),
+        };
 
     /// <summary>
     /// DEPLOY_COMPOSE of one revision's content: the compose file, its variables (encrypted until the command is written

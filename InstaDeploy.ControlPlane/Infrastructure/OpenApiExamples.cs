@@ -50,7 +50,7 @@ internal static class OpenApiExamples
         var node = JsonSerializer.SerializeToNode(example, SnakeCase);
         return builder.AddOpenApiOperationTransformer((operation, _, _) =>
         {
-            if (operation.Responses?.TryGetValue(statusCode.ToString(), out var response) == true
+            if (operation.Responses?.TryGetValue(statusCode.ToString(System.Globalization.CultureInfo.InvariantCulture), out var response) == true
                 && response.Content is { } content && content.TryGetValue("application/json", out var media))
                 media.Example = node?.DeepClone();
             return Task.CompletedTask;

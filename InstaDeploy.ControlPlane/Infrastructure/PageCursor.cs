@@ -39,7 +39,7 @@ public static class PageCursor
 
     public static DateTimeOffset Time(string key) => new(long.Parse(key, CultureInfo.InvariantCulture), TimeSpan.Zero);
 
-    public static long Long(string key) => long.Parse(key, CultureInfo.InvariantCulture);
+    public static long Number(string key) => long.Parse(key, CultureInfo.InvariantCulture);
 
     /// <summary>The sort keys a cursor of <paramref name="list"/> holds, or null if it is not one this list gave.</summary>
     public static string[]? Decode(string cursor, string list, int keyCount)

@@ -76,7 +76,7 @@ public sealed class JobEvents(ILogger<JobEvents> logger)
         }
         catch (Exception e)
         {
-            logger.LogError(e, "An agent-reconnected handler failed for agent {AgentId}", agentId);
+            logger.ReconnectedHandlerFailed(e, agentId);
         }
     }
 
@@ -90,7 +90,7 @@ public sealed class JobEvents(ILogger<JobEvents> logger)
             }
             catch (Exception e)
             {
-                logger.LogError(e, "A job-finished handler failed for job {JobId}", job.Id);
+                logger.FinishedHandlerFailed(e, job.Id);
             }
         }
     }

@@ -61,7 +61,7 @@ public sealed class JobWriteBatcher : IAsyncDisposable, IDisposable
 
     private Task<int> EnqueueAsync(Write write)
     {
-        if (!_queue.Writer.TryWrite(write)) throw new ObjectDisposedException(nameof(JobWriteBatcher));
+        ObjectDisposedException.ThrowIf(!_queue.Writer.TryWrite(write), this);
         return write.Done.Task;
     }
 
@@ -108,7 +108,7 @@ public sealed class JobWriteBatcher : IAsyncDisposable, IDisposable
         catch (Exception e)
         {
             // Nothing of the batch is committed: every caller fails, and the next batch starts on a fresh connection.
-            _logger.LogWarning(e, "A batch of {Count} job writes failed; nothing of it was stored", batch.Count);
+            _logger.WriteBatchFailed(e, batch.Count);
             foreach (var write in batch) write.Error ??= e;
             _connection?.Dispose();
             _connection = null;

@@ -54,7 +54,9 @@ public sealed class RegistryCredentialStore(IDbContextFactory<InstaDeployDbConte
         if (after is not null)
         {
             var (host, scope) = (after[0], after[1]);
+#pragma warning disable CA1309 // EF Core translates this overload to the database's comparison; the ordinal one has no translation
             query = query.Where(r => string.Compare(r.Host, host) > 0 || (r.Host == host && string.Compare(r.Scope, scope) > 0));
+#pragma warning restore CA1309
         }
         return await query.OrderBy(r => r.Host).ThenBy(r => r.Scope).Take(limit).ToListAsync(cancellationToken);
     }

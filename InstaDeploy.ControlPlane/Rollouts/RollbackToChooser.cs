@@ -73,6 +73,6 @@ internal static class RollbackToChooser
         return (new Choice(named?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? NewestCommon, sha, revisions, description), null);
     }
 
-    private static string List(IReadOnlyList<string> agents) =>
+    private static string List(List<string> agents) =>
         string.Join(", ", agents.Take(10).Select(a => $"'{a}'")) + (agents.Count > 10 ? $" and {agents.Count - 10} more" : "");
 }

@@ -41,7 +41,9 @@ public sealed class RolloutSteering(
         if (after is not null)
         {
             var (afterAt, afterId) = (Infrastructure.PageCursor.Time(after[0]), after[1]);
+#pragma warning disable CA1309 // EF Core translates this overload to the database's comparison; the ordinal one has no translation
             query = query.Where(r => r.CreatedAt < afterAt || (r.CreatedAt == afterAt && string.Compare(r.Id, afterId) < 0));
+#pragma warning restore CA1309
         }
         // (CreatedAt, Id) newest first, through the index of the filter given: (ProjectName, State, CreatedAt, Id),
         // (State, CreatedAt, Id) or (CreatedAt, Id).

@@ -21,8 +21,11 @@ public sealed class RolloutStore(IDbContextFactory<InstaDeployDbContext> databas
             AddRolloutEvent(db, rollout, targets, rollout.CreatedAt);
             if (actor is not null)
                 audit.Add(db, actor, Audit.AuditActions.RolloutCreate, $"project:{rollout.ProjectName} rollout:{rollout.Id}", Audit.AuditOutcomes.Succeeded, 201, $"{targets.Count} target(s)",
-                    new { project_name = rollout.ProjectName, compose_sha256 = rollout.ComposeSha256, rollout.Selector, agent_ids = targets.Count <= 50 ? targets.Select(t => t.AgentId).ToArray() : null,
-                        targets = targets.Count, max_parallel = rollout.MaxParallelSpec, canary = rollout.CanaryCount, on_failure = rollout.OnFailure, rollback_to = rollout.RollbackTo });
+                    new
+                    {
+                        project_name = rollout.ProjectName, compose_sha256 = rollout.ComposeSha256, rollout.Selector, agent_ids = targets.Count <= 50 ? targets.Select(t => t.AgentId).ToArray() : null,
+                        targets = targets.Count, max_parallel = rollout.MaxParallelSpec, canary = rollout.CanaryCount, on_failure = rollout.OnFailure, rollback_to = rollout.RollbackTo
+                    });
             await db.SaveChangesAsync(cancellationToken);
         }
         signals.Notify(rollout.Id);

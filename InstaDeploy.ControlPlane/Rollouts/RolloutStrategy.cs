@@ -1,7 +1,7 @@
-using InstaDeploy.ControlPlane.Jobs.Submission;
 using System.Globalization;
 using System.Text.Json;
 using InstaDeploy.ControlPlane.Infrastructure;
+using InstaDeploy.ControlPlane.Jobs.Submission;
 
 namespace InstaDeploy.ControlPlane.Rollouts;
 

@@ -1,6 +1,6 @@
-using InstaDeploy.ControlPlane.Deployments;
 using System.Security.Claims;
 using InstaDeploy.ControlPlane.Data;
+using InstaDeploy.ControlPlane.Deployments;
 using InstaDeploy.ControlPlane.Infrastructure;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.EntityFrameworkCore;

@@ -75,7 +75,9 @@ public sealed class WebhookStore(IDbContextFactory<InstaDeployDbContext> databas
         if (after is not null)
         {
             var (at, id) = (Infrastructure.PageCursor.Time(after[0]), after[1]);
+#pragma warning disable CA1309 // EF Core translates this overload to the database's comparison; the ordinal one has no translation
             query = query.Where(w => w.CreatedAt > at || (w.CreatedAt == at && string.Compare(w.Id, id) > 0));
+#pragma warning restore CA1309
         }
         return await query.OrderBy(w => w.CreatedAt).ThenBy(w => w.Id).Take(limit).ToListAsync(cancellationToken);
     }

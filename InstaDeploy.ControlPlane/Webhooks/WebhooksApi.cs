@@ -134,7 +134,7 @@ public static partial class WebhooksApi
         };
     }
 
-    private static IResult Unknown(string webhookId) => Problems.NotFound("Unknown webhook", $"No webhook '{webhookId}'. GET /webhooks lists them.");
+    private static ProblemHttpResult Unknown(string webhookId) => Problems.NotFound("Unknown webhook", $"No webhook '{webhookId}'. GET /webhooks lists them.");
 
     private static WebhookDto ToDto(WebhookEntity w, HttpContext context) => new(w.Id, w.Name, w.ProjectName, w.Mode, w.AgentId, w.Selector, w.Branch, w.Pull,
         $"{context.Request.Scheme}://{context.Request.Host}/hooks/{w.Id}", w.CreatedAt, w.CreatedBy, w.LastDeliveryAt);

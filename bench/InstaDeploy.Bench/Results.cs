@@ -57,7 +57,8 @@ internal sealed class Results
         return md.ToString();
     }
 
+    private static readonly JsonSerializerOptions ResultJson = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+
     public string ToJson(IReadOnlyDictionary<string, string> machine) => JsonSerializer.Serialize(
-        new { machine, figures = _figures, notes = _notes },
-        new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower });
+        new { machine, figures = _figures, notes = _notes }, ResultJson);
 }

@@ -87,8 +87,8 @@ public sealed class ComposeDeploymentTests(FleetFixture fleet) : IClassFixture<F
             var data = new List<string>();
             while (await reader.ReadLineAsync().WaitAsync(TimeSpan.FromMinutes(2)) is { } line)
             {
-                if (line.StartsWith("event: ")) name = line["event: ".Length..];
-                else if (line.StartsWith("data: ")) data.Add(line["data: ".Length..]);
+                if (line.StartsWith("event: ", StringComparison.Ordinal)) name = line["event: ".Length..];
+                else if (line.StartsWith("data: ", StringComparison.Ordinal)) data.Add(line["data: ".Length..]);
                 else if (line.Length == 0 && name is not null)
                 {
                     var statusThen = (await fleet.Api.GetJsonAsync($"/jobs/{jobId}")).GetProperty("status").GetString()!;

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text;
@@ -300,9 +301,9 @@ public sealed class HistoryAndConfigurationTests(FleetFixture fleet) : IClassFix
             var eventName = "";
             while (await reader.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(60)) is { } line)
             {
-                if (line.StartsWith("event: ")) eventName = line["event: ".Length..];
-                else if (line.StartsWith("data: tick ") && eventName == "log") ticks.Add((int.Parse(line["data: tick ".Length..]), DateTime.UtcNow - started));
-                else if (line.StartsWith("data: ") && eventName == "end") end = line;
+                if (line.StartsWith("event: ", StringComparison.Ordinal)) eventName = line["event: ".Length..];
+                else if (line.StartsWith("data: tick ", StringComparison.Ordinal) && eventName == "log") ticks.Add((int.Parse(line["data: tick ".Length..], CultureInfo.InvariantCulture), DateTime.UtcNow - started));
+                else if (line.StartsWith("data: ", StringComparison.Ordinal) && eventName == "end") end = line;
             }
             Assert.NotNull(end);
             Assert.Contains("COMPLETED", end);

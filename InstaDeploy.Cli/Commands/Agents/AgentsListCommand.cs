@@ -39,7 +39,8 @@ public sealed class AgentsListCommand : BaseCommand
         var labelled = items.Any(a => a.TryGetProperty("labels", out _));
         var table = new TableView(labelled
             ? ["ID", "ONLINE", "VERSION", "ARCHITECTURE", "LAST SEEN", "LABELS"]
-            : ["ID", "ONLINE", "VERSION", "ARCHITECTURE", "LAST SEEN"]) { EmptyMessage = "No agent has connected yet." };
+            : ["ID", "ONLINE", "VERSION", "ARCHITECTURE", "LAST SEEN"])
+        { EmptyMessage = "No agent has connected yet." };
         foreach (var agent in items)
         {
             string?[] row = [Styles.Text(agent, "id"), Styles.Text(agent, "online") == "yes" ? "online" : "offline",

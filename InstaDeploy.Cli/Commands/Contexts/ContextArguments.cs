@@ -14,7 +14,7 @@ internal static class ContextArguments
         return argument;
     }
 
-    private static IEnumerable<CompletionItem> Names(ConfigStore store)
+    private static List<CompletionItem> Names(ConfigStore store)
     {
         try { return store.LoadConfig().Contexts.Keys.Select(k => new CompletionItem(k)).ToList(); }
         catch (CliException) { return []; }

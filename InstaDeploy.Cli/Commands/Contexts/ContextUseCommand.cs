@@ -17,11 +17,11 @@ public sealed class ContextUseCommand : BaseCommand
     {
         var name = context.Required(_name);
         var config = Services.Config.LoadConfig();
-        if (!config.Contexts.ContainsKey(name))
+        if (!config.Contexts.TryGetValue(name, out var chosen))
             throw new CliException(ExitCodes.NotFound, $"No context '{name}'; `instadeploy context ls` lists them, `instadeploy context add` adds one.");
         config.CurrentContext = name;
         Services.Config.SaveConfig(config);
-        context.Output.Note($"Now using context '{name}' ({config.Contexts[name].Url}).");
+        context.Output.Note($"Now using context '{name}' ({chosen.Url}).");
         return Task.FromResult(ExitCodes.Success);
     }
 }

@@ -221,7 +221,7 @@ internal static class HistoryScenarios
     private static string Cursor(string list, params string[] keys)
     {
         var body = JsonSerializer.SerializeToUtf8Bytes((string[])[list, .. keys]);
-        var cursor = Base64Url.EncodeToString(body) + "." + Base64Url.EncodeToString(HMACSHA256.HashData("InstaDeploy page cursor v1"u8, body)[..12]);
+        var cursor = Base64Url.EncodeToString(body) + "." + Base64Url.EncodeToString(HMACSHA256.HashData("InstaDeploy page cursor v1"u8, body).AsSpan(0, 12));
         return Uri.EscapeDataString(cursor);
     }
 

@@ -7,7 +7,7 @@ namespace RestartCompose;
 /// <c>RESTART_COMPOSE {project_name}</c>: restarts a deployed project's containers with
 /// <c>docker compose -p &lt;project&gt; -f &lt;file&gt; restart</c>, streaming compose's output.
 /// </summary>
-public sealed class RestartComposeHandler(ComposeCli compose, ILogger<RestartComposeHandler> logger) : ICommandHandler
+public sealed partial class RestartComposeHandler(ComposeCli compose, ILogger<RestartComposeHandler> logger) : ICommandHandler
 {
     /// <inheritdoc />
     public IReadOnlyCollection<string> CommandTypes { get; } = ["RESTART_COMPOSE"];
@@ -20,7 +20,7 @@ public sealed class RestartComposeHandler(ComposeCli compose, ILogger<RestartCom
         if (!File.Exists(composeFile))
             return CommandResult.Failure($"project '{project}' is not deployed on this agent (no {composeFile})");
 
-        logger.LogInformation("Restarting {Project}", project);
+        LogRestarting(logger, project);
         var (fileName, arguments) = await compose.CommandAsync(project, composeFile, context.CancellationToken);
         arguments.Add("restart");
         var result = await ProcessRunner.RunAsync(fileName, arguments, context.WriteOutputLineAsync, context.CancellationToken);
@@ -28,6 +28,9 @@ public sealed class RestartComposeHandler(ComposeCli compose, ILogger<RestartCom
             ? CommandResult.Success($"Project '{project}' restarted")
             : CommandResult.Failure($"compose restart exited with code {result.ExitCode}: {string.Join('\n', result.StandardErrorTail)}");
     }
+
+    [LoggerMessage(LogLevel.Information, "Restarting {Project}")]
+    private static partial void LogRestarting(ILogger logger, string project);
 }
 
 /// <summary>Registers the services the handler needs; the agent calls it when it loads the plugin.</summary>

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text;
 using System.Text.RegularExpressions;
 
@@ -40,7 +41,7 @@ public sealed class FollowResumeTests(CliFixture fleet)
             var result = await following;
 
             Assert.True(result.ExitCode == 0, result.ToString());
-            var numbers = Regex.Matches(result.Stdout, @"^line (\d+)$", RegexOptions.Multiline).Select(m => int.Parse(m.Groups[1].Value)).ToList();
+            var numbers = Regex.Matches(result.Stdout, @"^line (\d+)$", RegexOptions.Multiline).Select(m => int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture)).ToList();
             Assert.True(numbers.Count > 20, result.ToString()); // ~8 s at 5 lines a second
             for (var i = 1; i < numbers.Count; i++)
                 Assert.True(numbers[i] == numbers[i - 1] + 1, $"line {numbers[i]} follows line {numbers[i - 1]}:\n{result.Stdout}");

@@ -53,7 +53,7 @@ public sealed class AgentLimitsAndTlsTests
         var finished = await Task.WhenAny(read, Task.Delay(TimeSpan.FromSeconds(10)));
         Assert.Same(read, finished); // the server answered (408) or closed the connection instead of waiting forever
         var answer = Encoding.ASCII.GetString(buffer, 0, await read);
-        Assert.True(answer.Length == 0 || answer.StartsWith("HTTP/1.1 408"), answer);
+        Assert.True(answer.Length == 0 || answer.StartsWith("HTTP/1.1 408", StringComparison.Ordinal), answer);
     }
 
     [Fact]

@@ -52,7 +52,7 @@ public sealed class LabelSelectorTests
     public void ASelectorIsBounded()
     {
         Assert.Contains("over the limit", LabelSelector.Parse(new string('a', LabelSelector.MaxLength + 1)).Error);
-        Assert.Contains("more than 64 requirements", LabelSelector.Parse(string.Join(',', Enumerable.Range(0, 65).Select(i => $"k{i}")) ).Error);
+        Assert.Contains("more than 64 requirements", LabelSelector.Parse(string.Join(',', Enumerable.Range(0, 65).Select(i => $"k{i}"))).Error);
     }
 
     [Theory]

@@ -1,6 +1,6 @@
-using System.Net.Http.Json;
 using System.Diagnostics;
 using System.Net;
+using System.Net.Http.Json;
 using System.Net.WebSockets;
 using System.Text.Json;
 

@@ -57,7 +57,7 @@ public sealed class ApiKeyTests : IAsyncLifetime
             foreach (var key in new[] { null, "", "idk_not-a-real-key", ControlPlaneFactory.DefaultAgentToken, "Basic " + ControlPlaneFactory.AdminApiKey })
             {
                 using var request = new HttpRequestMessage(new HttpMethod(method), url) { Content = new StringContent("{}", Encoding.UTF8, "application/json") };
-                if (key is not null) request.Headers.TryAddWithoutValidation("Authorization", key.StartsWith("Basic ") ? key : "Bearer " + key);
+                if (key is not null) request.Headers.TryAddWithoutValidation("Authorization", key.StartsWith("Basic ", StringComparison.Ordinal) ? key : "Bearer " + key);
                 using var response = await anonymous.SendAsync(request);
                 if (path == "/hooks/{webhookId}")
                 {
@@ -224,7 +224,7 @@ public sealed class AdminKeyBootstrapTests
             await process.WaitForExitAsync();
         }
         var text = output.ToString();
-        var key = text.Split('\n').Select(l => l.Trim()).FirstOrDefault(l => l.StartsWith("idk_")) ?? "";
+        var key = text.Split('\n').Select(l => l.Trim()).FirstOrDefault(l => l.StartsWith("idk_", StringComparison.Ordinal)) ?? "";
         return (text, key);
     }
 }

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Text;
 using InstaDeploy.Compose;
 
@@ -52,7 +53,7 @@ public sealed class ComposeValidatorTests
         for (var level = 'b'; level <= 'i'; level++)
         {
             var previous = (char)(level - 1);
-            yaml.Append($"x-{level}: &{level} [*{previous},*{previous},*{previous},*{previous},*{previous},*{previous},*{previous},*{previous},*{previous},*{previous}]\n");
+            yaml.Append(CultureInfo.InvariantCulture, $"x-{level}: &{level} [*{previous},*{previous},*{previous},*{previous},*{previous},*{previous},*{previous},*{previous},*{previous},*{previous}]\n");
         }
         yaml.Append("services:\n  web:\n    image: local/busybox:1\n    labels: *i\n");
         var stopwatch = Stopwatch.StartNew();

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text;
 using FsCheck;
 using FsCheck.Fluent;
@@ -72,19 +73,19 @@ public sealed class PolicyDifferentialTests
             switch (via)
             {
                 case 1: // an alias to an anchored value
-                    anchors.Append($"x-v{i}: &v{i} {value}\n");
-                    service.Append($"    {written}: *v{i}\n");
+                    anchors.Append(CultureInfo.InvariantCulture, $"x-v{i}: &v{i} {value}\n");
+                    service.Append(CultureInfo.InvariantCulture, $"    {written}: *v{i}\n");
                     break;
                 case 2: // a merge key
-                    anchors.Append($"x-m{i}: &m{i}\n  {written}: {value}\n");
+                    anchors.Append(CultureInfo.InvariantCulture, $"x-m{i}: &m{i}\n  {written}: {value}\n");
                     merges.Add($"*m{i}");
                     break;
                 default:
-                    service.Append($"    {written}: {value}\n");
+                    service.Append(CultureInfo.InvariantCulture, $"    {written}: {value}\n");
                     break;
             }
         }
-        if (merges.Count > 0) service.Append($"    <<: [{string.Join(", ", merges)}]\n");
+        if (merges.Count > 0) service.Append(CultureInfo.InvariantCulture, $"    <<: [{string.Join(", ", merges)}]\n");
         return $"{anchors}services:\n{service}  other:\n    image: local/busybox:1\nvolumes:\n{volume}";
     }
 

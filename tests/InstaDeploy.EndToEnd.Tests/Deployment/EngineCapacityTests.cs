@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json;
 
 namespace InstaDeploy.EndToEnd.Tests.Deployment;
@@ -43,7 +44,7 @@ public sealed class EngineCapacityTests(FleetFixture fleet) : IClassFixture<Flee
     public async Task AFewNetworksLeftAndLittleDiskAreWarnedAboutAndNoNetworkLeftFailsTheCheck()
     {
         var bridge = await BridgeSubnetAsync();
-        var usedPool = new { @base = bridge, size = int.Parse(bridge[(bridge.IndexOf('/') + 1)..]) };
+        var usedPool = new { @base = bridge, size = int.Parse(bridge[(bridge.IndexOf('/') + 1)..], CultureInfo.InvariantCulture) };
         // Four /26s in a range the engine's default pools never hand out.
         var freePool = new { @base = "10.213.7.0/24", size = 26 };
         var (_, all) = await DockerCli.RunAsync("network", "inspect", "--format", "{{range .IPAM.Config}}{{.Subnet}} {{end}}", "bridge", "host", "none");

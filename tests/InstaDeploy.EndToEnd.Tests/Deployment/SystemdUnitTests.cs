@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Net.Http.Json;
 
 namespace InstaDeploy.EndToEnd.Tests.Deployment;
@@ -85,8 +86,8 @@ public sealed class SystemdUnitTests : IDisposable
             Assert.Single(Directory.GetFiles(Path.Combine(_root, "var", "backups", "instadeploy"), "instadeploy-*.db")); // today's stays
 
             // systemd stops it with SIGTERM: it ends by itself, cleanly, well within TimeoutStopSec.
-            using (var kill = Process.Start("kill", ["-TERM", process.Id.ToString()])) await kill.WaitForExitAsync();
-            await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(int.Parse(service.Values("TimeoutStopSec").Single())));
+            using (var kill = Process.Start("kill", ["-TERM", process.Id.ToString(CultureInfo.InvariantCulture)])) await kill.WaitForExitAsync();
+            await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(int.Parse(service.Values("TimeoutStopSec").Single(), CultureInfo.InvariantCulture)));
             Assert.True(process.ExitCode == 0, running.Output);
         }
         finally

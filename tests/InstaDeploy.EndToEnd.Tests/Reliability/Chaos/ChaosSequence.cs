@@ -288,8 +288,8 @@ internal sealed class ChaosSequence : IAsyncDisposable
     public string Outputs()
     {
         var text = new StringBuilder();
-        for (var i = 0; i < _controlPlanes.Count; i++) text.Append($"===== control plane #{i + 1}\n{_controlPlanes[i].Output}\n");
-        for (var i = 0; i < _agents.Count; i++) text.Append($"===== agent #{i + 1}\n{_agents[i].Output}\n");
+        for (var i = 0; i < _controlPlanes.Count; i++) text.Append(CultureInfo.InvariantCulture, $"===== control plane #{i + 1}\n{_controlPlanes[i].Output}\n");
+        for (var i = 0; i < _agents.Count; i++) text.Append(CultureInfo.InvariantCulture, $"===== agent #{i + 1}\n{_agents[i].Output}\n");
         return text.ToString();
     }
 
