@@ -138,6 +138,7 @@ public static class ControlPlaneExtensions
         var folder = Path.GetDirectoryName(options.DatabasePath)!;
         if (OperatingSystem.IsWindows()) Directory.CreateDirectory(folder);
         else Directory.CreateDirectory(folder, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        if (!database.IsPostgres) await Data.SqliteFiles.CreateWithIncrementalVacuumAsync(database, CancellationToken.None);
         await using var db = await app.Services.GetRequiredService<IDbContextFactory<InstaDeployDbContext>>().CreateDbContextAsync();
         // On PostgreSQL several instances may start at once: EF Core takes a lock in the database while it migrates.
         await db.Database.MigrateAsync();

@@ -3,7 +3,7 @@ using InstaDeploy.Bench;
 using InstaDeploy.Bench.Scenarios;
 
 // Usage: InstaDeploy.Bench --scale small|full --control-plane <dll> --agent <dll> --compose <file> --out <dir>
-//        [--only dispatch,throughput,output,fleet,storm,agent,deploy,rollout,console] [--sync full|normal] [--baseline-control-plane <dll>]
+//        [--only dispatch,throughput,output,fleet,storm,agent,deploy,rollout,console,history] [--history-sizes 10000,1000000] [--sync full|normal] [--baseline-control-plane <dll>]
 var options = new Dictionary<string, string>(StringComparer.Ordinal);
 for (var i = 0; i + 1 < args.Length; i += 2) options[args[i].TrimStart('-')] = args[i + 1];
 string Required(string name) => options.TryGetValue(name, out var value) ? value
@@ -19,6 +19,7 @@ var settings = new BenchSettings
     ComposeFile = Path.GetFullPath(Required("compose")),
     DbSynchronous = options.GetValueOrDefault("sync", "full").ToUpperInvariant(),
     Scenarios = options.TryGetValue("only", out var only) ? only.Split(',', StringSplitOptions.TrimEntries).ToHashSet() : new HashSet<string>(),
+    HistorySizes = options.TryGetValue("history-sizes", out var sizes) ? [.. sizes.Split(',').Select(v => long.Parse(v, System.Globalization.CultureInfo.InvariantCulture))] : null,
 };
 Directory.CreateDirectory(settings.OutDir);
 
@@ -35,6 +36,7 @@ if (settings.Runs("fleet") || settings.Runs("storm")) await FleetScenarios.RunAs
 if (settings.Runs("agent") || settings.Runs("deploy")) await RealAgentScenarios.RunAsync(settings, results);
 if (settings.Runs("rollout")) await RolloutScenarios.RunAsync(settings, results);
 if (settings.Runs("console")) await ConsoleScenarios.RunAsync(settings, results);
+if (settings.Runs("history")) await HistoryScenarios.RunAsync(settings, results);
 machine["load average at the end (1/5/15 min)"] = Machine.LoadAverage();
 machine["bench duration"] = $"{clock.Elapsed.TotalSeconds:0} s";
 

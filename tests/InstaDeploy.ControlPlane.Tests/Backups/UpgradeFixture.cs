@@ -148,7 +148,8 @@ public static class UpgradeFixture
             var database = Path.Combine(folder, DatabaseFile);
             File.Delete(database);
             var backup = await DatabaseBackup.WriteAsync(Path.Combine(work, DatabaseFile), database, CancellationToken.None);
-            Assert.All(backup.Rows, table => Assert.True(table.Value > 0, $"the fixture has no row in {table.Key}"));
+            // JobCountDeltas is PostgreSQL's: on SQLite the job counters are updated in place and it stays empty.
+            Assert.All(backup.Rows.Where(t => t.Key != "JobCountDeltas"), table => Assert.True(table.Value > 0, $"the fixture has no row in {table.Key}"));
             await KeyRingBackup.CopyAsync(Path.Combine(work, KeysFolder), Path.Combine(folder, KeysFolder), CancellationToken.None);
 
             var manifest = new UpgradeFixtureManifest(backup.Schema!, DateTimeOffset.UtcNow, ciKey, revokedKey, "fixture-enrolled", agentKey,
@@ -219,6 +220,10 @@ public static class UpgradeFixture
                 Assert.Contains(job.GetProperty("status").GetString(), allowed);
                 if (status == "RUNNING") Assert.Contains(StreamedOutput, job.GetProperty("logs").GetString());
             }
+            // The job counters start from the jobs the database had (counted by the migration that made them, or kept since).
+            var summary = await ci.GetJsonAsync("/jobs/summary");
+            Assert.Equal(migrated.Rows["Jobs"], summary.GetProperty("total").GetInt64());
+            Assert.Equal(migrated.Rows["Jobs"], summary.GetProperty("agents").EnumerateArray().Sum(a => a.GetProperty("total").GetInt64()));
             var revisions = (await ci.GetJsonAsync($"/deployments/{fixture.Project}/revisions")).EnumerateArray()
                 .Select(r => (r.GetProperty("revision").GetInt32(), r.GetProperty("outcome").GetString())).ToList();
             Assert.Equal([(2, "failed"), (1, "succeeded")], revisions);
