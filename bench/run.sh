@@ -49,8 +49,8 @@ if [ "$(ulimit -n)" -lt "$want" ]; then
   [ "$scale" = full ] && exit 1
 fi
 
-# Docker is needed only for the deploy-overhead scenario; without it that one is skipped and says so.
-if ! docker info >/dev/null 2>&1 || ! docker image inspect local/busybox:1 >/dev/null 2>&1; then
+# Docker is needed only for the deploy-overhead scenario (not for the cluster one); without it that one is skipped and says so.
+if [ -z "$cluster_idle" ] && { ! docker info >/dev/null 2>&1 || ! docker image inspect local/busybox:1 >/dev/null 2>&1; }; then
   bash "$root/eng/setup-docker.sh" || echo "bench: no Docker engine; the deploy-overhead scenario will be skipped" >&2
 fi
 
