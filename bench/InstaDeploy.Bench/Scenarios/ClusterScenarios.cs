@@ -232,7 +232,8 @@ internal static class ClusterScenarios
         // One database per configuration, so each starts from an empty store as the SQLite one does.
         var bin = Directory.GetDirectories("/usr/lib/postgresql").Select(d => Path.Combine(d, "bin")).Where(d => File.Exists(Path.Combine(d, "psql"))).Order().Last();
         var start = new ProcessStartInfo(Path.Combine(bin, "psql"), ["-h", "127.0.0.1", "-p", postgres.Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            "-U", "postgres", "-d", "postgres", "-v", "ON_ERROR_STOP=1", "-c", $"CREATE DATABASE {database}"]) { RedirectStandardOutput = true, RedirectStandardError = true };
+            "-U", "postgres", "-d", "postgres", "-v", "ON_ERROR_STOP=1", "-c", $"CREATE DATABASE {database}"])
+        { RedirectStandardOutput = true, RedirectStandardError = true };
         using var process = Process.Start(start)!;
         var error = process.StandardError.ReadToEndAsync();
         await process.WaitForExitAsync();
