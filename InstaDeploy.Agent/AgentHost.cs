@@ -38,9 +38,13 @@ public static class AgentHost
             if (Connection.AgentTls.Validator(options) is { } validator) handler.SslOptions.RemoteCertificateValidationCallback = validator;
             return handler;
         });
+        builder.Services.AddSingleton<Updates.BundleDownloader>();
+        builder.Services.AddSingleton<Updates.AgentUpdater>();
+        builder.Services.AddSingleton<Updates.PluginInstaller>();
         builder.Services.AddSingleton<CommandRunner>();
         builder.Services.AddSingleton<AgentConnectionService>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<AgentConnectionService>());
+        builder.Services.AddHostedService<HostMetrics.HostMetricsSampler>();
         try
         {
             Directory.CreateDirectory(options.ProjectsDirectory);

@@ -32,6 +32,17 @@ public sealed partial class AgentOptions
     /// <summary>Longest a command may run on the agent before it is cancelled and reported FAILED.</summary>
     public TimeSpan JobTimeout { get; init; } = TimeSpan.FromHours(1);
 
+    /// <summary>AGENT_UPDATE_PUBLIC_KEY: the operator's public key(s); a release or plugin package is installed only when
+    /// its signature verifies with one. Empty: this agent takes no updates.</summary>
+    public IReadOnlyList<System.Security.Cryptography.ECDsa> UpdatePublicKeys { get; init; } = [];
+
+    /// <summary>AGENT_HOME: the installation folder the launcher runs this agent from (versions/, current); set by the
+    /// launcher. Null when the agent runs on its own, and then it cannot switch versions.</summary>
+    public string? Home { get; init; }
+
+    /// <summary>AGENT_METRICS_SECONDS: how often host and container metrics are sampled (0: never).</summary>
+    public TimeSpan MetricsInterval { get; init; } = TimeSpan.FromSeconds(10);
+
     /// <summary>How long a handler may go on after its job was cancelled before the job is reported failed without it.</summary>
     public TimeSpan HandlerGracePeriod { get; init; } = TimeSpan.FromSeconds(10);
 
@@ -103,6 +114,23 @@ public sealed partial class AgentOptions
             }
         }
 
+        var metricsSeconds = 10;
+        if (configuration["AGENT_METRICS_SECONDS"] is { Length: > 0 } ms && (!int.TryParse(ms, out metricsSeconds) || metricsSeconds is < 0 or > 3600))
+            problems.Add($"AGENT_METRICS_SECONDS '{ms}' is not a number of seconds from 0 (off) to 3600");
+
+        IReadOnlyList<System.Security.Cryptography.ECDsa> updateKeys = [];
+        if (configuration["AGENT_UPDATE_PUBLIC_KEY"] is { Length: > 0 } updateKey)
+        {
+            try
+            {
+                updateKeys = Contracts.Bundles.BundleSignature.LoadPublicKeys(updateKey);
+            }
+            catch (Contracts.Bundles.BundleException error)
+            {
+                problems.Add($"AGENT_UPDATE_PUBLIC_KEY: {error.Message}");
+            }
+        }
+
         if (problems.Count > 0) return (null, problems);
         return (new AgentOptions
         {
@@ -120,6 +148,9 @@ public sealed partial class AgentOptions
             Labels = labels!,
             JobTimeout = TimeSpan.FromSeconds(timeoutSeconds),
             HandlerGracePeriod = TimeSpan.FromSeconds(graceSeconds),
+            UpdatePublicKeys = updateKeys,
+            MetricsInterval = TimeSpan.FromSeconds(metricsSeconds),
+            Home = configuration["AGENT_HOME"] is { Length: > 0 } home ? Path.GetFullPath(home) : null,
         }, problems);
     }
 

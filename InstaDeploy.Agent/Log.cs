@@ -65,4 +65,21 @@ internal static partial class Log
 
     [LoggerMessage(3003, LogLevel.Warning, "No plugins found in {PluginsDirectory}: this agent can run no command. Put each plugin in plugins/<Name>/<Name>.dll")]
     public static partial void NoPlugins(this ILogger logger, string pluginsDirectory);
+    [LoggerMessage(4001, LogLevel.Information, "Agent {From} was updated to {To}: confirming once connected and healthy")]
+    public static partial void UpdateConfirming(this ILogger logger, string from, string to);
+
+    [LoggerMessage(4002, LogLevel.Information, "Update from {From} to {To} confirmed")]
+    public static partial void UpdateConfirmed(this ILogger logger, string from, string to);
+
+    [LoggerMessage(4003, LogLevel.Warning, "Update to {To} did not take: {Reason}")]
+    public static partial void UpdateRolledBack(this ILogger logger, string to, string reason);
+
+    [LoggerMessage(4004, LogLevel.Warning, "Agent {To} connected but has no command types loaded: it does not confirm its update, and its launcher will start the previous version")]
+    public static partial void UpdateUnhealthy(this ILogger logger, string to);
+
+    [LoggerMessage(4005, LogLevel.Warning, "Release {Version} refused: {Reason}")]
+    public static partial void UpdateRefused(this ILogger logger, string version, string reason);
+
+    [LoggerMessage(4006, LogLevel.Information, "Release {To} unpacked; stopping {From} for the launcher to switch")]
+    public static partial void UpdateRestarting(this ILogger logger, string from, string to);
 }

@@ -33,4 +33,17 @@ public static class CommandTypes
     /// the job's result is persisted and the agent may forget it. Not a job.
     /// </summary>
     public const string Ack = "ACK";
+
+    /// <summary>
+    /// Replace the agent with a signed release (an InstaDeploy extension, sent only to an agent that announced
+    /// <see cref="HandshakeHeaders.FeatureAgentUpdates"/>): payload <see cref="UpdateAgentPayload"/>. The job completes once
+    /// the release is downloaded, verified and unpacked; the agent then restarts into it when its running jobs have finished.
+    /// </summary>
+    public const string UpdateAgent = "UPDATE_AGENT";
+
+    /// <summary>Install (or replace) a signed plugin package in the agent's plugins folder: payload <see cref="InstallPluginPayload"/>.</summary>
+    public const string InstallPlugin = "INSTALL_PLUGIN";
+
+    /// <summary>Remove a plugin from the agent's plugins folder: payload <see cref="RemovePluginPayload"/>.</summary>
+    public const string RemovePlugin = "REMOVE_PLUGIN";
 }

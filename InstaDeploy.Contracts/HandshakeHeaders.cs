@@ -83,4 +83,15 @@ public static class HandshakeHeaders
     /// closes; the control plane sends it nothing new meanwhile.
     /// </summary>
     public const string FeatureGracefulStop = "graceful-stop";
+
+    /// <summary>
+    /// Feature, both ways: the agent runs <see cref="CommandTypes.UpdateAgent"/>, <see cref="CommandTypes.InstallPlugin"/> and
+    /// <see cref="CommandTypes.RemovePlugin"/> (downloading from the control plane with its own key); the control plane takes
+    /// <see cref="AgentUpdateReportMessage"/>, the outcome of the last update as the agent's launcher recorded it.
+    /// </summary>
+    public const string FeatureAgentUpdates = "agent-updates";
+
+    /// <summary>Feature, control plane to agent: the control plane takes <see cref="AgentMetricsMessage"/> (host and container
+    /// metrics every few seconds).</summary>
+    public const string FeatureAgentMetrics = "agent-metrics";
 }

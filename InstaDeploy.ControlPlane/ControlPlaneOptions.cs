@@ -174,6 +174,25 @@ public sealed class ControlPlaneOptions
     [Range(1, 24 * 365)]
     public int WebhookReplayWindowHours { get; set; } = 72;
 
+    /// <summary>The operator's public keys bundles are signed with: a PEM file's path, or PEM text, one or more P-256
+    /// keys. Unset, no agent release or plugin package can be uploaded. Only public keys: the control plane cannot sign.</summary>
+    [ConfigurationKeyName("INSTADEPLOY_RELEASE_PUBLIC_KEYS")]
+    public string? ReleasePublicKeys { get; set; }
+
+    /// <summary>Largest bundle (agent release or plugin package) accepted, in MiB, uploaded and unpacked.</summary>
+    [ConfigurationKeyName("INSTADEPLOY_MAX_BUNDLE_MB")]
+    [Range(1, 4096)]
+    public int MaxBundleMegabytes { get; set; } = 256;
+
+    /// <summary>How long an updated agent has from its start to connect and pass its health check before its launcher
+    /// starts the previous version again.</summary>
+    [ConfigurationKeyName("INSTADEPLOY_AGENT_UPDATE_CONFIRM_SECONDS")]
+    [Range(10, 3600)]
+    public int AgentUpdateConfirmSeconds { get; set; } = 120;
+
+    /// <summary>Where the kept bundles are (owner-only).</summary>
+    public string BundlesPath => Path.Combine(Path.GetFullPath(DataDirectory), "bundles");
+
     public string DatabasePath => Path.Combine(Path.GetFullPath(DataDirectory), "instadeploy.db");
 
     public string KeyRingPath => Path.GetFullPath(string.IsNullOrEmpty(KeyRingDirectory) ? Path.Combine(DataDirectory, "keys") : KeyRingDirectory);
@@ -197,6 +216,17 @@ internal sealed class ControlPlaneOptionsValidator : IValidateOptions<ControlPla
         if (options.JobRetentionDays > 0 && options.JobOutputRetentionDays > options.JobRetentionDays)
             return ValidateOptionsResult.Fail(
                 $"INSTADEPLOY_JOB_OUTPUT_RETENTION_DAYS ({options.JobOutputRetentionDays}) is longer than INSTADEPLOY_JOB_RETENTION_DAYS ({options.JobRetentionDays}): output cannot outlive its job; lower it, or set it to 0 to keep output as long as the job.");
+        if (!string.IsNullOrWhiteSpace(options.ReleasePublicKeys))
+        {
+            try
+            {
+                foreach (var key in Contracts.Bundles.BundleSignature.LoadPublicKeys(options.ReleasePublicKeys)) key.Dispose();
+            }
+            catch (Contracts.Bundles.BundleException e)
+            {
+                return ValidateOptionsResult.Fail($"INSTADEPLOY_RELEASE_PUBLIC_KEYS: {e.Message}");
+            }
+        }
         if (!options.AllowSharedAgentToken) return ValidateOptionsResult.Success;
         if (string.IsNullOrWhiteSpace(options.AgentSecretToken))
             return ValidateOptionsResult.Fail(

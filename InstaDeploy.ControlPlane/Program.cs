@@ -8,6 +8,7 @@ using InstaDeploy.ControlPlane.Hub;
 using InstaDeploy.ControlPlane.Infrastructure;
 using InstaDeploy.ControlPlane.Jobs;
 using InstaDeploy.ControlPlane.Registries;
+using InstaDeploy.ControlPlane.Releases;
 using InstaDeploy.ControlPlane.Rollouts;
 using InstaDeploy.ControlPlane.WebConsole;
 using InstaDeploy.ControlPlane.Webhooks;
@@ -67,6 +68,8 @@ app.MapConsole();
 app.MapRegistriesApi();
 app.MapAuditApi();
 app.MapWebhooksApi();
+app.MapReleasesApi();
+app.MapAgentMetricsApi();
 
 await app.RunAsync();
 return 0;

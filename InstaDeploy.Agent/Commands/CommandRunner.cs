@@ -22,6 +22,8 @@ internal sealed class CommandRunner(
     ILoggerFactory loggerFactory,
     AgentTelemetry telemetry,
     TimeProvider time,
+    Updates.AgentUpdater updater,
+    Updates.PluginInstaller pluginInstaller,
     ILogger<CommandRunner> logger)
 {
     /// <summary>Most output kept for the final response (the tail is kept), when the control plane takes it.</summary>
@@ -72,6 +74,25 @@ internal sealed class CommandRunner(
                     Error = $"the agent cannot record the job in its journal (AGENT_STATE_DIR: {journal.LastFailure}); it did not run. Free space on the agent's disk, then run it again.",
                 }, stoppingToken);
                 return;
+        }
+
+        // Built in, not plugins: they replace the agent or its plugins, and check the operator's signature themselves.
+        if (command.Type is CommandTypes.UpdateAgent or CommandTypes.InstallPlugin or CommandTypes.RemovePlugin)
+        {
+            AgentResponse? outcome;
+            try
+            {
+                outcome = command.Type == CommandTypes.UpdateAgent
+                    ? await updater.RunAsync(command, stoppingToken)
+                    : await pluginInstaller.RunAsync(command, stoppingToken);
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                outcome = new AgentResponse { JobId = command.Id, Status = JobStatuses.Failed, Error = "the agent is shutting down; the command was cancelled" };
+            }
+            logger.JobFinished(command.Id, command.Type, outcome?.Status ?? "open until the new version confirms");
+            if (outcome is not null) await SendFinalAsync(send, command.Id, outcome.Status, outcome.Logs, outcome.Error, outcome.Result, stoppingToken);
+            return;
         }
 
         if (!plugins.TryAcquire(command.Type, out var lease))

@@ -60,6 +60,14 @@ internal sealed class JobJournal
         return Admission.Run;
     }
 
+    /// <summary>Marks a job started by an earlier process as running in this one (an agent update this version
+    /// completes), so it is neither reported interrupted nor forgotten.</summary>
+    public void Hold(string jobId)
+    {
+        if (!IsSafe(jobId)) return;
+        lock (_running) _running.Add(jobId);
+    }
+
     /// <summary>Why the journal last failed to write, for the job's error.</summary>
     public string? LastFailure { get; private set; }
 

@@ -18,6 +18,7 @@ internal sealed class AgentConnectionService(
     AgentCredentialProvider credentials,
     PluginCatalog plugins,
     AgentTelemetry telemetry,
+    Updates.AgentUpdater updater,
     TimeProvider time,
     ILogger<AgentConnectionService> logger) : BackgroundService
 {
@@ -31,6 +32,7 @@ internal sealed class AgentConnectionService(
 
     private volatile bool _serverTakesAcks;
     private volatile bool _serverTakesStop;
+    private volatile bool _serverTakesMetrics;
 
     /// <summary>This process's own id, so a control plane can tell a second process configured as the same agent.</summary>
     private readonly string _instance = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(8));
@@ -54,6 +56,7 @@ internal sealed class AgentConnectionService(
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         plugins.Changed += OnPluginsChanged;
+        updater.TakeOverUpdateInProgress(); // an update job this process completes is not an interrupted one
         TryReportInterruptedJobs();
         // Stopping the agent does not cut running jobs short: they get DrainTime to finish, and their results are
         // journaled and sent after the next start if the connection is gone by then.
@@ -85,6 +88,7 @@ internal sealed class AgentConnectionService(
                     _serverTakesPlugins = features.Contains(HandshakeHeaders.FeatureAgentPlugins);
                     _serverTakesAcks = features.Contains(HandshakeHeaders.FeatureReliableDelivery);
                     _serverTakesStop = features.Contains(HandshakeHeaders.FeatureGracefulStop);
+                    _serverTakesMetrics = features.Contains(HandshakeHeaders.FeatureAgentMetrics);
                     MaxMessageBytes = socket.HttpResponseHeaders?.TryGetValue(HandshakeHeaders.MaxMessageBytes, out var limit) == true
                         && int.TryParse(limit.FirstOrDefault(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var bytes) && bytes >= 4096
                             ? bytes
@@ -98,6 +102,7 @@ internal sealed class AgentConnectionService(
                     }
                     TryReportInterruptedJobs(); // those that could not be journaled at start (a full disk)
                     await SendPluginsAsync();
+                    updater.ConfirmIfUpdated(); // a new version: connected; its result goes out with the held ones
                     await SendStateAndHeldResultsAsync();
                     logger.Connected(options.ServerUrl, options.Hostname);
                     // Told to stop: to a control plane that takes it, say so first, keep the connection while the running
@@ -175,7 +180,7 @@ internal sealed class AgentConnectionService(
         socket.Options.SetRequestHeader(HandshakeHeaders.AgentArchitecture, options.Architecture);
         socket.Options.SetRequestHeader(HandshakeHeaders.AgentHostname, options.Hostname);
         socket.Options.SetRequestHeader(HandshakeHeaders.AgentInstance, _instance);
-        socket.Options.SetRequestHeader(HandshakeHeaders.AgentFeatures, $"{HandshakeHeaders.FeatureReliableDelivery}, {HandshakeHeaders.FeatureProjectConfig}, {HandshakeHeaders.FeatureAgentKey}, {HandshakeHeaders.FeatureRegistryAuth}");
+        socket.Options.SetRequestHeader(HandshakeHeaders.AgentFeatures, $"{HandshakeHeaders.FeatureReliableDelivery}, {HandshakeHeaders.FeatureProjectConfig}, {HandshakeHeaders.FeatureAgentKey}, {HandshakeHeaders.FeatureRegistryAuth}, {HandshakeHeaders.FeatureAgentUpdates}");
         if (options.Labels.Count > 0) socket.Options.SetRequestHeader(HandshakeHeaders.AgentLabels, AgentLabels.Format(options.Labels));
     }
 
@@ -287,6 +292,13 @@ internal sealed class AgentConnectionService(
         catch (OperationCanceledException)
         {
         }
+    }
+
+    /// <summary>Sends a metrics sample to a control plane that takes it (never a seed server); dropped when not connected.</summary>
+    public async Task SendMetricsAsync(AgentMetricsMessage sample)
+    {
+        if (!_serverTakesMetrics || !IsConnected) return;
+        await SendBytesAsync(WireJson.Serialize(sample), "metrics");
     }
 
     /// <summary>Tells a control plane that takes it (never a seed server) which plugins are loaded now.</summary>

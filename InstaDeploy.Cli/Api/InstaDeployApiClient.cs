@@ -56,6 +56,38 @@ public sealed partial class InstaDeployApiClient(HttpClient http, Uri baseUrl)
         }
     }
 
+    /// <summary>
+    /// Every item of a paged list (a JSON array per page): the first page, then the next ones by each page's
+    /// X-Next-Cursor, as one array. The cursor is added to <paramref name="path"/> here rather than the Link header
+    /// followed, since behind a reverse proxy the server's own path may not be this client's.
+    /// </summary>
+    public async Task<JsonElement> GetAllAsync(string path, CancellationToken cancellationToken)
+    {
+        var items = new List<JsonElement>();
+        string? cursor = null;
+        for (var page = 0; page < MaxPages; page++)
+        {
+            var (text, headers) = await GetTextAsync(cursor is null ? path : $"{path}{(path.Contains('?') ? '&' : '?')}cursor={Uri.EscapeDataString(cursor)}", cancellationToken);
+            JsonElement answer;
+            try
+            {
+                answer = JsonElement.Parse(text);
+            }
+            catch (JsonException e)
+            {
+                throw new CliException(ExitCodes.ServerOrNetwork, $"{BaseUrl} answered GET {PathOnly(path)} with something that is not JSON ({e.Message}); is the URL the control plane's?");
+            }
+            if (answer.ValueKind != JsonValueKind.Array) return answer;
+            items.AddRange(answer.EnumerateArray());
+            if (!headers.TryGetValues("X-Next-Cursor", out var next) || next.FirstOrDefault() is not { Length: > 0 } nextCursor) break;
+            cursor = nextCursor;
+        }
+        return JsonSerializer.SerializeToElement(items, Json);
+    }
+
+    /// <summary>Pages <see cref="GetAllAsync"/> reads at most: a million items at the lists' largest page.</summary>
+    private const int MaxPages = 1000;
+
     /// <summary>A text answer (job logs, container logs).</summary>
     public async Task<(string Text, HttpResponseHeaders Headers)> GetTextAsync(string path, CancellationToken cancellationToken)
     {

@@ -195,7 +195,23 @@ public sealed class AgentCredentials(
     public async Task<List<EnrollmentTokenEntity>> ListEnrollmentTokensAsync(CancellationToken cancellationToken)
     {
         await using var db = await databases.CreateDbContextAsync(cancellationToken);
-        return await db.EnrollmentTokens.AsNoTracking().OrderBy(t => t.CreatedAt).ToListAsync(cancellationToken);
+        return await db.EnrollmentTokens.AsNoTracking().OrderBy(t => t.CreatedAt).ThenBy(t => t.Id).ToListAsync(cancellationToken);
+    }
+
+    /// <summary>One page of enrollment tokens oldest first, after the position <paramref name="after"/> (created at, id),
+    /// through the (CreatedAt, Id) index.</summary>
+    public async Task<List<EnrollmentTokenEntity>> ListEnrollmentTokensPageAsync(int limit, string[]? after, CancellationToken cancellationToken)
+    {
+        await using var db = await databases.CreateDbContextAsync(cancellationToken);
+        var query = db.EnrollmentTokens.AsNoTracking();
+        if (after is not null)
+        {
+            var (at, id) = (Infrastructure.PageCursor.Time(after[0]), after[1]);
+#pragma warning disable CA1309 // EF Core translates this overload to the database's comparison; the ordinal one has no translation
+            query = query.Where(t => t.CreatedAt > at || (t.CreatedAt == at && string.Compare(t.Id, id) > 0));
+#pragma warning restore CA1309
+        }
+        return await query.OrderBy(t => t.CreatedAt).ThenBy(t => t.Id).Take(limit).ToListAsync(cancellationToken);
     }
 
     public async Task<bool> RevokeEnrollmentTokenAsync(string id, Audit.AuditActor actor, CancellationToken cancellationToken)

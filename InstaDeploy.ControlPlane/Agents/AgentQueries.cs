@@ -21,6 +21,50 @@ public sealed class AgentQueries(IDbContextFactory<InstaDeployDbContext> databas
         return ([.. agents.Where(a => filter is null || filter.Matches(a.Effective())).Select(a => a.ToDto())], null);
     }
 
+    public const int DefaultLimit = 1000;
+    public const int MaxLimit = 1000;
+    public const string CursorList = "agents";
+
+    public static string CursorAfter(AgentDto agent) => Infrastructure.PageCursor.Encode(CursorList, agent.Id);
+
+    /// <summary>
+    /// One page of the agents a selector matches (all without one), by id, after the cursor's agent; or why the selector,
+    /// limit or cursor is wrong. Labels are JSON, so the selector is applied here, to the agents read through the primary
+    /// key in id order a batch at a time: a page reads the agents up to its last match, never the jobs or any history.
+    /// </summary>
+    public async Task<(AgentDto[]? Agents, CommandRefusal? Refusal)> ListPageAsync(string? selector, int? limit, string? cursor, CancellationToken cancellationToken)
+    {
+        var (take, after, refusal) = Infrastructure.PageCursor.Read(CursorList, 1, limit, cursor, DefaultLimit, MaxLimit);
+        if (refusal is not null) return (null, refusal);
+        LabelSelector? filter = null;
+        if (selector is not null)
+        {
+            (filter, var error) = LabelSelector.Parse(selector);
+            if (error is not null) return (null, CommandRefusal.Invalid("selector", error));
+        }
+        await using var db = await databases.CreateDbContextAsync(cancellationToken);
+        var page = new List<AgentDto>(Math.Min(take, 256));
+        var from = after?[0];
+        const int Batch = 500;
+        while (true)
+        {
+            var want = filter is null ? take - page.Count : Batch;
+            var query = db.Agents.AsNoTracking();
+#pragma warning disable CA1309 // EF Core translates this overload to the database's comparison; the ordinal one has no translation
+            if (from is not null) query = query.Where(a => string.Compare(a.Id, from) > 0);
+#pragma warning restore CA1309
+            var batch = await query.OrderBy(a => a.Id).Take(want).ToListAsync(cancellationToken);
+            foreach (var agent in batch)
+            {
+                if (page.Count == take) break;
+                if (filter is null || filter.Matches(agent.Effective())) page.Add(agent.ToDto());
+            }
+            if (page.Count == take || batch.Count < want) break;
+            from = batch[^1].Id;
+        }
+        return ([.. page], null);
+    }
+
     /// <summary>One agent, or null if it never connected.</summary>
     public async Task<AgentDto?> GetAsync(string agentId, CancellationToken cancellationToken)
     {

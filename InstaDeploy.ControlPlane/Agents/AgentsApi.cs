@@ -18,7 +18,7 @@ public static partial class AgentsApi
             .WithName("ListAgents")
             .WithResponseExample(200, new[] { OpenApiExamples.Agent })
             .WithSummary("List agents")
-            .WithDescription("Every agent that has connected at least once, with whether it is online now, when it was last seen and its labels. selector filters by label, Kubernetes-style: role=web, role!=db, region in (eu,us), region notin (ap), gpu, !gpu, joined by commas (all must hold). A malformed selector is a 400 naming the position and what was expected.");
+            .WithDescription("Every agent that has connected at least once, with whether it is online now, when it was last seen and its labels. selector filters by label, Kubernetes-style: role=web, role!=db, region in (eu,us), region notin (ap), gpu, !gpu, joined by commas (all must hold). A malformed selector is a 400 naming the position and what was expected. By id; limit defaults to 1000 (max 1000); a full page answers the next one's cursor in X-Next-Cursor and a Link header (rel=\"next\"): pass it as cursor.");
 
         agents.MapGet("/{agentId}", GetAgent)
             .WithName("GetAgent")
@@ -101,10 +101,13 @@ public static partial class AgentsApi
     private static partial System.Text.RegularExpressions.Regex CommandTypeRule();
 
     private static async Task<Results<Ok<AgentDto[]>, ValidationProblem>> ListAgents(
-        [Microsoft.AspNetCore.Mvc.FromQuery(Name = "selector")] string? selector, AgentQueries queries, CancellationToken cancellationToken)
+        [Microsoft.AspNetCore.Mvc.FromQuery(Name = "selector")] string? selector, [Microsoft.AspNetCore.Mvc.FromQuery(Name = "limit")] int? limit,
+        [Microsoft.AspNetCore.Mvc.FromQuery(Name = "cursor")] string? cursor, AgentQueries queries, HttpContext context, CancellationToken cancellationToken)
     {
-        var (agents, refusal) = await queries.ListAsync(selector, cancellationToken);
-        return refusal is not null ? Problems.Invalid(refusal.Field!, refusal.Detail) : TypedResults.Ok(agents!);
+        var (agents, refusal) = await queries.ListPageAsync(selector, limit, cursor, cancellationToken);
+        if (refusal is not null) return Problems.Invalid(refusal.Field!, refusal.Detail);
+        PageCursor.SetNextIfFull(context, agents!, limit ?? AgentQueries.DefaultLimit, AgentQueries.CursorAfter);
+        return TypedResults.Ok(agents!);
     }
 
     private static async Task<Results<Ok<AgentDto>, ValidationProblem, ProblemHttpResult>> SetLabels(

@@ -44,7 +44,7 @@ public static class EnrollmentApi
         tokens.MapGet("/", List)
             .WithName("ListEnrollmentTokens")
             .WithSummary("List enrollment tokens")
-            .WithDescription("Every enrollment token with its uses left and expiry; never its secret. Needs the admin scope.");
+            .WithDescription("Every enrollment token with its uses left and expiry; never its secret. Oldest first; limit defaults to 1000 (max 1000); a full page answers the next one's cursor in X-Next-Cursor and a Link header (rel=\"next\"): pass it as cursor. Needs the admin scope.");
         tokens.MapDelete("/{tokenId}", RevokeToken)
             .WithName("RevokeEnrollmentToken")
             .Audited(Audit.AuditActions.EnrollmentTokenRevoke)
@@ -85,9 +85,19 @@ public static class EnrollmentApi
         return TypedResults.Created($"/enrollment-tokens/{token!.Id}", new CreatedEnrollmentTokenDto(token!.Id, token.Name, plaintext!, token.ExpiresAt, token.UsesLeft, token.AgentId));
     }
 
-    private static async Task<Ok<EnrollmentTokenDto[]>> List(AgentCredentials credentials, CancellationToken cancellationToken) =>
-        TypedResults.Ok((await credentials.ListEnrollmentTokensAsync(cancellationToken))
-            .Select(t => new EnrollmentTokenDto(t.Id, t.Name, t.UsesLeft, t.AgentId, t.CreatedAt, t.ExpiresAt, t.RevokedAt)).ToArray());
+    public const string CursorList = "enrollment-tokens";
+    public const int DefaultLimit = 1000;
+    public const int MaxLimit = 1000;
+
+    private static async Task<Results<Ok<EnrollmentTokenDto[]>, ValidationProblem>> List([Microsoft.AspNetCore.Mvc.FromQuery(Name = "limit")] int? limit,
+        [Microsoft.AspNetCore.Mvc.FromQuery(Name = "cursor")] string? cursor, AgentCredentials credentials, HttpContext context, CancellationToken cancellationToken)
+    {
+        var (take, after, refusal) = PageCursor.Read(CursorList, 2, limit, cursor, DefaultLimit, MaxLimit);
+        if (refusal is not null) return Problems.Invalid(refusal.Field!, refusal.Detail);
+        var page = await credentials.ListEnrollmentTokensPageAsync(take, after, cancellationToken);
+        PageCursor.SetNextIfFull(context, page, take, t => PageCursor.Encode(CursorList, PageCursor.Key(t.CreatedAt), t.Id));
+        return TypedResults.Ok(page.Select(t => new EnrollmentTokenDto(t.Id, t.Name, t.UsesLeft, t.AgentId, t.CreatedAt, t.ExpiresAt, t.RevokedAt)).ToArray());
+    }
 
     private static async Task<Results<NoContent, ProblemHttpResult>> RevokeToken(string tokenId, AgentCredentials credentials, System.Security.Claims.ClaimsPrincipal user, CancellationToken cancellationToken) =>
         await credentials.RevokeEnrollmentTokenAsync(tokenId, Audit.AuditActor.Of(user), cancellationToken)

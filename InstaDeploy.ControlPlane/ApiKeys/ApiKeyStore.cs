@@ -94,6 +94,22 @@ public sealed class ApiKeyStore(IDbContextFactory<InstaDeployDbContext> database
         return await db.ApiKeys.AsNoTracking().OrderBy(k => k.CreatedAt).ThenBy(k => k.Id).ToListAsync(cancellationToken);
     }
 
+    /// <summary>One page of keys oldest first, after the position <paramref name="after"/> (created at, id), through the
+    /// (CreatedAt, Id) index.</summary>
+    public async Task<List<ApiKeyEntity>> ListPageAsync(int limit, string[]? after, CancellationToken cancellationToken)
+    {
+        await using var db = await databases.CreateDbContextAsync(cancellationToken);
+        var query = db.ApiKeys.AsNoTracking();
+        if (after is not null)
+        {
+            var (at, id) = (Infrastructure.PageCursor.Time(after[0]), after[1]);
+#pragma warning disable CA1309 // EF Core translates this overload to the database's comparison; the ordinal one has no translation
+            query = query.Where(k => k.CreatedAt > at || (k.CreatedAt == at && string.Compare(k.Id, id) > 0));
+#pragma warning restore CA1309
+        }
+        return await query.OrderBy(k => k.CreatedAt).ThenBy(k => k.Id).Take(limit).ToListAsync(cancellationToken);
+    }
+
     /// <summary>Revokes a key; false if there is no such key. Takes effect on the next request.</summary>
     public async Task<bool> RevokeAsync(string id, Audit.AuditActor actor, CancellationToken cancellationToken)
     {

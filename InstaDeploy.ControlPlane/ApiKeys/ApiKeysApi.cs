@@ -51,7 +51,7 @@ public static class ApiKeysApi
         keys.MapGet("/", List)
             .WithName("ListApiKeys")
             .WithSummary("List API keys")
-            .WithDescription("Every key with its name, scopes, expiry and whether it is active; never a key's secret. Needs the admin scope.")
+            .WithDescription("Every key with its name, scopes, expiry and whether it is active; never a key's secret. Oldest first; limit defaults to 1000 (max 1000); a full page answers the next one's cursor in X-Next-Cursor and a Link header (rel=\"next\"): pass it as cursor. Needs the admin scope.")
             .WithResponseExample(200, new[] { new { id = "key_3mJx0kq2", name = "ci-pipeline", scopes = ExampleScopes, created_at = "2026-11-27T10:00:00+00:00", expires_at = (string?)null, revoked_at = (string?)null, active = true, host_access = false } });
 
         keys.MapDelete("/{keyId}", Revoke)
@@ -70,8 +70,19 @@ public static class ApiKeysApi
         return TypedResults.Created($"/api-keys/{key!.Id}", new CreatedApiKeyDto(key.Id, key.Name, key.Scopes.Split(','), plaintext!, key.ExpiresAt, key.HostAccess));
     }
 
-    private static async Task<Ok<ApiKeyDto[]>> List(ApiKeyStore store, CancellationToken cancellationToken) =>
-        TypedResults.Ok((await store.ListAsync(cancellationToken)).Select(k => ToDto(k, store)).ToArray());
+    public const string CursorList = "api-keys";
+    public const int DefaultLimit = 1000;
+    public const int MaxLimit = 1000;
+
+    private static async Task<Results<Ok<ApiKeyDto[]>, ValidationProblem>> List([Microsoft.AspNetCore.Mvc.FromQuery(Name = "limit")] int? limit,
+        [Microsoft.AspNetCore.Mvc.FromQuery(Name = "cursor")] string? cursor, ApiKeyStore store, HttpContext context, CancellationToken cancellationToken)
+    {
+        var (take, after, refusal) = Infrastructure.PageCursor.Read(CursorList, 2, limit, cursor, DefaultLimit, MaxLimit);
+        if (refusal is not null) return Infrastructure.Problems.Invalid(refusal.Field!, refusal.Detail);
+        var page = await store.ListPageAsync(take, after, cancellationToken);
+        Infrastructure.PageCursor.SetNextIfFull(context, page, take, k => Infrastructure.PageCursor.Encode(CursorList, Infrastructure.PageCursor.Key(k.CreatedAt), k.Id));
+        return TypedResults.Ok(page.Select(k => ToDto(k, store)).ToArray());
+    }
 
     private static async Task<Results<NoContent, ProblemHttpResult>> Revoke(string keyId, ApiKeyStore store, System.Security.Claims.ClaimsPrincipal user, CancellationToken cancellationToken) =>
         await store.RevokeAsync(keyId, Audit.AuditActor.Of(user), cancellationToken)

@@ -41,7 +41,7 @@ public static class AuditApi
         audit.MapGet("/", ListAsync)
             .WithName("ListAuditEntries")
             .WithSummary("Read the audit log, newest first")
-            .WithDescription("Every state-changing call: time, actor (API key id and name, or webhook), source address, action, target, outcome, status and a summary of the request without secret values. Filters: action (exact, or a prefix ending in '.', e.g. rollout.), actor (an API key's or webhook's id or name), target (a prefix, e.g. project:web), outcome, since and until (RFC 3339). Paged: limit (default 100, max 1000) and before (next_before of the previous page).");
+            .WithDescription("Every state-changing call: time, actor (API key id and name, or webhook), source address, action, target, outcome, status and a summary of the request without secret values. Filters: action (exact, or a prefix ending in '.', e.g. rollout.), actor (an API key's or webhook's id or name), target (a prefix, e.g. project:web), outcome, since and until (RFC 3339). Paged: limit (default 100, max 1000) and before (next_before of the previous page), or cursor (the X-Next-Cursor, also in a Link header rel=\"next\", of the previous page).");
         audit.MapGet("/export", ExportAsync)
             .WithName("ExportAuditEntries")
             .WithSummary("Export the audit log as CSV or JSON")
@@ -68,15 +68,25 @@ public static class AuditApi
         return query;
     }
 
+    public const string CursorList = "audit";
+
     private static async Task<IResult> ListAsync([AsParameters] Filter filter, [FromQuery(Name = "limit")] int? limit, [FromQuery(Name = "before")] long? before,
-        InstaDeployDbContext db, CancellationToken cancellationToken)
+        [FromQuery(Name = "cursor")] string? cursor, InstaDeployDbContext db, HttpContext context, CancellationToken cancellationToken)
     {
-        if (limit is < 1 or > MaxLimit) return Problems.Invalid("limit", $"must be between 1 and {MaxLimit}");
+        var (take, after, refusal) = PageCursor.Read(CursorList, 1, limit, cursor, DefaultLimit, MaxLimit);
+        if (refusal is not null) return Problems.Invalid(refusal.Field!, refusal.Detail);
         var query = Apply(db.AuditLog.AsNoTracking(), filter);
+        // before (next_before of the previous page) and cursor (its X-Next-Cursor) are the same position, spelled twice
+        // so clients of either keep working.
         if (before is { } id) query = query.Where(e => e.Id < id);
-        var take = limit ?? DefaultLimit;
+        if (after is not null)
+        {
+            var afterId = PageCursor.Number(after[0]);
+            query = query.Where(e => e.Id < afterId);
+        }
         var entries = await query.OrderByDescending(e => e.Id).Take(take + 1).ToListAsync(cancellationToken);
         var page = entries.Take(take).Select(ToDto).ToArray();
+        if (entries.Count > take) PageCursor.SetNext(context, PageCursor.Encode(CursorList, PageCursor.Key(page[^1].Id)));
         return TypedResults.Ok(new AuditPageDto(page, entries.Count > take ? page[^1].Id : null));
     }
 

@@ -56,4 +56,10 @@ public static class AuditActions
     public const string WebhookRotate = "webhook.rotate_secret";
     public const string WebhookDeliver = "webhook.deliver";
     public const string Backup = "backup.download";
+    public const string AgentReleaseUpload = "agent_release.upload";
+    public const string AgentReleaseDelete = "agent_release.delete";
+    public const string AgentReleaseRollout = "agent_release.rollout";
+    public const string PluginPackageUpload = "plugin_package.upload";
+    public const string PluginPackageDelete = "plugin_package.delete";
+    public const string PluginPackageRollout = "plugin_package.rollout";
 }

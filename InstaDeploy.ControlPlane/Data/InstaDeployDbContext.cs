@@ -32,7 +32,10 @@ public class InstaDeployDbContext : DbContext
     public DbSet<Audit.AuditEntryEntity> AuditLog => Set<Audit.AuditEntryEntity>();
     public DbSet<Webhooks.WebhookEntity> Webhooks => Set<Webhooks.WebhookEntity>();
     public DbSet<Webhooks.WebhookDeliveryEntity> WebhookDeliveries => Set<Webhooks.WebhookDeliveryEntity>();
+    public DbSet<Jobs.Counts.JobCountEntity> JobCounts => Set<Jobs.Counts.JobCountEntity>();
+    public DbSet<Jobs.Counts.JobCountDeltaEntity> JobCountDeltas => Set<Jobs.Counts.JobCountDeltaEntity>();
     public DbSet<Infrastructure.Storage.StorageProbeEntity> StorageProbe => Set<Infrastructure.Storage.StorageProbeEntity>();
+    public DbSet<Releases.BundleEntity> Bundles => Set<Releases.BundleEntity>();
 
     protected override void ConfigureConventions(ModelConfigurationBuilder configurationBuilder)
     {
@@ -62,23 +65,42 @@ public class InstaDeployDbContext : DbContext
             // reads its rows and no more whatever the history holds (agent and project have theirs above).
             job.HasIndex(j => new { j.CreatedAt, j.Id });
             job.HasIndex(j => new { j.Status, j.CreatedAt });
+            // The job counters' triggers (migration JobCountsAndListIndexes): EF must not use RETURNING on this table.
+            job.ToTable(t => t.HasTrigger("Jobs_Counts"));
+        });
+
+        modelBuilder.Entity<Jobs.Counts.JobCountEntity>(count =>
+        {
+            count.HasKey(c => new { c.AgentId, c.Status });
+        });
+
+        modelBuilder.Entity<Jobs.Counts.JobCountDeltaEntity>(delta =>
+        {
+            delta.HasKey(d => d.Id);
         });
 
         modelBuilder.Entity<EnrollmentTokenEntity>(token =>
         {
             token.HasKey(t => t.Id);
             token.HasIndex(t => t.Hash).IsUnique();
+            token.HasIndex(t => new { t.CreatedAt, t.Id }); // GET /enrollment-tokens pages oldest first
         });
 
         modelBuilder.Entity<ApiKeyEntity>(key =>
         {
             key.HasKey(k => k.Id);
             key.HasIndex(k => k.Hash).IsUnique();
+            key.HasIndex(k => new { k.CreatedAt, k.Id }); // GET /api-keys pages oldest first
         });
 
         modelBuilder.Entity<DeploymentEntity>(deployment =>
         {
             deployment.HasKey(d => new { d.ProjectName, d.AgentId });
+            // GET /deployments?agent_id= pages by project through it, as the primary key pages the unfiltered list.
+            deployment.HasIndex(d => new { d.AgentId, d.ProjectName });
+            // Retention keeps the jobs a placement names: without these it read every placement for every candidate job.
+            deployment.HasIndex(d => d.LastJobId);
+            deployment.HasIndex(d => d.PreviousJobId);
         });
 
         modelBuilder.Entity<RevisionEntity>(revision =>
@@ -86,6 +108,7 @@ public class InstaDeployDbContext : DbContext
             revision.HasKey(r => r.Id);
             revision.HasIndex(r => new { r.ProjectName, r.Number }).IsUnique();
             revision.HasIndex(r => r.JobId).IsUnique();
+            revision.HasIndex(r => new { r.ProjectName, r.AgentId, r.Number }); // a project's revisions on one agent, newest first
         });
 
         modelBuilder.Entity<JobOutputChunkEntity>(chunk =>
@@ -102,8 +125,11 @@ public class InstaDeployDbContext : DbContext
         modelBuilder.Entity<Rollouts.RolloutEntity>(rollout =>
         {
             rollout.HasKey(r => r.Id);
-            rollout.HasIndex(r => new { r.State, r.CreatedAt });
-            rollout.HasIndex(r => new { r.ProjectName, r.CreatedAt });
+            // GET /rollouts pages newest first by (CreatedAt, Id): an index per filter it offers, ending in that order.
+            rollout.HasIndex(r => new { r.State, r.CreatedAt, r.Id });
+            rollout.HasIndex(r => new { r.ProjectName, r.CreatedAt, r.Id });
+            rollout.HasIndex(r => new { r.ProjectName, r.State, r.CreatedAt, r.Id });
+            rollout.HasIndex(r => new { r.CreatedAt, r.Id });
             // Two writers that both read the same event number: the second fails and retries with fresh reads.
             rollout.Property(r => r.LastEventSeq).IsConcurrencyToken();
         });
@@ -133,15 +159,20 @@ public class InstaDeployDbContext : DbContext
             entry.ToTable("AuditLog");
             entry.HasKey(e => e.Id);
             entry.HasIndex(e => e.At);
-            entry.HasIndex(e => new { e.Action, e.At });
-            entry.HasIndex(e => new { e.ActorId, e.At });
-            entry.HasIndex(e => new { e.Target, e.At });
+            // GET /audit pages newest first by Id: each exact filter has an index ending in Id, so a page reads its rows
+            // through it (a prefix filter, action "rollout." or a target, ranges over its index and sorts what matches).
+            entry.HasIndex(e => new { e.Action, e.Id });
+            entry.HasIndex(e => new { e.ActorId, e.Id });
+            entry.HasIndex(e => new { e.ActorName, e.Id });
+            entry.HasIndex(e => new { e.Target, e.Id });
+            entry.HasIndex(e => new { e.Outcome, e.Id });
         });
 
         modelBuilder.Entity<Webhooks.WebhookEntity>(webhook =>
         {
             webhook.HasKey(w => w.Id);
-            webhook.HasIndex(w => w.ProjectName);
+            webhook.HasIndex(w => new { w.ProjectName, w.CreatedAt, w.Id }); // GET /webhooks?project_name= pages oldest first
+            webhook.HasIndex(w => new { w.CreatedAt, w.Id });
         });
 
         modelBuilder.Entity<Webhooks.WebhookDeliveryEntity>(delivery =>
@@ -149,6 +180,12 @@ public class InstaDeployDbContext : DbContext
             delivery.HasKey(d => new { d.WebhookId, d.DeliveryId });
             delivery.HasIndex(d => new { d.WebhookId, d.BodySha256 }).IsUnique();
             delivery.HasIndex(d => d.ReceivedAt);
+        });
+
+        modelBuilder.Entity<Releases.BundleEntity>(bundle =>
+        {
+            bundle.HasKey(b => new { b.Kind, b.Name, b.Version, b.Architecture });
+            bundle.HasIndex(b => b.Sha256);
         });
 
         modelBuilder.Entity<Infrastructure.Storage.StorageProbeEntity>(probe =>

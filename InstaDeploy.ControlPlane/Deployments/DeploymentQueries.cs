@@ -21,6 +21,33 @@ public sealed class DeploymentQueries(IDbContextFactory<InstaDeployDbContext> da
         return [.. deployments.Select(ToDto)];
     }
 
+    public const int DefaultLimit = 1000;
+    public const int MaxLimit = 1000;
+    public const string CursorList = "deployments";
+
+    public static string CursorAfter(DeploymentDto d) => Infrastructure.PageCursor.Encode(CursorList, d.ProjectName, d.AgentId);
+
+    /// <summary>One page of placements by project then agent (of one agent, with <paramref name="agentId"/>), after the
+    /// cursor's; or why the limit or cursor is wrong. Read through the primary key (project, agent), or the
+    /// (agent, project) index with an agent.</summary>
+    public async Task<(DeploymentDto[]? Deployments, CommandRefusal? Refusal)> ListPageAsync(string? agentId, int? limit, string? cursor, CancellationToken cancellationToken)
+    {
+        var (take, after, refusal) = Infrastructure.PageCursor.Read(CursorList, 2, limit, cursor, DefaultLimit, MaxLimit);
+        if (refusal is not null) return (null, refusal);
+        await using var db = await databases.CreateDbContextAsync(cancellationToken);
+        var query = db.Deployments.AsNoTracking();
+        if (agentId is not null) query = query.Where(d => d.AgentId == agentId);
+        if (after is not null)
+        {
+            var (project, agent) = (after[0], after[1]);
+#pragma warning disable CA1309 // EF Core translates this overload to the database's comparison; the ordinal one has no translation
+            query = query.Where(d => string.Compare(d.ProjectName, project) > 0 || (d.ProjectName == project && string.Compare(d.AgentId, agent) > 0));
+#pragma warning restore CA1309
+        }
+        var deployments = await query.OrderBy(d => d.ProjectName).ThenBy(d => d.AgentId).Take(take).ToListAsync(cancellationToken);
+        return ([.. deployments.Select(ToDto)], null);
+    }
+
     /// <summary>Where the project is placed, by agent; null if it was never deployed.</summary>
     public async Task<ProjectDeploymentsDto?> GetProjectAsync(string projectName, CancellationToken cancellationToken)
     {
@@ -31,19 +58,30 @@ public sealed class DeploymentQueries(IDbContextFactory<InstaDeployDbContext> da
     }
 
     /// <summary>The project's revisions, newest first (of one agent, with <paramref name="agentId"/>); or why not.</summary>
-    public async Task<(RevisionDto[]? Revisions, CommandRefusal? Refusal)> ListRevisionsAsync(string projectName, string? agentId, int? limit, CancellationToken cancellationToken)
+    public async Task<(RevisionDto[]? Revisions, CommandRefusal? Refusal)> ListRevisionsAsync(string projectName, string? agentId, int? limit, CancellationToken cancellationToken, string? cursor = null)
     {
         if (DeployService.ValidateProject(projectName) is { } invalid) return (null, invalid);
-        if (limit is < 1 or > MaxRevisionLimit) return (null, CommandRefusal.Invalid("limit", $"must be between 1 and {MaxRevisionLimit}"));
+        // A cursor names its project: one of another project's revisions is another list.
+        var (take, after, refusal) = Infrastructure.PageCursor.Read(RevisionCursorList(projectName), 1, limit, cursor, DefaultRevisionLimit, MaxRevisionLimit);
+        if (refusal is not null) return (null, refusal);
         await using var db = await databases.CreateDbContextAsync(cancellationToken);
         var query = db.Revisions.AsNoTracking().Where(r => r.ProjectName == projectName);
         if (agentId is not null) query = query.Where(r => r.AgentId == agentId);
-        var revisions = await query.OrderByDescending(r => r.Number).Take(limit ?? DefaultRevisionLimit).ToListAsync(cancellationToken);
-        if (revisions.Count == 0 && !await db.Revisions.AnyAsync(r => r.ProjectName == projectName, cancellationToken))
+        if (after is not null)
+        {
+            var before = (int)Infrastructure.PageCursor.Number(after[0]);
+            query = query.Where(r => r.Number < before);
+        }
+        var revisions = await query.OrderByDescending(r => r.Number).Take(take).ToListAsync(cancellationToken);
+        if (revisions.Count == 0 && after is null && !await db.Revisions.AnyAsync(r => r.ProjectName == projectName, cancellationToken))
             return (null, UnknownProject(projectName));
         var current = await CurrentRevisionsAsync(db, projectName, cancellationToken);
         return ([.. revisions.Select(r => ToDto(r, current, withCompose: false))], null);
     }
+
+    private static string RevisionCursorList(string projectName) => "revisions:" + projectName;
+
+    public static string RevisionCursorAfter(RevisionDto r) => Infrastructure.PageCursor.Encode(RevisionCursorList(r.ProjectName), Infrastructure.PageCursor.Key(r.Revision));
 
     /// <summary>One revision with its compose file (base64 in the answer); or why not.</summary>
     public async Task<(RevisionDto? Revision, CommandRefusal? Refusal)> GetRevisionAsync(string projectName, int number, CancellationToken cancellationToken)

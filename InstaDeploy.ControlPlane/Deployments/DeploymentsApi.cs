@@ -46,7 +46,7 @@ public static class DeploymentsApi
             .WithName("ListDeployments")
             .WithResponseExample(200, new[] { OpenApiExamples.Deployment })
             .WithSummary("List deployments")
-            .WithDescription("Every project on every agent it was deployed to: state (deploying, running, failed, stopping, stopped, stop_failed) and last job.");
+            .WithDescription("Every project on every agent it was deployed to: state (deploying, running, failed, stopping, stopped, stop_failed) and last job. By project then agent; filter with agent_id; limit defaults to 1000 (max 1000); a full page answers the next one's cursor in X-Next-Cursor and a Link header (rel=\"next\"): pass it as cursor.");
         deployments.MapGet("/{projectName}", GetDeployment)
             .WithName("GetDeployment")
             .WithResponseExample(200, new { project_name = "test-app", placements = new[] { OpenApiExamples.Deployment } })
@@ -91,8 +91,15 @@ public static class DeploymentsApi
         };
     }
 
-    private static async Task<Ok<DeploymentDto[]>> ListDeployments(DeploymentQueries queries, CancellationToken cancellationToken) =>
-        TypedResults.Ok(await queries.ListAsync(cancellationToken));
+    private static async Task<Results<Ok<DeploymentDto[]>, ValidationProblem>> ListDeployments(
+        [Microsoft.AspNetCore.Mvc.FromQuery(Name = "agent_id")] string? agentId, [Microsoft.AspNetCore.Mvc.FromQuery(Name = "limit")] int? limit,
+        [Microsoft.AspNetCore.Mvc.FromQuery(Name = "cursor")] string? cursor, DeploymentQueries queries, HttpContext context, CancellationToken cancellationToken)
+    {
+        var (deployments, refusal) = await queries.ListPageAsync(agentId, limit, cursor, cancellationToken);
+        if (refusal is not null) return Problems.Invalid(refusal.Field!, refusal.Detail);
+        PageCursor.SetNextIfFull(context, deployments!, limit ?? DeploymentQueries.DefaultLimit, DeploymentQueries.CursorAfter);
+        return TypedResults.Ok(deployments!);
+    }
 
     private static async Task<Results<Ok<ProjectDeploymentsDto>, ProblemHttpResult>> GetDeployment(string projectName, DeploymentQueries queries, CancellationToken cancellationToken) =>
         await queries.GetProjectAsync(projectName, cancellationToken) is { } project

@@ -19,7 +19,7 @@ public static class RevisionsApi
             .WithName("ListRevisions")
             .WithResponseExample(200, new[] { Example })
             .WithSummary("List a project's revisions, newest first")
-            .WithDescription("Every deploy of the project: revision number, agent, job, compose file hash, variable names, the API key that asked, when, and outcome (pending, succeeded, failed, rolled_back, timed_out, expired). Filter with agent_id; limit defaults to 50 (max 1000).");
+            .WithDescription("Every deploy of the project: revision number, agent, job, compose file hash, variable names, the API key that asked, when, and outcome (pending, succeeded, failed, rolled_back, timed_out, expired). Filter with agent_id; limit defaults to 50 (max 1000); a full page answers the next one's cursor in X-Next-Cursor and a Link header (rel=\"next\"): pass it as cursor.");
         read.MapGet("/revisions/{revision:int}", Get)
             .WithName("GetRevision")
             .WithResponseExample(200, Example)
@@ -46,11 +46,13 @@ public static class RevisionsApi
     };
 
     private static async Task<Results<Ok<RevisionDto[]>, ValidationProblem, ProblemHttpResult>> List(
-        string projectName, [FromQuery(Name = "agent_id")] string? agentId, [FromQuery(Name = "limit")] int? limit,
-        DeploymentQueries queries, CancellationToken cancellationToken)
+        string projectName, [FromQuery(Name = "agent_id")] string? agentId, [FromQuery(Name = "limit")] int? limit, [FromQuery(Name = "cursor")] string? cursor,
+        DeploymentQueries queries, HttpContext context, CancellationToken cancellationToken)
     {
-        var (revisions, refusal) = await queries.ListRevisionsAsync(projectName, agentId, limit, cancellationToken);
-        return refusal is null ? TypedResults.Ok(revisions!) : Refused<RevisionDto[]>(refusal);
+        var (revisions, refusal) = await queries.ListRevisionsAsync(projectName, agentId, limit, cancellationToken, cursor);
+        if (refusal is not null) return Refused<RevisionDto[]>(refusal);
+        PageCursor.SetNextIfFull(context, revisions!, limit ?? DeploymentQueries.DefaultRevisionLimit, DeploymentQueries.RevisionCursorAfter);
+        return TypedResults.Ok(revisions!);
     }
 
     private static async Task<Results<Ok<RevisionDto>, ValidationProblem, ProblemHttpResult>> Get(

@@ -92,7 +92,7 @@ public static class AgentHubEndpoint
             await credentials.IssueKeyAsync(hostname, keyHash!, context.RequestAborted);
             context.Response.Headers[HandshakeHeaders.AgentKey] = issuedKey;
         }
-        context.Response.Headers[HandshakeHeaders.Features] = $"{HandshakeHeaders.FeatureAgentPlugins}, {HandshakeHeaders.FeatureReliableDelivery}, {HandshakeHeaders.FeatureAgentKey}, {HandshakeHeaders.FeatureGracefulStop}";
+        context.Response.Headers[HandshakeHeaders.Features] = $"{HandshakeHeaders.FeatureAgentPlugins}, {HandshakeHeaders.FeatureReliableDelivery}, {HandshakeHeaders.FeatureAgentKey}, {HandshakeHeaders.FeatureGracefulStop}, {HandshakeHeaders.FeatureAgentMetrics}";
         context.Response.Headers[HandshakeHeaders.MaxMessageBytes] = settings.MaxMessageBytes.ToString(System.Globalization.CultureInfo.InvariantCulture);
         using var socket = await context.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext
         {
@@ -174,6 +174,10 @@ public static class AgentHubEndpoint
                             break;
                         case AgentPluginsMessage plugins:
                             await agents.SetPluginsAsync(hostname, plugins.Plugins, CancellationToken.None);
+                            break;
+                        case AgentMetricsMessage sample:
+                            if (!context.RequestServices.GetRequiredService<AgentMetricsStore>().Record(hostname, sample))
+                                logger.BadAgentMessage(hostname, "an implausible AGENT_METRICS sample; ignored");
                             break;
                         case AgentKeyStoredMessage when keyHash is not null && issuedKey is not null:
                             if (await credentials.ConfirmKeyAsync(hostname, keyHash, CancellationToken.None)) logger.AgentKeyBound(hostname);

@@ -83,10 +83,14 @@ public static class ControlPlaneExtensions
         services.AddSingleton<AgentTokenValidator>();
         services.AddSingleton<AgentStore>();
         services.AddSingleton<AgentQueries>();
+        services.AddSingleton<AgentMetricsStore>();
         services.AddSingleton<AgentCredentials>();
         services.AddJobs();
         services.AddDeployments();
         services.AddRollouts();
+        services.AddSingleton<Releases.BundleStore>();
+        services.AddSingleton<Releases.BundleCommands>();
+        services.AddSingleton<Releases.BundleRollouts>();
         services.AddAudit();
         services.AddRegistries();
         services.AddWebhooks();
@@ -134,6 +138,7 @@ public static class ControlPlaneExtensions
         var folder = Path.GetDirectoryName(options.DatabasePath)!;
         if (OperatingSystem.IsWindows()) Directory.CreateDirectory(folder);
         else Directory.CreateDirectory(folder, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        if (!database.IsPostgres) await Data.SqliteFiles.CreateWithIncrementalVacuumAsync(database, CancellationToken.None);
         await using var db = await app.Services.GetRequiredService<IDbContextFactory<InstaDeployDbContext>>().CreateDbContextAsync();
         // On PostgreSQL several instances may start at once: EF Core takes a lock in the database while it migrates.
         await db.Database.MigrateAsync();

@@ -16,6 +16,12 @@ public sealed class JobQueries(IDbContextFactory<InstaDeployDbContext> databases
     public const int DefaultLimit = 100;
     public const int MaxLimit = 1000;
 
+    /// <summary>The name a cursor of this list carries: a cursor of another list is refused.</summary>
+    public const string CursorList = "jobs";
+
+    /// <summary>The cursor of the page after <paramref name="job"/>.</summary>
+    public static string CursorAfter(JobSummaryDto job) => Infrastructure.PageCursor.Encode(CursorList, Infrastructure.PageCursor.Key(job.CreatedAt), job.JobId);
+
     public static readonly string[] KnownStatuses =
         [JobStatuses.Pending, JobStatuses.Sent, JobStatuses.Running, JobStatuses.Completed, JobStatuses.Failed, JobStatuses.TimedOut, JobStatuses.Expired];
 
@@ -24,12 +30,8 @@ public sealed class JobQueries(IDbContextFactory<InstaDeployDbContext> databases
     {
         if (filter.Status is { } status && !KnownStatuses.Contains(status))
             return (null, CommandRefusal.Invalid("status", $"'{status}' is not a job status; use one of {string.Join(", ", KnownStatuses)}"));
-        if (filter.Limit is < 1 or > MaxLimit)
-            return (null, CommandRefusal.Invalid("limit", $"must be between 1 and {MaxLimit}"));
-        DateTimeOffset afterAt = default;
-        var afterId = "";
-        if (filter.Cursor is not null && !Infrastructure.PageCursor.TryDecode(filter.Cursor, out afterAt, out afterId))
-            return (null, CommandRefusal.Invalid("cursor", "is not a cursor this list gave; pass the X-Next-Cursor value of the previous page as it was, or leave it out for the first page"));
+        var (limit, after, refusal) = Infrastructure.PageCursor.Read(CursorList, 2, filter.Limit, filter.Cursor, DefaultLimit, MaxLimit);
+        if (refusal is not null) return (null, refusal);
 
         await using var db = await databases.CreateDbContextAsync(cancellationToken);
         var query = db.Jobs.AsNoTracking();
@@ -37,13 +39,17 @@ public sealed class JobQueries(IDbContextFactory<InstaDeployDbContext> databases
         if (filter.ProjectName is not null) query = query.Where(j => j.ProjectName == filter.ProjectName);
         if (filter.Status is not null) query = query.Where(j => j.Status == filter.Status);
         if (filter.Type is not null) query = query.Where(j => j.Type == filter.Type);
-        // EF Core translates the two-argument string.Compare to the database's own (ordinal for these ASCII ids)
-        // comparison; the overload with a StringComparison that CA1309 asks for has no translation.
+        if (after is not null)
+        {
+            var (afterAt, afterId) = (Infrastructure.PageCursor.Time(after[0]), after[1]);
+            // EF Core translates the two-argument string.Compare to the database's own (ordinal for these ASCII ids)
+            // comparison; the overload with a StringComparison that CA1309 asks for has no translation.
 #pragma warning disable CA1309
-        if (filter.Cursor is not null) query = query.Where(j => j.CreatedAt < afterAt || (j.CreatedAt == afterAt && string.Compare(j.Id, afterId) < 0));
+            query = query.Where(j => j.CreatedAt < afterAt || (j.CreatedAt == afterAt && string.Compare(j.Id, afterId) < 0));
 #pragma warning restore CA1309
+        }
         // Without the output, payload and result columns: a list's cost must not grow with what each job printed.
-        var jobs = await query.OrderByDescending(j => j.CreatedAt).ThenByDescending(j => j.Id).Take(filter.Limit ?? DefaultLimit)
+        var jobs = await query.OrderByDescending(j => j.CreatedAt).ThenByDescending(j => j.Id).Take(limit)
             .Select(j => new JobSummaryDto(j.Id, j.Type, j.AgentId, j.ProjectName, j.Status, j.Error, j.CreatedAt, j.UpdatedAt, j.CompletedAt))
             .ToListAsync(cancellationToken);
         return ([.. jobs], null);

@@ -18,6 +18,11 @@ public static class JobsApi
             .WithSummary("List jobs, newest first")
             .WithDescription("Filter with agent_id, project_name and status (PENDING, SENT, RUNNING, COMPLETED, FAILED, TIMED_OUT, EXPIRED); limit defaults to 100 (max 1000). A full page answers the next one's cursor in X-Next-Cursor and a Link header (rel=\"next\"): pass it as cursor. Each entry is the job without its output and result: read those at GET /jobs/{job_id}.");
 
+        jobs.MapGet("/summary", GetSummary)
+            .WithName("GetJobSummary")
+            .WithSummary("Count jobs per status, overall and per agent")
+            .WithDescription("How many jobs are stored in each status (PENDING, SENT, RUNNING, COMPLETED, FAILED, TIMED_OUT, EXPIRED), in all and per agent; agent_id limits it to one agent. Read from counters kept with every job change, so it costs the same whatever the history holds; jobs removed by retention are no longer counted.");
+
         jobs.MapGet("/{jobId}", GetJob)
             .WithName("GetJob")
             .WithResponseExample(200, OpenApiExamples.Job)
@@ -45,9 +50,12 @@ public static class JobsApi
     {
         var (jobs, refusal) = await queries.ListAsync(new JobFilter(agentId, projectName, status, limit, Cursor: cursor), cancellationToken);
         if (refusal is not null) return Problems.Invalid(refusal.Field!, refusal.Detail);
-        if (jobs!.Length == (limit ?? JobQueries.DefaultLimit)) PageCursor.SetNext(context, PageCursor.Encode(jobs[^1].CreatedAt, jobs[^1].JobId));
+        PageCursor.SetNextIfFull(context, jobs!, limit ?? JobQueries.DefaultLimit, JobQueries.CursorAfter);
         return TypedResults.Ok(jobs);
     }
+
+    private static async Task<Ok<Counts.JobCountsDto>> GetSummary([FromQuery(Name = "agent_id")] string? agentId, Counts.JobCounts counts, CancellationToken cancellationToken) =>
+        TypedResults.Ok(await counts.ReadAsync(agentId, cancellationToken));
 
     private static async Task<Results<Ok<JobDto>, ProblemHttpResult>> GetJob(string jobId, JobQueries queries, Retention.JobRetention retention, CancellationToken cancellationToken) =>
         await queries.GetAsync(jobId, cancellationToken) is { } job

@@ -24,6 +24,9 @@ public static class JobsExtensions
         services.AddHostedService<JobTimeoutService>();
         services.AddSingleton<Retention.JobRetention>();
         services.AddHostedService<Retention.JobRetentionService>();
+        services.AddSingleton<Counts.JobCounts>();
+        services.AddSingleton<Counts.JobCountCompactor>();
+        services.AddHostedService(s => s.GetRequiredService<Counts.JobCountCompactor>());
         return services;
     }
 }

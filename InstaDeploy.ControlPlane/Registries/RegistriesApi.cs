@@ -55,7 +55,7 @@ public static partial class RegistriesApi
         registries.MapGet("/", ListAsync)
             .WithName("ListRegistryLogins")
             .WithSummary("List registry logins")
-            .WithDescription("Every login: host, user name, which agents it is for, when and by whom it was set; never a password.");
+            .WithDescription("Every login: host, user name, which agents it is for, when and by whom it was set; never a password. By host; limit defaults to 1000 (max 1000); a full page answers the next one's cursor in X-Next-Cursor and a Link header (rel=\"next\"): pass it as cursor.");
         registries.MapDelete("/{host}", DeleteAsync)
             .WithName("DeleteRegistryLogin")
             .Audited(AuditActions.RegistryDelete)
@@ -92,8 +92,19 @@ public static partial class RegistriesApi
         return TypedResults.Ok(ToDto(entry));
     }
 
-    private static async Task<IResult> ListAsync(RegistryCredentialStore store, CancellationToken cancellationToken) =>
-        TypedResults.Ok((await store.ListAsync(cancellationToken)).Select(ToDto).ToArray());
+    public const string CursorList = "registries";
+    public const int DefaultLimit = 1000;
+    public const int MaxLimit = 1000;
+
+    private static async Task<IResult> ListAsync([FromQuery(Name = "limit")] int? limit, [FromQuery(Name = "cursor")] string? cursor,
+        RegistryCredentialStore store, HttpContext context, CancellationToken cancellationToken)
+    {
+        var (take, after, refusal) = PageCursor.Read(CursorList, 2, limit, cursor, DefaultLimit, MaxLimit);
+        if (refusal is not null) return Problems.Invalid(refusal.Field!, refusal.Detail);
+        var page = await store.ListPageAsync(take, after, cancellationToken);
+        PageCursor.SetNextIfFull(context, page, take, r => PageCursor.Encode(CursorList, r.Host, r.Scope));
+        return TypedResults.Ok(page.Select(ToDto).ToArray());
+    }
 
     private static async Task<IResult> DeleteAsync(string host, [FromQuery(Name = "agent_id")] string? agentId, [FromQuery(Name = "selector")] string? selector,
         RegistryCredentialStore store, ClaimsPrincipal user, CancellationToken cancellationToken)

@@ -46,6 +46,21 @@ public sealed class RegistryCredentialStore(IDbContextFactory<InstaDeployDbConte
         return await db.RegistryCredentials.AsNoTracking().OrderBy(r => r.Host).ThenBy(r => r.Scope).ToListAsync(cancellationToken);
     }
 
+    /// <summary>One page of logins by host then scope (the primary key), after the position <paramref name="after"/>.</summary>
+    public async Task<List<RegistryCredentialEntity>> ListPageAsync(int limit, string[]? after, CancellationToken cancellationToken)
+    {
+        await using var db = await databases.CreateDbContextAsync(cancellationToken);
+        var query = db.RegistryCredentials.AsNoTracking();
+        if (after is not null)
+        {
+            var (host, scope) = (after[0], after[1]);
+#pragma warning disable CA1309 // EF Core translates this overload to the database's comparison; the ordinal one has no translation
+            query = query.Where(r => string.Compare(r.Host, host) > 0 || (r.Host == host && string.Compare(r.Scope, scope) > 0));
+#pragma warning restore CA1309
+        }
+        return await query.OrderBy(r => r.Host).ThenBy(r => r.Scope).Take(limit).ToListAsync(cancellationToken);
+    }
+
     public async Task<bool> DeleteAsync(string host, string? agentId, string? selector, AuditActor actor, CancellationToken cancellationToken)
     {
         await using var db = await databases.CreateDbContextAsync(cancellationToken);

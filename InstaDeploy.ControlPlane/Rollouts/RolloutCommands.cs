@@ -12,10 +12,13 @@ namespace InstaDeploy.ControlPlane.Rollouts;
 /// rollback) sends, with the agent's own variables and a revision of its own, tagged with the target so the job's
 /// creation claims it.
 /// </summary>
-public sealed class RolloutCommands(DeployService deploys)
+public sealed class RolloutCommands(DeployService deploys, Releases.BundleCommands bundles)
 {
-    /// <summary>The target's deploy: the rollout's compose file, or for rollback_to the agent's own revision of it.</summary>
-    public JobRequest Deploy(RolloutEntity rollout, RolloutTargetEntity target) => new()
+    /// <summary>The target's deploy: the rollout's compose file, or for rollback_to the agent's own revision of it; for a
+    /// rollout of a bundle, the agent update or plugin change.</summary>
+    public JobRequest Deploy(RolloutEntity rollout, RolloutTargetEntity target) => rollout.Action == RolloutActions.Deploy ? DeployCompose(rollout, target) : bundles.ForTarget(rollout, target);
+
+    private JobRequest DeployCompose(RolloutEntity rollout, RolloutTargetEntity target) => new()
     {
         Type = CommandTypes.DeployCompose,
         ProjectName = rollout.ProjectName,
@@ -55,6 +58,6 @@ public sealed class RolloutCommands(DeployService deploys)
 
     private static Deployer DeployerOf(RolloutEntity rollout) => new(rollout.CreatedBy, rollout.CreatedByRestricted);
 
-    private static CommandBody Tag(CommandBody body, RolloutEntity rollout, RolloutTargetEntity target, bool restore) =>
+    internal static CommandBody Tag(CommandBody body, RolloutEntity rollout, RolloutTargetEntity target, bool restore) =>
         body.Refusal is not null ? body : body with { HookState = new RolloutJobState(rollout.Id, target.Ordinal, restore, body.HookState as RevisionEntity) };
 }

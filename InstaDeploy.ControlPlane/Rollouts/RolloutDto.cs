@@ -4,7 +4,7 @@ namespace InstaDeploy.ControlPlane.Rollouts;
 
 /// <summary>A rollout as the REST API shows it.</summary>
 /// <param name="RolloutId">Its id; GET /rollouts/{rollout_id}.</param>
-/// <param name="ProjectName">The project deployed.</param>
+/// <param name="ProjectName">The project deployed ("" for agent updates and plugins).</param>
 /// <param name="State">pending, running, paused, rolling_back, succeeded, failed, rolled_back or cancelled.</param>
 /// <param name="Reason">Why it is in that state (why it paused or failed), or "".</param>
 /// <param name="AwaitingPromotion">The canaries are done and the rest waits for POST /rollouts/{id}/promote.</param>
@@ -21,10 +21,14 @@ namespace InstaDeploy.ControlPlane.Rollouts;
 /// <param name="FinishedAt">When it reached a final state.</param>
 /// <param name="UpdatedAt">When it last changed.</param>
 /// <param name="LastEventId">The number of its last event (GET /rollouts/{id}/events resumes after a Last-Event-ID).</param>
+/// <param name="Action">deploy, agent_update, plugin_install or plugin_remove.</param>
+/// <param name="BundleName">For agent_update and the plugin actions: InstaDeploy.Agent or the plugin.</param>
+/// <param name="BundleVersion">For agent_update and plugin_install: the version rolled out.</param>
 public sealed record RolloutDto(
     string RolloutId, string ProjectName, string State, string Reason, bool AwaitingPromotion, string? Selector, string? ComposeSha256,
     string? RollbackTo, string? RollbackChoice, RolloutStrategyDto Strategy, RolloutCountsDto Counts, RolloutTargetDto[]? Targets,
-    string CreatedBy, DateTimeOffset CreatedAt, DateTimeOffset? StartedAt, DateTimeOffset? FinishedAt, DateTimeOffset UpdatedAt, long LastEventId);
+    string CreatedBy, DateTimeOffset CreatedAt, DateTimeOffset? StartedAt, DateTimeOffset? FinishedAt, DateTimeOffset UpdatedAt, long LastEventId,
+    string Action = RolloutActions.Deploy, string? BundleName = null, string? BundleVersion = null);
 
 /// <summary>A rollout's strategy, resolved.</summary>
 /// <param name="MaxParallel">Targets deployed at once (a batch).</param>
@@ -69,7 +73,7 @@ internal static class RolloutMapping
     public static RolloutDto ToDto(this RolloutEntity r, IReadOnlyList<RolloutTargetEntity> targets, bool withTargets) => new(
         r.Id, r.ProjectName, r.State, r.Reason, r.PauseKind == RolloutPauseKinds.Canary, r.Selector, r.ComposeSha256, r.RollbackTo, r.RollbackChoice,
         r.Strategy(), Counts(targets), withTargets ? [.. targets.Select(ToDto)] : null,
-        r.CreatedBy, r.CreatedAt, r.StartedAt, r.FinishedAt, r.UpdatedAt, r.LastEventSeq);
+        r.CreatedBy, r.CreatedAt, r.StartedAt, r.FinishedAt, r.UpdatedAt, r.LastEventSeq, r.Action, r.BundleName, r.BundleVersion);
 
     public static RolloutStrategyDto Strategy(this RolloutEntity r) => new(r.MaxParallel, r.MaxParallelSpec, r.CanaryCount, r.AutoPromote, r.Promoted,
         r.BatchWaitSeconds, r.HealthWaitSeconds, r.MaxFailures, r.MaxFailuresSpec, r.OnFailure, r.Offline);

@@ -108,7 +108,10 @@ public sealed class RolloutEngine(RolloutStore store, RolloutStepper stepper, Jo
     /// event streams.</summary>
     private void OnJobFinished(FinishedJob job)
     {
-        if (job is not { Type: CommandTypes.DeployCompose or CommandTypes.StopCompose, ProjectName: { } project }) return;
+        // A bundle rollout (agent update, plugin) has no project: its rollouts are the ones of project "".
+        var project = Releases.BundleCommands.IsBundleCommand(job.Type) ? ""
+            : job is { Type: CommandTypes.DeployCompose or CommandTypes.StopCompose, ProjectName: { } name } ? name : null;
+        if (project is null) return;
         foreach (var (id, of) in _open)
         {
             if (of != project) continue;

@@ -7,7 +7,15 @@ namespace InstaDeploy.ControlPlane.Rollouts;
 public sealed class RolloutEntity
 {
     public required string Id { get; set; }
+    /// <summary>The project deployed; "" for a rollout of an agent release or a plugin package.</summary>
     public required string ProjectName { get; set; }
+
+    /// <summary>What each target gets: see <see cref="RolloutActions"/>.</summary>
+    public string Action { get; set; } = RolloutActions.Deploy;
+
+    /// <summary>For an agent update or a plugin: the bundle's name (InstaDeploy.Agent, or the plugin) and version.</summary>
+    public string? BundleName { get; set; }
+    public string? BundleVersion { get; set; }
 
     /// <summary>See <see cref="RolloutStates"/>.</summary>
     public required string State { get; set; }
@@ -157,6 +165,19 @@ public static class RolloutTargetStates
     public const string RollbackFailed = "rollback_failed";
 
     public static bool IsDone(string state) => state is not (Waiting or Deploying or RollingBack);
+}
+
+/// <summary>What a rollout does on each target.</summary>
+public static class RolloutActions
+{
+    /// <summary>Deploy the rollout's compose file (or a revision again): the default.</summary>
+    public const string Deploy = "deploy";
+    /// <summary>Update the agent to an agent release (UPDATE_AGENT).</summary>
+    public const string AgentUpdate = "agent_update";
+    /// <summary>Install a plugin package (INSTALL_PLUGIN).</summary>
+    public const string PluginInstall = "plugin_install";
+    /// <summary>Remove a plugin (REMOVE_PLUGIN).</summary>
+    public const string PluginRemove = "plugin_remove";
 }
 
 public static class RolloutFailureActions

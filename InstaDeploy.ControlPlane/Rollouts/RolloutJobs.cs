@@ -19,7 +19,8 @@ public sealed class RolloutStepTakenException(string message) : Exception(messag
 /// </summary>
 public sealed class RolloutJobs : IJobLifecycleHook
 {
-    public bool Tracks(string type, string? projectName) => projectName is not null && type is CommandTypes.DeployCompose or CommandTypes.StopCompose;
+    public bool Tracks(string type, string? projectName) =>
+        (projectName is not null && type is CommandTypes.DeployCompose or CommandTypes.StopCompose) || Releases.BundleCommands.IsBundleCommand(type);
 
     public async Task OnCreatingAsync(InstaDeployDbContext db, JobDraft draft, JobEntity job, CancellationToken cancellationToken)
     {

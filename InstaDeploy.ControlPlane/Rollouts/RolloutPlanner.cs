@@ -89,16 +89,20 @@ public sealed class RolloutPlanner(IDbContextFactory<InstaDeployDbContext> datab
             RolloutId = rollout.Id,
             Ordinal = i,
             AgentId = agent,
-            // Canaries go max_parallel at a time too; the others start in the batch after the last canary batch.
-            Batch = i < strategy.Canary ? i / strategy.MaxParallel
-                : (strategy.Canary + strategy.MaxParallel - 1) / strategy.MaxParallel + (i - strategy.Canary) / strategy.MaxParallel,
+            Batch = BatchOf(i, strategy),
             State = RolloutTargetStates.Waiting,
             RollbackOf = choice?.RevisionByAgent[agent],
         }).ToList();
         return (new Plan(rollout, targets), null);
     }
 
-    private static async Task<(List<string>? AgentIds, CommandRefusal? Problem)> ResolveTargetsAsync(InstaDeployDbContext db, RolloutTargetsRequest? targets, CancellationToken cancellationToken)
+    /// <summary>The batch of the target at <paramref name="ordinal"/>: canaries go max_parallel at a time too; the others
+    /// start in the batch after the last canary batch.</summary>
+    internal static int BatchOf(int ordinal, RolloutStrategy.Resolved strategy) => ordinal < strategy.Canary
+        ? ordinal / strategy.MaxParallel
+        : (strategy.Canary + strategy.MaxParallel - 1) / strategy.MaxParallel + (ordinal - strategy.Canary) / strategy.MaxParallel;
+
+    internal static async Task<(List<string>? AgentIds, CommandRefusal? Problem)> ResolveTargetsAsync(InstaDeployDbContext db, RolloutTargetsRequest? targets, CancellationToken cancellationToken)
     {
         if (targets is null || (targets.Selector is null) == (targets.AgentIds is null))
             return (null, CommandRefusal.Invalid("targets", "is required, with exactly one of selector (\"role=web,region in (eu,us)\") or agent_ids ([\"vps-1\", \"vps-2\"])"));

@@ -14,6 +14,9 @@ public sealed class RolloutSteering(
 {
     public const int DefaultLimit = 50;
     public const int MaxLimit = 1000;
+    public const string CursorList = "rollouts";
+
+    public static string CursorAfter(RolloutDto r) => Infrastructure.PageCursor.Encode(CursorList, Infrastructure.PageCursor.Key(r.CreatedAt), r.RolloutId);
 
     /// <summary>Plans and stores a rollout, then wakes the engine; or why it cannot start.</summary>
     public async Task<(RolloutDto? Rollout, CommandRefusal? Refusal)> StartAsync(RolloutRequest request, Deployer deployer, Audit.AuditActor actor, CancellationToken cancellationToken)
@@ -27,14 +30,24 @@ public sealed class RolloutSteering(
     }
 
     /// <summary>Rollouts newest first, of one project or in one state when given, without their target rows.</summary>
-    public async Task<(RolloutDto[]? Rollouts, CommandRefusal? Refusal)> ListAsync(string? projectName, string? state, int? limit, CancellationToken cancellationToken)
+    public async Task<(RolloutDto[]? Rollouts, CommandRefusal? Refusal)> ListAsync(string? projectName, string? state, int? limit, CancellationToken cancellationToken, string? cursor = null)
     {
-        if (limit is < 1 or > MaxLimit) return (null, CommandRefusal.Invalid("limit", $"must be between 1 and {MaxLimit}"));
+        var (take, after, refusal) = Infrastructure.PageCursor.Read(CursorList, 2, limit, cursor, DefaultLimit, MaxLimit);
+        if (refusal is not null) return (null, refusal);
         await using var db = await databases.CreateDbContextAsync(cancellationToken);
         var query = db.Rollouts.AsNoTracking();
         if (projectName is not null) query = query.Where(r => r.ProjectName == projectName);
         if (state is not null) query = query.Where(r => r.State == state);
-        var rollouts = await query.OrderByDescending(r => r.CreatedAt).Take(limit ?? DefaultLimit).ToListAsync(cancellationToken);
+        if (after is not null)
+        {
+            var (afterAt, afterId) = (Infrastructure.PageCursor.Time(after[0]), after[1]);
+#pragma warning disable CA1309 // EF Core translates this overload to the database's comparison; the ordinal one has no translation
+            query = query.Where(r => r.CreatedAt < afterAt || (r.CreatedAt == afterAt && string.Compare(r.Id, afterId) < 0));
+#pragma warning restore CA1309
+        }
+        // (CreatedAt, Id) newest first, through the index of the filter given: (ProjectName, State, CreatedAt, Id),
+        // (State, CreatedAt, Id) or (CreatedAt, Id).
+        var rollouts = await query.OrderByDescending(r => r.CreatedAt).ThenByDescending(r => r.Id).Take(take).ToListAsync(cancellationToken);
         var ids = rollouts.Select(r => r.Id).ToList();
         var targets = (await db.RolloutTargets.AsNoTracking().Where(t => ids.Contains(t.RolloutId)).ToListAsync(cancellationToken)).ToLookup(t => t.RolloutId);
         return ([.. rollouts.Select(r => r.ToDto([.. targets[r.Id]], withTargets: false))], null);

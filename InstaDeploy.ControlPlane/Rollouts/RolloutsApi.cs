@@ -18,7 +18,7 @@ public static class RolloutsApi
             .WithName("ListRollouts")
             .Produces<RolloutDto[]>()
             .WithSummary("List rollouts, newest first")
-            .WithDescription("Each rollout's state, strategy and counts (without its target rows). Filter with project_name and state; limit defaults to 50 (max 1000).");
+            .WithDescription("Each rollout's state, strategy and counts (without its target rows). Filter with project_name and state; limit defaults to 50 (max 1000); a full page answers the next one's cursor in X-Next-Cursor and a Link header (rel=\"next\"): pass it as cursor.");
         read.MapGet("/{rolloutId}", Get)
             .WithName("GetRollout")
             .Produces<RolloutDto>()
@@ -67,10 +67,12 @@ public static class RolloutsApi
     }
 
     private static async Task<IResult> List([FromQuery(Name = "project_name")] string? projectName, [FromQuery(Name = "state")] string? state,
-        [FromQuery(Name = "limit")] int? limit, RolloutSteering rollouts, CancellationToken cancellationToken)
+        [FromQuery(Name = "limit")] int? limit, [FromQuery(Name = "cursor")] string? cursor, RolloutSteering rollouts, HttpContext context, CancellationToken cancellationToken)
     {
-        var (list, refusal) = await rollouts.ListAsync(projectName, state, limit, cancellationToken);
-        return refusal is not null ? refusal.ToResult() : TypedResults.Ok(list);
+        var (list, refusal) = await rollouts.ListAsync(projectName, state, limit, cancellationToken, cursor);
+        if (refusal is not null) return refusal.ToResult();
+        PageCursor.SetNextIfFull(context, list!, limit ?? RolloutSteering.DefaultLimit, RolloutSteering.CursorAfter);
+        return TypedResults.Ok(list);
     }
 
     private static async Task<IResult> Get(string rolloutId, RolloutSteering rollouts, CancellationToken cancellationToken) =>

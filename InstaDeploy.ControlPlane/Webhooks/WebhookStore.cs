@@ -65,6 +65,23 @@ public sealed class WebhookStore(IDbContextFactory<InstaDeployDbContext> databas
         return await query.OrderBy(w => w.CreatedAt).ThenBy(w => w.Id).ToListAsync(cancellationToken);
     }
 
+    /// <summary>One page of webhooks (of one project, when given) oldest first, after the position <paramref name="after"/>
+    /// (created at, id), through the (CreatedAt, Id) or (ProjectName, CreatedAt, Id) index.</summary>
+    public async Task<List<WebhookEntity>> ListPageAsync(string? projectName, int limit, string[]? after, CancellationToken cancellationToken)
+    {
+        await using var db = await databases.CreateDbContextAsync(cancellationToken);
+        var query = db.Webhooks.AsNoTracking();
+        if (projectName is not null) query = query.Where(w => w.ProjectName == projectName);
+        if (after is not null)
+        {
+            var (at, id) = (Infrastructure.PageCursor.Time(after[0]), after[1]);
+#pragma warning disable CA1309 // EF Core translates this overload to the database's comparison; the ordinal one has no translation
+            query = query.Where(w => w.CreatedAt > at || (w.CreatedAt == at && string.Compare(w.Id, id) > 0));
+#pragma warning restore CA1309
+        }
+        return await query.OrderBy(w => w.CreatedAt).ThenBy(w => w.Id).Take(limit).ToListAsync(cancellationToken);
+    }
+
     public async Task<bool> DeleteAsync(string id, AuditActor actor, CancellationToken cancellationToken)
     {
         await using var db = await databases.CreateDbContextAsync(cancellationToken);

@@ -46,7 +46,7 @@ public static partial class WebhooksApi
         webhooks.MapGet("/", ListAsync)
             .WithName("ListWebhooks")
             .WithSummary("List webhooks")
-            .WithDescription("Every webhook (project_name filters) with its URL and last delivery; never its secret.");
+            .WithDescription("Every webhook (project_name filters) with its URL and last delivery; never its secret. Oldest first; limit defaults to 1000 (max 1000); a full page answers the next one's cursor in X-Next-Cursor and a Link header (rel=\"next\"): pass it as cursor.");
         webhooks.MapPost("/{webhookId}/rotate-secret", RotateAsync)
             .WithName("RotateWebhookSecret")
             .Audited(AuditActions.WebhookRotate)
@@ -93,8 +93,20 @@ public static partial class WebhooksApi
         return TypedResults.Created($"/webhooks/{webhook.Id}", new CreatedWebhookDto(ToDto(webhook, context), secret));
     }
 
-    private static async Task<IResult> ListAsync([Microsoft.AspNetCore.Mvc.FromQuery(Name = "project_name")] string? projectName, WebhookStore store, HttpContext context, CancellationToken cancellationToken) =>
-        TypedResults.Ok((await store.ListAsync(projectName, cancellationToken)).Select(w => ToDto(w, context)).ToArray());
+    public const string CursorList = "webhooks";
+    public const int DefaultLimit = 1000;
+    public const int MaxLimit = 1000;
+
+    private static async Task<IResult> ListAsync([Microsoft.AspNetCore.Mvc.FromQuery(Name = "project_name")] string? projectName,
+        [Microsoft.AspNetCore.Mvc.FromQuery(Name = "limit")] int? limit, [Microsoft.AspNetCore.Mvc.FromQuery(Name = "cursor")] string? cursor,
+        WebhookStore store, HttpContext context, CancellationToken cancellationToken)
+    {
+        var (take, after, refusal) = PageCursor.Read(CursorList, 2, limit, cursor, DefaultLimit, MaxLimit);
+        if (refusal is not null) return Problems.Invalid(refusal.Field!, refusal.Detail);
+        var page = await store.ListPageAsync(projectName, take, after, cancellationToken);
+        PageCursor.SetNextIfFull(context, page, take, w => PageCursor.Encode(CursorList, PageCursor.Key(w.CreatedAt), w.Id));
+        return TypedResults.Ok(page.Select(w => ToDto(w, context)).ToArray());
+    }
 
     private static async Task<IResult> RotateAsync(string webhookId, WebhookStore store, HttpContext context, ClaimsPrincipal user, CancellationToken cancellationToken)
     {

@@ -34,6 +34,9 @@ internal sealed class BenchSettings
 
     public required IReadOnlySet<string> Scenarios { get; init; }
 
+    /// <summary>The history scenario's store sizes in jobs (bench/run.sh --history-sizes); null for the scale's.</summary>
+    public IReadOnlyList<long>? HistorySizes { get; init; }
+
     /// <summary>INSTADEPLOY_DB_SYNCHRONOUS for the control plane: FULL (the product's default) or NORMAL.</summary>
     public string DbSynchronous { get; init; } = "FULL";
 

@@ -104,9 +104,28 @@ public sealed class ProcessFleet : IAsyncDisposable
         return Start(hostname, "InstaDeploy.Agent.dll", environment);
     }
 
-    private ServiceProcess Start(string name, string dll, Dictionary<string, string> environment)
+    /// <summary>Starts a program by its path (an agent's launcher in an installation folder, say), with the agent's
+    /// defaults for <paramref name="hostname"/> under this fleet's folder and <paramref name="settings"/> over them.</summary>
+    public ServiceProcess StartAgentProgram(string hostname, string program, IReadOnlyList<string> arguments, IReadOnlyDictionary<string, string>? settings = null)
     {
-        var start = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, dll)])
+        var environment = new Dictionary<string, string>
+        {
+            ["SERVER_URL"] = new Uri($"ws://127.0.0.1:{ControlPlanePort}/ws").ToString(),
+            ["AGENT_SECRET_TOKEN"] = Token,
+            ["AGENT_HOSTNAME"] = hostname,
+            ["AGENT_PROJECTS_DIR"] = Path.Combine(Root, hostname, "projects"),
+            ["AGENT_STATE_DIR"] = Path.Combine(Root, hostname, "state"),
+        };
+        foreach (var (key, value) in settings ?? new Dictionary<string, string>()) environment[key] = value;
+        return Start(hostname, program, arguments, environment);
+    }
+
+    private ServiceProcess Start(string name, string dll, Dictionary<string, string> environment) =>
+        Start(name, "dotnet", [Path.Combine(AppContext.BaseDirectory, dll)], environment);
+
+    private ServiceProcess Start(string name, string program, IReadOnlyList<string> arguments, Dictionary<string, string> environment)
+    {
+        var start = new ProcessStartInfo(program, arguments)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,

@@ -23,7 +23,7 @@ public sealed class AgentsListCommand : BaseCommand
     protected override async Task<int> ExecuteAsync(CliContext context, CancellationToken cancellationToken)
     {
         var selector = context.Value(_selector);
-        var agents = await context.Api.GetAsync("/agents" + InstaDeployApiClient.Query(("selector", selector)), cancellationToken);
+        var agents = await context.Api.GetAllAsync("/agents" + InstaDeployApiClient.Query(("selector", selector)), cancellationToken);
         context.Output.Write(agents, () =>
         {
             var table = Table(agents);

@@ -9,7 +9,7 @@ public sealed class EnrollmentTokensListCommand : BaseCommand
 
     protected override async Task<int> ExecuteAsync(CliContext context, CancellationToken cancellationToken)
     {
-        var tokens = await context.Api.GetAsync("/enrollment-tokens", cancellationToken);
+        var tokens = await context.Api.GetAllAsync("/enrollment-tokens", cancellationToken);
         context.Output.Write(tokens, () =>
         {
             var table = new TableView("ID", "NAME", "USES LEFT", "CREATED", "EXPIRES", "REVOKED") { EmptyMessage = "No enrollment tokens." };

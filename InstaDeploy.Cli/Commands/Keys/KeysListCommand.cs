@@ -9,7 +9,7 @@ public sealed class KeysListCommand : BaseCommand
 
     protected override async Task<int> ExecuteAsync(CliContext context, CancellationToken cancellationToken)
     {
-        var keys = await context.Api.GetAsync("/api-keys", cancellationToken);
+        var keys = await context.Api.GetAllAsync("/api-keys", cancellationToken);
         context.Output.Write(keys, () =>
         {
             var table = new TableView("ID", "NAME", "SCOPES", "ACTIVE", "CREATED", "EXPIRES", "REVOKED");

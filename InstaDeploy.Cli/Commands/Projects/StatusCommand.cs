@@ -37,7 +37,7 @@ public sealed class StatusCommand : BaseCommand
         if (project is null && (selector ?? context.Value(_agent)) is not null) throw CliException.Usage("--agent and --selector pick a project's agents: name the project.");
         if (project is null)
         {
-            var deployments = await context.Api.GetAsync("/deployments", cancellationToken);
+            var deployments = await context.Api.GetAllAsync("/deployments", cancellationToken);
             context.Output.Write(deployments, () => context.Output.WriteTable(Placements(deployments, "Nothing is deployed yet.")),
                 () => Styles.Items(deployments).Select(d => Styles.Text(d, "project_name")).Distinct());
             return ExitCodes.Success;

@@ -68,11 +68,15 @@ namespace InstaDeploy.ControlPlane.Data.Migrations
 
                     b.HasIndex("At");
 
-                    b.HasIndex("Action", "At");
+                    b.HasIndex("Action", "Id");
 
-                    b.HasIndex("ActorId", "At");
+                    b.HasIndex("ActorId", "Id");
 
-                    b.HasIndex("Target", "At");
+                    b.HasIndex("ActorName", "Id");
+
+                    b.HasIndex("Outcome", "Id");
+
+                    b.HasIndex("Target", "Id");
 
                     b.ToTable("AuditLog", (string)null);
                 });
@@ -168,6 +172,8 @@ namespace InstaDeploy.ControlPlane.Data.Migrations
                     b.HasIndex("Hash")
                         .IsUnique();
 
+                    b.HasIndex("CreatedAt", "Id");
+
                     b.ToTable("ApiKeys");
                 });
 
@@ -213,6 +219,12 @@ namespace InstaDeploy.ControlPlane.Data.Migrations
 
                     b.HasKey("ProjectName", "AgentId");
 
+                    b.HasIndex("LastJobId");
+
+                    b.HasIndex("PreviousJobId");
+
+                    b.HasIndex("AgentId", "ProjectName");
+
                     b.ToTable("Deployments");
                 });
 
@@ -248,6 +260,8 @@ namespace InstaDeploy.ControlPlane.Data.Migrations
 
                     b.HasIndex("Hash")
                         .IsUnique();
+
+                    b.HasIndex("CreatedAt", "Id");
 
                     b.ToTable("EnrollmentTokens");
                 });
@@ -334,7 +348,10 @@ namespace InstaDeploy.ControlPlane.Data.Migrations
 
                     b.HasIndex("Status", "TimeoutAt");
 
-                    b.ToTable("Jobs");
+                    b.ToTable("Jobs", t =>
+                        {
+                            t.HasTrigger("Jobs_Counts");
+                        });
                 });
 
             modelBuilder.Entity("InstaDeploy.ControlPlane.Data.JobOutputChunkEntity", b =>
@@ -447,6 +464,8 @@ namespace InstaDeploy.ControlPlane.Data.Migrations
                     b.HasIndex("ProjectName", "Number")
                         .IsUnique();
 
+                    b.HasIndex("ProjectName", "AgentId", "Number");
+
                     b.ToTable("Revisions");
                 });
 
@@ -461,6 +480,44 @@ namespace InstaDeploy.ControlPlane.Data.Migrations
                     b.HasKey("Id");
 
                     b.ToTable("StorageProbe", (string)null);
+                });
+
+            modelBuilder.Entity("InstaDeploy.ControlPlane.Jobs.Counts.JobCountDeltaEntity", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("AgentId")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("Delta")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Status")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Id");
+
+                    b.ToTable("JobCountDeltas");
+                });
+
+            modelBuilder.Entity("InstaDeploy.ControlPlane.Jobs.Counts.JobCountEntity", b =>
+                {
+                    b.Property<string>("AgentId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Status")
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("Count")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("AgentId", "Status");
+
+                    b.ToTable("JobCounts");
                 });
 
             modelBuilder.Entity("InstaDeploy.ControlPlane.Registries.RegistryCredentialEntity", b =>
@@ -500,9 +557,56 @@ namespace InstaDeploy.ControlPlane.Data.Migrations
                     b.ToTable("RegistryCredentials");
                 });
 
+            modelBuilder.Entity("InstaDeploy.ControlPlane.Releases.BundleEntity", b =>
+                {
+                    b.Property<string>("Kind")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Name")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Version")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Architecture")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("KeyFingerprint")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Sha256")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Signature")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("SizeBytes")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("UploadedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("UploadedBy")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Kind", "Name", "Version", "Architecture");
+
+                    b.HasIndex("Sha256");
+
+                    b.ToTable("Bundles");
+                });
+
             modelBuilder.Entity("InstaDeploy.ControlPlane.Rollouts.RolloutEntity", b =>
                 {
                     b.Property<string>("Id")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Action")
+                        .IsRequired()
                         .HasColumnType("TEXT");
 
                     b.Property<bool>("AutoPromote")
@@ -510,6 +614,12 @@ namespace InstaDeploy.ControlPlane.Data.Migrations
 
                     b.Property<int>("BatchWaitSeconds")
                         .HasColumnType("INTEGER");
+
+                    b.Property<string>("BundleName")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("BundleVersion")
+                        .HasColumnType("TEXT");
 
                     b.Property<int>("CanaryCount")
                         .HasColumnType("INTEGER");
@@ -612,9 +722,13 @@ namespace InstaDeploy.ControlPlane.Data.Migrations
 
                     b.HasKey("Id");
 
-                    b.HasIndex("ProjectName", "CreatedAt");
+                    b.HasIndex("CreatedAt", "Id");
 
-                    b.HasIndex("State", "CreatedAt");
+                    b.HasIndex("ProjectName", "CreatedAt", "Id");
+
+                    b.HasIndex("State", "CreatedAt", "Id");
+
+                    b.HasIndex("ProjectName", "State", "CreatedAt", "Id");
 
                     b.ToTable("Rollouts");
                 });
@@ -783,7 +897,9 @@ namespace InstaDeploy.ControlPlane.Data.Migrations
 
                     b.HasKey("Id");
 
-                    b.HasIndex("ProjectName");
+                    b.HasIndex("CreatedAt", "Id");
+
+                    b.HasIndex("ProjectName", "CreatedAt", "Id");
 
                     b.ToTable("Webhooks");
                 });

@@ -75,11 +75,15 @@ namespace InstaDeploy.ControlPlane.Data.PostgresMigrations
 
                     b.HasIndex("At");
 
-                    b.HasIndex("Action", "At");
+                    b.HasIndex("Action", "Id");
 
-                    b.HasIndex("ActorId", "At");
+                    b.HasIndex("ActorId", "Id");
 
-                    b.HasIndex("Target", "At");
+                    b.HasIndex("ActorName", "Id");
+
+                    b.HasIndex("Outcome", "Id");
+
+                    b.HasIndex("Target", "Id");
 
                     b.ToTable("AuditLog", (string)null);
                 });
@@ -175,6 +179,8 @@ namespace InstaDeploy.ControlPlane.Data.PostgresMigrations
                     b.HasIndex("Hash")
                         .IsUnique();
 
+                    b.HasIndex("CreatedAt", "Id");
+
                     b.ToTable("ApiKeys");
                 });
 
@@ -220,6 +226,12 @@ namespace InstaDeploy.ControlPlane.Data.PostgresMigrations
 
                     b.HasKey("ProjectName", "AgentId");
 
+                    b.HasIndex("LastJobId");
+
+                    b.HasIndex("PreviousJobId");
+
+                    b.HasIndex("AgentId", "ProjectName");
+
                     b.ToTable("Deployments");
                 });
 
@@ -255,6 +267,8 @@ namespace InstaDeploy.ControlPlane.Data.PostgresMigrations
 
                     b.HasIndex("Hash")
                         .IsUnique();
+
+                    b.HasIndex("CreatedAt", "Id");
 
                     b.ToTable("EnrollmentTokens");
                 });
@@ -341,7 +355,10 @@ namespace InstaDeploy.ControlPlane.Data.PostgresMigrations
 
                     b.HasIndex("Status", "TimeoutAt");
 
-                    b.ToTable("Jobs");
+                    b.ToTable("Jobs", t =>
+                        {
+                            t.HasTrigger("Jobs_Counts");
+                        });
                 });
 
             modelBuilder.Entity("InstaDeploy.ControlPlane.Data.JobOutputChunkEntity", b =>
@@ -456,6 +473,8 @@ namespace InstaDeploy.ControlPlane.Data.PostgresMigrations
                     b.HasIndex("ProjectName", "Number")
                         .IsUnique();
 
+                    b.HasIndex("ProjectName", "AgentId", "Number");
+
                     b.ToTable("Revisions");
                 });
 
@@ -470,6 +489,46 @@ namespace InstaDeploy.ControlPlane.Data.PostgresMigrations
                     b.HasKey("Id");
 
                     b.ToTable("StorageProbe", (string)null);
+                });
+
+            modelBuilder.Entity("InstaDeploy.ControlPlane.Jobs.Counts.JobCountDeltaEntity", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+
+                    b.Property<string>("AgentId")
+                        .IsRequired()
+                        .HasColumnType("text");
+
+                    b.Property<long>("Delta")
+                        .HasColumnType("bigint");
+
+                    b.Property<string>("Status")
+                        .IsRequired()
+                        .HasColumnType("text");
+
+                    b.HasKey("Id");
+
+                    b.ToTable("JobCountDeltas");
+                });
+
+            modelBuilder.Entity("InstaDeploy.ControlPlane.Jobs.Counts.JobCountEntity", b =>
+                {
+                    b.Property<string>("AgentId")
+                        .HasColumnType("text");
+
+                    b.Property<string>("Status")
+                        .HasColumnType("text");
+
+                    b.Property<long>("Count")
+                        .HasColumnType("bigint");
+
+                    b.HasKey("AgentId", "Status");
+
+                    b.ToTable("JobCounts");
                 });
 
             modelBuilder.Entity("InstaDeploy.ControlPlane.Registries.RegistryCredentialEntity", b =>
@@ -509,9 +568,56 @@ namespace InstaDeploy.ControlPlane.Data.PostgresMigrations
                     b.ToTable("RegistryCredentials");
                 });
 
+            modelBuilder.Entity("InstaDeploy.ControlPlane.Releases.BundleEntity", b =>
+                {
+                    b.Property<string>("Kind")
+                        .HasColumnType("text");
+
+                    b.Property<string>("Name")
+                        .HasColumnType("text");
+
+                    b.Property<string>("Version")
+                        .HasColumnType("text");
+
+                    b.Property<string>("Architecture")
+                        .HasColumnType("text");
+
+                    b.Property<string>("KeyFingerprint")
+                        .IsRequired()
+                        .HasColumnType("text");
+
+                    b.Property<string>("Sha256")
+                        .IsRequired()
+                        .HasColumnType("text");
+
+                    b.Property<string>("Signature")
+                        .IsRequired()
+                        .HasColumnType("text");
+
+                    b.Property<long>("SizeBytes")
+                        .HasColumnType("bigint");
+
+                    b.Property<long>("UploadedAt")
+                        .HasColumnType("bigint");
+
+                    b.Property<string>("UploadedBy")
+                        .IsRequired()
+                        .HasColumnType("text");
+
+                    b.HasKey("Kind", "Name", "Version", "Architecture");
+
+                    b.HasIndex("Sha256");
+
+                    b.ToTable("Bundles");
+                });
+
             modelBuilder.Entity("InstaDeploy.ControlPlane.Rollouts.RolloutEntity", b =>
                 {
                     b.Property<string>("Id")
+                        .HasColumnType("text");
+
+                    b.Property<string>("Action")
+                        .IsRequired()
                         .HasColumnType("text");
 
                     b.Property<bool>("AutoPromote")
@@ -519,6 +625,12 @@ namespace InstaDeploy.ControlPlane.Data.PostgresMigrations
 
                     b.Property<int>("BatchWaitSeconds")
                         .HasColumnType("integer");
+
+                    b.Property<string>("BundleName")
+                        .HasColumnType("text");
+
+                    b.Property<string>("BundleVersion")
+                        .HasColumnType("text");
 
                     b.Property<int>("CanaryCount")
                         .HasColumnType("integer");
@@ -621,9 +733,13 @@ namespace InstaDeploy.ControlPlane.Data.PostgresMigrations
 
                     b.HasKey("Id");
 
-                    b.HasIndex("ProjectName", "CreatedAt");
+                    b.HasIndex("CreatedAt", "Id");
 
-                    b.HasIndex("State", "CreatedAt");
+                    b.HasIndex("ProjectName", "CreatedAt", "Id");
+
+                    b.HasIndex("State", "CreatedAt", "Id");
+
+                    b.HasIndex("ProjectName", "State", "CreatedAt", "Id");
 
                     b.ToTable("Rollouts");
                 });
@@ -792,7 +908,9 @@ namespace InstaDeploy.ControlPlane.Data.PostgresMigrations
 
                     b.HasKey("Id");
 
-                    b.HasIndex("ProjectName");
+                    b.HasIndex("CreatedAt", "Id");
+
+                    b.HasIndex("ProjectName", "CreatedAt", "Id");
 
                     b.ToTable("Webhooks");
                 });
