@@ -9,12 +9,15 @@
 #   bash bench/run.sh --full --only history --history-sizes 10000,1000000,10000000   # the history scenario's stores (jobs)
 #   bash bench/run.sh --full --sync normal    # the control plane with INSTADEPLOY_DB_SYNCHRONOUS=NORMAL (default FULL)
 #   bash bench/run.sh --full --baseline 68a2910   # also measure that commit's control plane, side by side in one run
+#   bash bench/run.sh --cluster --cluster-idle 30000   # opt-in: 1 SQLite / 1 PostgreSQL / 3 PostgreSQL instances side by
+#                                 # side, then N idle agents over 3 and a kill -9 (needs eng/setup-postgres.sh; not in CI)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 out="$root/bench/.out"
 scale=small
 extra=()
 baseline=""
+cluster_idle=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --small) scale=small ;;
@@ -23,25 +26,41 @@ while [ $# -gt 0 ]; do
     --sync) extra+=(--sync "$2"); shift ;;
     --history-sizes) extra+=(--history-sizes "$2"); shift ;;
     --baseline) baseline="$2"; shift ;;
-    *) echo "usage: bash bench/run.sh [--small|--full] [--only scenario,...] [--sync full|normal] [--history-sizes N,N,...] [--baseline GIT-REF]" >&2; exit 2 ;;
+    --cluster) extra+=(--only cluster) ;;
+    --cluster-idle) cluster_idle="$2"; shift ;;
+    *) echo "usage: bash bench/run.sh [--small|--full] [--only scenario,...] [--sync full|normal] [--history-sizes N,N,...] [--baseline GIT-REF] [--cluster [--cluster-idle N]]" >&2; exit 2 ;;
   esac
   shift
 done
 
 # 10,000 agents are 10,000 sockets in the simulator and 10,000 in the control plane (each a process of its own).
 want=$([ "$scale" = full ] && echo 16384 || echo 4096)
+# The cluster scenario's idle agents are a socket each in the simulator (one process), a third each in the instances.
+if printf '%s\n' "${extra[@]}" | grep -qx cluster; then
+  cluster_idle="${cluster_idle:-10000}"
+  if [ "$cluster_idle" -gt 10000 ] && [ "$(ulimit -Hn)" != unlimited ] && [ "$(ulimit -Hn)" -lt $((cluster_idle + 4096)) ]; then
+    echo "bench: the open-files hard limit is $(ulimit -Hn), too low for $cluster_idle agents in one simulator; falling back to 10,000 idle agents" >&2
+    cluster_idle=10000
+  fi
+  extra+=(--cluster-idle "$cluster_idle")
+  want=$((cluster_idle + 4096))
+fi
 ulimit -n "$want" 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 if [ "$(ulimit -n)" -lt "$want" ]; then
   echo "bench: the open-files limit is $(ulimit -n), below $want; raise the hard limit (e.g. /etc/security/limits.conf)" >&2
   [ "$scale" = full ] && exit 1
 fi
 
-# Docker is needed only for the deploy-overhead scenario; without it that one is skipped and says so.
-if ! docker info >/dev/null 2>&1 || ! docker image inspect local/busybox:1 >/dev/null 2>&1; then
+# Docker is needed only for the deploy-overhead scenario (not for the cluster one); without it that one is skipped and says so.
+if [ -z "$cluster_idle" ] && { ! docker info >/dev/null 2>&1 || ! docker image inspect local/busybox:1 >/dev/null 2>&1; }; then
   bash "$root/eng/setup-docker.sh" || echo "bench: no Docker engine; the deploy-overhead scenario will be skipped" >&2
 fi
 
 rm -rf "$out/control-plane" "$out/agent-bin" "$out/bench" "$out"/data-* "$out/agent"
+# The cluster scenario starts a PostgreSQL of its own from Debian's binaries (setup-postgres.sh installs them).
+if printf '%s\n' "${extra[@]}" | grep -qx cluster && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  bash "$root/eng/setup-postgres.sh" >/dev/null
+fi
 mkdir -p "$out"
 echo "bench: building Release"
 dotnet publish "$root/InstaDeploy.ControlPlane" -c Release -o "$out/control-plane" --nologo -v quiet

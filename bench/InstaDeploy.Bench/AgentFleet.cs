@@ -12,10 +12,17 @@ namespace InstaDeploy.Bench;
 /// reliable-delivery feature, an <c>AGENT_STATE</c> report after connecting, and an immediate <c>COMPLETED</c> answer
 /// to every command. The control plane ACKs a result once it is persisted, so the ACK's arrival time is when the job's
 /// result is durable. One task per agent, no timers: the server's pings are answered by the receive loop.
-/// Agents reconnect like the real agent (full-jitter backoff from 1 s doubling to 60 s).
+/// Agents reconnect like the real agent (full-jitter backoff from 1 s doubling to 60 s). With several servers (control
+/// plane instances), agent i dials server i mod n first and the next one on each new dial, as a balancer would send it
+/// elsewhere when its instance is gone.
 /// </summary>
-internal sealed class AgentFleet(IPEndPoint server, string token, string idPrefix, int dialConcurrency) : IAsyncDisposable
+internal sealed class AgentFleet(IReadOnlyList<IPEndPoint> servers, string token, string idPrefix, int dialConcurrency) : IAsyncDisposable
 {
+    public AgentFleet(IPEndPoint server, string token, string idPrefix, int dialConcurrency)
+        : this([server], token, idPrefix, dialConcurrency)
+    {
+    }
+
     private const int SourceAddresses = 8;
     private static readonly byte[] StateMessage = """{"type":"AGENT_STATE","running":[],"results":[]}"""u8.ToArray();
 
@@ -24,6 +31,7 @@ internal sealed class AgentFleet(IPEndPoint server, string token, string idPrefi
     private readonly List<Task> _agents = [];
     private readonly ConcurrentDictionary<string, TaskCompletionSource<long>> _commands = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, TaskCompletionSource<long>> _acks = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<int, int> _serverOf = new();
     private int _connected;
     private long _connects;
     private long _failedDials;
@@ -42,6 +50,9 @@ internal sealed class AgentFleet(IPEndPoint server, string token, string idPrefi
 
     /// <summary>Whether to record command and ACK arrival times (the latency scenarios); off for idle fleets.</summary>
     public bool RecordJobs { get; set; }
+
+    /// <summary>The index (in the servers given) of the server agent <paramref name="index"/> dialled last.</summary>
+    public int ServerOf(int index) => _serverOf.GetValueOrDefault(index, -1);
 
     public string AgentId(int index) => $"{idPrefix}-{index:D5}";
 
@@ -87,6 +98,7 @@ internal sealed class AgentFleet(IPEndPoint server, string token, string idPrefi
         var agentId = AgentId(index);
         var source = IPAddress.Parse($"127.0.0.{1 + index % SourceAddresses}");
         var attempt = 0;
+        var dials = 0;
         var buffer = new byte[4096];
         while (!_stop.IsCancellationRequested)
         {
@@ -97,6 +109,9 @@ internal sealed class AgentFleet(IPEndPoint server, string token, string idPrefi
                 await _dialGate.WaitAsync(_stop.Token);
                 try
                 {
+                    var serverIndex = (index + dials++) % servers.Count;
+                    _serverOf[index] = serverIndex;
+                    var server = servers[serverIndex];
                     socket = await WebSocketDialer.ConnectAsync(server, source, agentId, token, reliable: true, _stop.Token);
                 }
                 finally

@@ -50,7 +50,11 @@ internal sealed class BenchSettings
         if (BaselineControlPlaneDll is not null) yield return ("baseline", BaselineControlPlaneDll);
     }
 
-    public bool Runs(string scenario) => Scenarios.Count == 0 || Scenarios.Contains(scenario);
+    /// <summary>Idle agents over 3 instances in the opt-in cluster scenario (bench/run.sh --cluster-idle N).</summary>
+    public int ClusterIdleAgents { get; init; } = 10_000;
+
+    /// <summary>Whether a scenario runs: every default one when no --only is given; opt-in ones (cluster) only by name.</summary>
+    public bool Runs(string scenario) => scenario == "cluster" ? Scenarios.Contains(scenario) : Scenarios.Count == 0 || Scenarios.Contains(scenario);
 
     public static int FreePort()
     {

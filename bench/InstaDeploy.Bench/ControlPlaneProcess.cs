@@ -105,6 +105,14 @@ internal sealed class ControlPlaneProcess : IAsyncDisposable
 
     public double CpuSeconds => ProcessStats.CpuSeconds(Pid);
 
+    /// <summary>SIGKILL, as when the machine or the process dies: no graceful close of any connection.</summary>
+    public async Task KillAsync()
+    {
+        if (_process.HasExited) return;
+        _process.Kill();
+        await _process.WaitForExitAsync();
+    }
+
     /// <summary>SIGTERM, then waits for the exit (SIGKILL after <paramref name="grace"/>).</summary>
     public async Task StopAsync(TimeSpan grace)
     {

@@ -3,7 +3,8 @@ using InstaDeploy.Bench;
 using InstaDeploy.Bench.Scenarios;
 
 // Usage: InstaDeploy.Bench --scale small|full --control-plane <dll> --agent <dll> --compose <file> --out <dir>
-//        [--only dispatch,throughput,output,fleet,storm,agent,deploy,rollout,console,history] [--history-sizes 10000,1000000] [--sync full|normal] [--baseline-control-plane <dll>]
+//        [--only dispatch,throughput,output,fleet,storm,agent,deploy,rollout,console,history,cluster] [--history-sizes 10000,1000000]
+//        [--sync full|normal] [--baseline-control-plane <dll>] [--cluster-idle N]
 var options = new Dictionary<string, string>(StringComparer.Ordinal);
 for (var i = 0; i + 1 < args.Length; i += 2) options[args[i].TrimStart('-')] = args[i + 1];
 string Required(string name) => options.TryGetValue(name, out var value) ? value
@@ -18,6 +19,7 @@ var settings = new BenchSettings
     BaselineControlPlaneDll = options.TryGetValue("baseline-control-plane", out var baseline) ? Path.GetFullPath(baseline) : null,
     ComposeFile = Path.GetFullPath(Required("compose")),
     DbSynchronous = options.GetValueOrDefault("sync", "full").ToUpperInvariant(),
+    ClusterIdleAgents = int.Parse(options.GetValueOrDefault("cluster-idle", "10000"), System.Globalization.CultureInfo.InvariantCulture),
     Scenarios = options.TryGetValue("only", out var only) ? only.Split(',', StringSplitOptions.TrimEntries).ToHashSet() : new HashSet<string>(),
     HistorySizes = options.TryGetValue("history-sizes", out var sizes) ? [.. sizes.Split(',').Select(v => long.Parse(v, System.Globalization.CultureInfo.InvariantCulture))] : null,
 };
@@ -37,6 +39,7 @@ if (settings.Runs("agent") || settings.Runs("deploy")) await RealAgentScenarios.
 if (settings.Runs("rollout")) await RolloutScenarios.RunAsync(settings, results);
 if (settings.Runs("console")) await ConsoleScenarios.RunAsync(settings, results);
 if (settings.Runs("history")) await HistoryScenarios.RunAsync(settings, results);
+if (settings.Runs("cluster")) await ClusterScenarios.RunAsync(settings, results);
 machine["load average at the end (1/5/15 min)"] = Machine.LoadAverage();
 machine["bench duration"] = $"{clock.Elapsed.TotalSeconds:0} s";
 
