@@ -44,6 +44,19 @@ internal static class OpenApiExamples
         });
     }
 
+    /// <summary>Documents a raw request body of <paramref name="contentType"/>. Unlike <c>Accepts</c>, it adds no routing
+    /// constraint, so a caller without a valid key is told 401 before anything about its body (415).</summary>
+    public static RouteHandlerBuilder WithRawRequestBody(this RouteHandlerBuilder builder, string contentType) =>
+        builder.AddOpenApiOperationTransformer((operation, _, _) =>
+        {
+            operation.RequestBody = new Microsoft.OpenApi.OpenApiRequestBody
+            {
+                Required = true,
+                Content = new Dictionary<string, Microsoft.OpenApi.OpenApiMediaType> { [contentType] = new() },
+            };
+            return Task.CompletedTask;
+        });
+
     /// <summary>Shows <paramref name="example"/> as the JSON example of the answer with <paramref name="statusCode"/>.</summary>
     public static RouteHandlerBuilder WithResponseExample(this RouteHandlerBuilder builder, int statusCode, object example)
     {

@@ -65,9 +65,13 @@ public sealed class ApiKeyTests : IAsyncLifetime
                     Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
                     continue;
                 }
-                // Enrollment is the one endpoint an agent calls, with an enrollment token instead of an API key.
-                await AssertProblemAsync(response, HttpStatusCode.Unauthorized,
-                    path == "/agents/enroll" ? "Authorization: Bearer <enrollment token>" : "Authorization: Bearer <api key>");
+                // Agents call three endpoints: enrollment with an enrollment token, and the release and plugin downloads
+                // with the credentials they connect with; every other endpoint takes an API key.
+                var expected = path == "/agents/enroll" ? "Authorization: Bearer <enrollment token>"
+                    : path.StartsWith("/agents/releases/", StringComparison.Ordinal) || path.StartsWith("/agents/plugin-packages/", StringComparison.Ordinal)
+                        ? "Authorization: Bearer <agent key or shared token>"
+                        : "Authorization: Bearer <api key>";
+                await AssertProblemAsync(response, HttpStatusCode.Unauthorized, expected);
             }
         }
 
