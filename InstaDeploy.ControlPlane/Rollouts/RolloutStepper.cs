@@ -10,7 +10,7 @@ namespace InstaDeploy.ControlPlane.Rollouts;
 /// decision is a conditional write, and every target's job claims the target as it is created, so a step repeated
 /// (after a crash, or by a second engine) never deploys a target twice.
 /// </summary>
-public sealed class RolloutStepper(RolloutStore store, RolloutCommands commands, CommandSubmitter submitter, IAgentLinks links, TimeProvider time, ILogger<RolloutStepper> logger)
+public sealed class RolloutStepper(RolloutStore store, RolloutCommands commands, CommandSubmitter submitter, IAgentLinks links, RolloutSignals signals, TimeProvider time, ILogger<RolloutStepper> logger)
 {
     /// <summary>Submissions of one batch under way at once: they overlap their reads; their writes queue anyway.</summary>
     private const int SubmitConcurrency = 16;
@@ -164,7 +164,12 @@ public sealed class RolloutStepper(RolloutStore store, RolloutCommands commands,
             try
             {
                 var submission = await submitter.SubmitAsync(restore ? commands.Restore(rollout, target) : commands.Deploy(rollout, target), token);
-                if (submission.Refusal is not { } refusal) return;
+                if (submission.Refusal is not { } refusal)
+                {
+                    // The target's "deploying" event was stored with its job (the job's own transaction), now committed.
+                    signals.Notify(rollout.Id);
+                    return;
+                }
                 if (restore)
                 {
                     logger.RestoreRefused(rollout.Id, target.AgentId, refusal.Detail);

@@ -205,5 +205,38 @@ public sealed class RolloutStrategyTests(SimulatedFleetFixture fixture) : IClass
         Assert.Equal(("rolled_back", JsonValueKind.Null), (targets[7].GetProperty("state").GetString(), targets[7].GetProperty("previous_revision").ValueKind));
         Assert.Equal("STOP_COMPOSE", fixture.Fleet.Received[SimulatedFleetFixture.AgentId(147)].Last().Type);
     }
+    [Fact]
+    public async Task AFollowerHearsThatATargetStartedDeployingWhileItsDeployRuns()
+    {
+        var deployTime = fixture.Fleet.DeployTime;
+        fixture.Fleet.DeployTime = TimeSpan.FromSeconds(12);
+        try
+        {
+            var created = await fixture.CreateAsync(new
+            {
+                project_name = "heard-live", compose_file_base64 = SimulatedFleetFixture.Compose("v1"),
+                targets = new { agent_ids = new[] { SimulatedFleetFixture.AgentId(7) } },
+            });
+            var id = created.GetProperty("rollout_id").GetString()!;
+            await using var stream = await SseClient.OpenAsync(Api, $"/rollouts/{id}/events");
+            using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+            while (await stream.NextAsync(limit.Token) is { } next)
+            {
+                Assert.NotEqual("end", next.Name);
+                if (next.Name != "target") continue;
+                var target = JsonDocument.Parse(next.Data).RootElement;
+                Assert.Equal("deploying", target.GetProperty("state").GetString());
+                // Heard when the job was created, not when the 12 s deploy ended or at the stream's 15 s keep-alive.
+                var lag = DateTimeOffset.UtcNow - target.GetProperty("started_at").GetDateTimeOffset();
+                Assert.True(lag < TimeSpan.FromSeconds(6), $"the target's start was heard {lag.TotalSeconds:F1} s after it");
+                break;
+            }
+            await fixture.WaitAsync(id, r => SimulatedFleetFixture.State(r) == "succeeded", "to succeed");
+        }
+        finally
+        {
+            fixture.Fleet.DeployTime = deployTime;
+        }
+    }
 }
 
