@@ -11,6 +11,7 @@
 #   bash bench/run.sh --full --baseline 68a2910   # also measure that commit's control plane, side by side in one run
 #   bash bench/run.sh --cluster --cluster-idle 30000   # opt-in: 1 SQLite / 1 PostgreSQL / 3 PostgreSQL instances side by
 #                                 # side, then N idle agents over 3 and a kill -9 (needs eng/setup-postgres.sh; not in CI)
+#   bash bench/run.sh --cluster-idle-only --cluster-idle 30000   # only the idle agents and the kill -9
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 out="$root/bench/.out"
@@ -27,23 +28,28 @@ while [ $# -gt 0 ]; do
     --history-sizes) extra+=(--history-sizes "$2"); shift ;;
     --baseline) baseline="$2"; shift ;;
     --cluster) extra+=(--only cluster) ;;
+    --cluster-idle-only) extra+=(--only cluster-idle) ;;
     --cluster-idle) cluster_idle="$2"; shift ;;
-    *) echo "usage: bash bench/run.sh [--small|--full] [--only scenario,...] [--sync full|normal] [--history-sizes N,N,...] [--baseline GIT-REF] [--cluster [--cluster-idle N]]" >&2; exit 2 ;;
+    *) echo "usage: bash bench/run.sh [--small|--full] [--only scenario,...] [--sync full|normal] [--history-sizes N,N,...] [--baseline GIT-REF] [--cluster|--cluster-idle-only [--cluster-idle N]]" >&2; exit 2 ;;
   esac
   shift
 done
 
 # 10,000 agents are 10,000 sockets in the simulator and 10,000 in the control plane (each a process of its own).
 want=$([ "$scale" = full ] && echo 16384 || echo 4096)
-# The cluster scenario's idle agents are a socket each in the simulator (one process), a third each in the instances.
-if printf '%s\n' "${extra[@]}" | grep -qx cluster; then
+# The cluster scenario's idle agents are a socket each in the simulator (spread over processes of at most 12,000 agents
+# each, so no process needs more than the machine's per-process open-files limit) and a third each in the instances (half
+# each after one is killed): the per-process need is the larger of the two, plus the scenario's own files.
+if printf '%s\n' "${extra[@]}" | grep -qxE 'cluster|cluster-idle'; then
   cluster_idle="${cluster_idle:-10000}"
-  if [ "$cluster_idle" -gt 10000 ] && [ "$(ulimit -Hn)" != unlimited ] && [ "$(ulimit -Hn)" -lt $((cluster_idle + 4096)) ]; then
-    echo "bench: the open-files hard limit is $(ulimit -Hn), too low for $cluster_idle agents in one simulator; falling back to 10,000 idle agents" >&2
-    cluster_idle=10000
+  per_instance=$(( (cluster_idle + 1) / 2 ))
+  need=$(( per_instance > 12000 ? per_instance : 12000 ))
+  if [ "$(ulimit -Hn)" != unlimited ] && [ "$(ulimit -Hn)" -lt $((need + 2048)) ]; then
+    echo "bench: the open-files hard limit is $(ulimit -Hn), too low for $cluster_idle agents over 3 instances (each survivor holds $per_instance after a kill)" >&2
+    exit 1
   fi
   extra+=(--cluster-idle "$cluster_idle")
-  want=$((cluster_idle + 4096))
+  want=$((need + 2048))
 fi
 ulimit -n "$want" 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 if [ "$(ulimit -n)" -lt "$want" ]; then

@@ -13,10 +13,10 @@ namespace InstaDeploy.Bench;
 /// to every command. The control plane ACKs a result once it is persisted, so the ACK's arrival time is when the job's
 /// result is durable. One task per agent, no timers: the server's pings are answered by the receive loop.
 /// Agents reconnect like the real agent (full-jitter backoff from 1 s doubling to 60 s). With several servers (control
-/// plane instances), agent i dials server i mod n first and the next one on each new dial, as a balancer would send it
-/// elsewhere when its instance is gone.
+/// plane instances), agent i dials server i mod n first and another one, at random, on each new dial, as a balancer
+/// would spread the agents of an instance that is gone over the others.
 /// </summary>
-internal sealed class AgentFleet(IReadOnlyList<IPEndPoint> servers, string token, string idPrefix, int dialConcurrency) : IAsyncDisposable
+internal sealed class AgentFleet(IReadOnlyList<IPEndPoint> servers, string token, string idPrefix, int dialConcurrency, int firstIndex = 0) : IAsyncDisposable
 {
     public AgentFleet(IPEndPoint server, string token, string idPrefix, int dialConcurrency)
         : this([server], token, idPrefix, dialConcurrency)
@@ -56,12 +56,12 @@ internal sealed class AgentFleet(IReadOnlyList<IPEndPoint> servers, string token
 
     public string AgentId(int index) => $"{idPrefix}-{index:D5}";
 
-    /// <summary>Starts agents until there are <paramref name="total"/>, and waits until that many are connected.</summary>
+    /// <summary>Starts agents (numbered from the first index given) until there are <paramref name="total"/>, and waits until that many are connected.</summary>
     public async Task GrowToAsync(int total, TimeSpan timeout)
     {
         for (var i = _agents.Count; i < total; i++)
         {
-            var index = i;
+            var index = firstIndex + i;
             _agents.Add(Task.Run(() => RunAgentAsync(index)));
         }
         await WaitConnectedAsync(total, timeout);
@@ -109,7 +109,10 @@ internal sealed class AgentFleet(IReadOnlyList<IPEndPoint> servers, string token
                 await _dialGate.WaitAsync(_stop.Token);
                 try
                 {
-                    var serverIndex = (index + dials++) % servers.Count;
+                    // The first dial goes to server i mod n; a redial to any other server, at random, as a balancer
+                    // spreads the agents of an instance that went away over the ones left.
+                    var serverIndex = dials++ == 0 || servers.Count == 1 ? index % servers.Count
+                        : (_serverOf[index] + 1 + Random.Shared.Next(servers.Count - 1)) % servers.Count;
                     _serverOf[index] = serverIndex;
                     var server = servers[serverIndex];
                     socket = await WebSocketDialer.ConnectAsync(server, source, agentId, token, reliable: true, _stop.Token);

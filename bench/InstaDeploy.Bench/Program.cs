@@ -3,10 +3,14 @@ using InstaDeploy.Bench;
 using InstaDeploy.Bench.Scenarios;
 
 // Usage: InstaDeploy.Bench --scale small|full --control-plane <dll> --agent <dll> --compose <file> --out <dir>
-//        [--only dispatch,throughput,output,fleet,storm,agent,deploy,rollout,console,history,cluster] [--history-sizes 10000,1000000]
+//        [--only dispatch,throughput,output,fleet,storm,agent,deploy,rollout,console,history,cluster,cluster-idle] [--history-sizes 10000,1000000]
 //        [--sync full|normal] [--baseline-control-plane <dll>] [--cluster-idle N]
+//        InstaDeploy.Bench idle-worker --servers <ip:port,...> --prefix <id prefix> --first <i> --count <n> --dials <n>
+//        (a share of a large idle fleet, started by the cluster scenario itself: IdleFleetWorkers)
 var options = new Dictionary<string, string>(StringComparer.Ordinal);
-for (var i = 0; i + 1 < args.Length; i += 2) options[args[i].TrimStart('-')] = args[i + 1];
+var worker = args.Length > 0 && args[0] == "idle-worker";
+for (var i = worker ? 1 : 0; i + 1 < args.Length; i += 2) options[args[i].TrimStart('-')] = args[i + 1];
+if (worker) return await IdleFleetWorkers.RunWorkerAsync(options);
 string Required(string name) => options.TryGetValue(name, out var value) ? value
     : throw new ArgumentException($"--{name} is required (see bench/run.sh, which passes every option)");
 
@@ -40,6 +44,7 @@ if (settings.Runs("rollout")) await RolloutScenarios.RunAsync(settings, results)
 if (settings.Runs("console")) await ConsoleScenarios.RunAsync(settings, results);
 if (settings.Runs("history")) await HistoryScenarios.RunAsync(settings, results);
 if (settings.Runs("cluster")) await ClusterScenarios.RunAsync(settings, results);
+else if (settings.Scenarios.Contains("cluster-idle")) await ClusterScenarios.RunIdleOnlyAsync(settings, results);
 machine["load average at the end (1/5/15 min)"] = Machine.LoadAverage();
 machine["bench duration"] = $"{clock.Elapsed.TotalSeconds:0} s";
 

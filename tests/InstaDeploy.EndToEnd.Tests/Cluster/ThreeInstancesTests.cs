@@ -94,7 +94,7 @@ public sealed class ThreeInstancesTests(ClusterFixture cluster)
         }
         try
         {
-            // One agent at a time, 5 s between them: the second target waits while the first one's result is news.
+            // One agent at a time, 5 s between them: four changes spread over several seconds.
             var compose = Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(SlowCompose));
             using var created = await rest.PostJsonAsync("/rollouts", new
             {
@@ -109,24 +109,26 @@ public sealed class ThreeInstancesTests(ClusterFixture cluster)
 
             await using var events = await SseClient.OpenAsync(follower, $"/rollouts/{rolloutId}/events");
             var seen = new List<SseEvent>();
-            var heardLive = false;
+            var lags = new Dictionary<string, TimeSpan>(StringComparer.Ordinal); // first arrival of each (target, state)
             using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(180));
             while (await events.NextAsync(limit.Token) is { } next)
             {
+                var arrived = DateTimeOffset.UtcNow;
                 seen.Add(next);
                 if (next.Name == "end") break;
-                if (next.Name != "target" || heardLive) continue;
+                if (next.Name != "target") continue;
+                // How long after the change on the driving instance this one's follower heard of it: live (a NOTIFY),
+                // not at the stream's next 15 s keep-alive.
                 var target = JsonDocument.Parse(next.Data).RootElement;
-                if (target.GetProperty("state").GetString() != "succeeded") continue;
-                // The first target's success reached this instance while the second target had not finished: live,
-                // not read at the stream's 15 s keep-alive after the rollout was over.
-                var now = await follower.GetJsonAsync($"/rollouts/{rolloutId}");
-                heardLive = now.GetProperty("state").GetString() == "running"
-                    && now.GetProperty("targets").EnumerateArray().Count(t => t.GetProperty("state").GetString() == "succeeded") == 1;
+                var state = target.GetProperty("state").GetString();
+                var at = state == "deploying" ? target.GetProperty("started_at") : target.GetProperty("finished_at");
+                if (at.ValueKind == JsonValueKind.String) lags.TryAdd($"{target.GetProperty("agent_id").GetString()} {state}", arrived - at.GetDateTimeOffset());
             }
             Assert.Equal("end", seen[^1].Name);
             Assert.Contains("\"succeeded\"", seen[^1].Data, StringComparison.Ordinal);
-            Assert.True(heardLive, $"the follower on {up[1]} heard of the first target's success only after the rollout on {up[0]} was over");
+            Assert.Equal(ClusterFixture.AgentIds.SelectMany(a => new[] { $"{a} deploying", $"{a} succeeded" }).Order(), lags.Keys.Order());
+            Assert.True(lags.Values.All(lag => lag < TimeSpan.FromSeconds(5)),
+                $"the follower on {up[1]} heard late of changes made on {up[0]}: " + string.Join(", ", lags.Select(l => $"{l.Key} after {l.Value.TotalSeconds:F1} s")));
             // Every stored event once, in order.
             var ids = seen.Where(e => e.Name != "end").Select(e => long.Parse(e.Id!, System.Globalization.CultureInfo.InvariantCulture)).ToArray();
             Assert.Equal(Enumerable.Range(1, ids.Length).Select(i => (long)i), ids);
