@@ -28,12 +28,14 @@ public sealed class JobRetention(
     /// <summary>Candidate rows one batch reads at first; the batch size then follows how long the deletes take.</summary>
     public const int BatchSize = 500;
 
-    /// <summary>How long one delete may hold the write lock (SQLite has one writer: every other write waits that long).</summary>
-    private static readonly TimeSpan WriteTarget = TimeSpan.FromMilliseconds(25);
+    /// <summary>How long one delete may hold the write lock (SQLite has one writer: every other write waits that long).
+    /// Under CPU contention a smaller target makes batches so small that their fixed cost (a commit, a sync) dominates and a
+    /// backlog drains at a few hundred rows a second.</summary>
+    private static readonly TimeSpan WriteTarget = TimeSpan.FromMilliseconds(50);
 
     private static readonly string[] Finished = [JobStatuses.Completed, JobStatuses.Failed, JobStatuses.TimedOut, JobStatuses.Expired];
 
-    private readonly Pacer _deletes = new(BatchSize, 50, 4 * BatchSize);
+    private readonly Pacer _deletes = new(BatchSize, 200, 8 * BatchSize);
     private readonly Pacer _vacuum = new(VacuumChunkPages, 32, 4 * VacuumChunkPages);
 
     /// <summary>Where the current pass over the expired jobs has got to (null: the next batch starts from the oldest).
