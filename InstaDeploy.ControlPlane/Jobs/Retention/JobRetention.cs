@@ -28,15 +28,15 @@ public sealed class JobRetention(
     /// <summary>Candidate rows one batch reads at first; the batch size then follows how long the deletes take.</summary>
     public const int BatchSize = 500;
 
-    /// <summary>How long one delete may hold the write lock (SQLite has one writer: every other write waits that long).
-    /// Under CPU contention a smaller target makes batches so small that their fixed cost (a commit, a sync) dominates and a
-    /// backlog drains at a few hundred rows a second.</summary>
+    /// <summary>How long one batch's delete statements may hold the write lock (SQLite has one writer: every other write
+    /// waits that long, plus the commit). Under CPU contention a smaller target makes batches so small that their fixed
+    /// cost (the commit's sync) dominates and a backlog drains at a few hundred rows a second.</summary>
     private static readonly TimeSpan WriteTarget = TimeSpan.FromMilliseconds(50);
 
     private static readonly string[] Finished = [JobStatuses.Completed, JobStatuses.Failed, JobStatuses.TimedOut, JobStatuses.Expired];
 
     private readonly Pacer _deletes = new(BatchSize, 200, 8 * BatchSize);
-    private readonly Pacer _vacuum = new(VacuumChunkPages, 32, 4 * VacuumChunkPages);
+    private readonly Pacer _vacuum = new(VacuumChunkPages, 64, 16 * VacuumChunkPages);
 
     /// <summary>Where the current pass over the expired jobs has got to (null: the next batch starts from the oldest).
     /// A pass reads every candidate once; jobs kept in one pass are looked at again in the next.</summary>
@@ -85,7 +85,8 @@ public sealed class JobRetention(
                 more |= batch == maxBatches - 1;
             }
         }
-        if (deleted > 0) await ReleaseFreePagesAsync(cancellationToken);
+        // Every sweep, not only those that deleted: a backlog frees pages faster than the steps of one sweep give back.
+        await ReleaseFreePagesAsync(cancellationToken);
         return new Sweep(deleted, cleared, more);
     }
 
@@ -134,8 +135,10 @@ public sealed class JobRetention(
         if (ids.Count == 0) return (0, passDone);
 
         using var _ = await writes.EnterAsync(cancellationToken);
-        var held = Stopwatch.StartNew();
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+        // The statements are timed, not the commit: its sync costs the same for 10 rows as for 4,000 (200 ms on a busy
+        // disk), so pacing on it would shrink the batches while the lock is held just as long.
+        var held = Stopwatch.StartNew();
         // Checked again in the delete: a row that changed since it was read (a late result) is left alone, and a job that
         // a revision, a deployment or a rollout names is found by their JobId indexes, one lookup a row.
         var count = await db.Jobs.Where(j => ids.Contains(j.Id) && Finished.Contains(j.Status) && j.CompletedAt < cutoff)
@@ -145,8 +148,8 @@ public sealed class JobRetention(
             .ExecuteDeleteAsync(cancellationToken);
         if (count > 0)
             await db.JobOutput.Where(c => ids.Contains(c.JobId) && !db.Jobs.Any(j => j.Id == c.JobId)).ExecuteDeleteAsync(cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
         _deletes.Took(held.Elapsed, WriteTarget);
+        await transaction.CommitAsync(cancellationToken);
         return (count, passDone);
     }
 
@@ -217,14 +220,18 @@ public sealed class JobRetention(
             if (Convert.ToInt64(await free.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture) == 0) return;
             vacuum.CommandText = $"PRAGMA incremental_vacuum({_vacuum.Size})";
             using var _ = await writes.EnterAsync(cancellationToken);
+            // In a transaction of its own so the step is timed without its commit's sync (see DeleteBatchAsync).
+            await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+            vacuum.Transaction = transaction;
             var held = Stopwatch.StartNew();
             await vacuum.ExecuteNonQueryAsync(cancellationToken);
             _vacuum.Took(held.Elapsed, WriteTarget);
+            await transaction.CommitAsync(cancellationToken);
         }
     }
 
     /// <summary>Pages one incremental vacuum step gives back at first (2 MiB of 4 KiB pages), and most steps one sweep takes.</summary>
-    private const int VacuumChunkPages = 512, MaxVacuumSteps = 100;
+    private const int VacuumChunkPages = 512, MaxVacuumSteps = 20;
 
     /// <summary>A step size that follows how long steps take: halved when one held the lock past the target, grown by a
     /// quarter when one took under a third of it, within bounds.</summary>
