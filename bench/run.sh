@@ -7,6 +7,7 @@
 #   bash bench/run.sh --full     # the scale: 1,000 agents for latency, up to 10,000 idle agents, storm
 #   bash bench/run.sh --small --only dispatch,throughput      # a subset: dispatch throughput output fleet storm agent deploy rollout console history
 #   bash bench/run.sh --full --only history --history-sizes 10000,1000000,10000000   # the history scenario's stores (jobs)
+#   bash bench/run.sh --full --only history --history-sizes none --history-backlog 1000000   # retention under load only
 #   bash bench/run.sh --full --sync normal    # the control plane with INSTADEPLOY_DB_SYNCHRONOUS=NORMAL (default FULL)
 #   bash bench/run.sh --full --baseline 68a2910   # also measure that commit's control plane, side by side in one run
 #   bash bench/run.sh --cluster --cluster-idle 30000   # opt-in: 1 SQLite / 1 PostgreSQL / 3 PostgreSQL instances side by
@@ -26,11 +27,13 @@ while [ $# -gt 0 ]; do
     --only) extra+=(--only "$2"); shift ;;
     --sync) extra+=(--sync "$2"); shift ;;
     --history-sizes) extra+=(--history-sizes "$2"); shift ;;
+    --history-backlog) extra+=(--history-backlog "$2"); shift ;;
+    --history-load-seconds) extra+=(--history-load-seconds "$2"); shift ;;
     --baseline) baseline="$2"; shift ;;
     --cluster) extra+=(--only cluster) ;;
     --cluster-idle-only) extra+=(--only cluster-idle) ;;
     --cluster-idle) cluster_idle="$2"; shift ;;
-    *) echo "usage: bash bench/run.sh [--small|--full] [--only scenario,...] [--sync full|normal] [--history-sizes N,N,...] [--baseline GIT-REF] [--cluster|--cluster-idle-only [--cluster-idle N]]" >&2; exit 2 ;;
+    *) echo "usage: bash bench/run.sh [--small|--full] [--only scenario,...] [--sync full|normal] [--history-sizes N,N,...|none] [--history-backlog N] [--history-load-seconds N] [--baseline GIT-REF] [--cluster|--cluster-idle-only [--cluster-idle N]]" >&2; exit 2 ;;
   esac
   shift
 done

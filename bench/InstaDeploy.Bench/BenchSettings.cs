@@ -37,6 +37,13 @@ internal sealed class BenchSettings
     /// <summary>The history scenario's store sizes in jobs (bench/run.sh --history-sizes); null for the scale's.</summary>
     public IReadOnlyList<long>? HistorySizes { get; init; }
 
+    /// <summary>Jobs past retention the history scenario's retention-under-load step starts from (bench/run.sh
+    /// --history-backlog; 0 skips the step); null for the scale's.</summary>
+    public long? HistoryBacklog { get; init; }
+
+    /// <summary>Seconds of load for each of retention off and on in that step (bench/run.sh --history-load-seconds).</summary>
+    public int? HistoryLoadSeconds { get; init; }
+
     /// <summary>INSTADEPLOY_DB_SYNCHRONOUS for the control plane: FULL (the product's default) or NORMAL.</summary>
     public string DbSynchronous { get; init; } = "FULL";
 

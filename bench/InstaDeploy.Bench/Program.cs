@@ -3,7 +3,8 @@ using InstaDeploy.Bench;
 using InstaDeploy.Bench.Scenarios;
 
 // Usage: InstaDeploy.Bench --scale small|full --control-plane <dll> --agent <dll> --compose <file> --out <dir>
-//        [--only dispatch,throughput,output,fleet,storm,agent,deploy,rollout,console,history,cluster,cluster-idle] [--history-sizes 10000,1000000]
+//        [--only dispatch,throughput,output,fleet,storm,agent,deploy,rollout,console,history,cluster,cluster-idle] [--history-sizes 10000,1000000|none]
+//        [--history-backlog N] [--history-load-seconds N]
 //        [--sync full|normal] [--baseline-control-plane <dll>] [--cluster-idle N]
 //        InstaDeploy.Bench idle-worker --servers <ip:port,...> --prefix <id prefix> --first <i> --count <n> --dials <n>
 //        (a share of a large idle fleet, started by the cluster scenario itself: IdleFleetWorkers)
@@ -25,7 +26,11 @@ var settings = new BenchSettings
     DbSynchronous = options.GetValueOrDefault("sync", "full").ToUpperInvariant(),
     ClusterIdleAgents = int.Parse(options.GetValueOrDefault("cluster-idle", "10000"), System.Globalization.CultureInfo.InvariantCulture),
     Scenarios = options.TryGetValue("only", out var only) ? only.Split(',', StringSplitOptions.TrimEntries).ToHashSet() : new HashSet<string>(),
-    HistorySizes = options.TryGetValue("history-sizes", out var sizes) ? [.. sizes.Split(',').Select(v => long.Parse(v, System.Globalization.CultureInfo.InvariantCulture))] : null,
+    HistorySizes = options.TryGetValue("history-sizes", out var sizes)
+        ? [.. sizes.Split(',', StringSplitOptions.RemoveEmptyEntries).Where(v => v != "none").Select(v => long.Parse(v, System.Globalization.CultureInfo.InvariantCulture))]
+        : null,
+    HistoryBacklog = options.TryGetValue("history-backlog", out var backlog) ? long.Parse(backlog, System.Globalization.CultureInfo.InvariantCulture) : null,
+    HistoryLoadSeconds = options.TryGetValue("history-load-seconds", out var loadSeconds) ? int.Parse(loadSeconds, System.Globalization.CultureInfo.InvariantCulture) : null,
 };
 Directory.CreateDirectory(settings.OutDir);
 

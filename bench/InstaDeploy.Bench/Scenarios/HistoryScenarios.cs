@@ -31,6 +31,11 @@ internal static class HistoryScenarios
             Console.WriteLine($"\n== history: {size:N0} jobs");
             measured.Add(await MeasureAsync(settings, size, full));
         }
+        if (measured.Count == 0)
+        {
+            await RetentionUnderLoadAsync(settings, results, full);
+            return;
+        }
 
         // Side by side: one row per figure, one column per size.
         var table = new StringBuilder();
@@ -147,58 +152,166 @@ internal static class HistoryScenarios
         return (size, figures, seed.TotalSeconds, dbMiB);
     }
 
-    /// <summary>The database's size while clients run health checks at a steady rate with retention on, starting from a
-    /// store of jobs all past their retention: retention deletes them in small batches and gives their pages back.</summary>
+    /// <summary>
+    /// A store of <c>backlog</c> jobs all past their retention, seeded once and copied, run under the same steady load
+    /// of health checks (8 clients, each sending the next when its last is done) with retention off and then on, side by
+    /// side: jobs/s and dispatch latency (POST -> command at the agent), the database's size over time and how fast the
+    /// sweeps delete the backlog.
+    /// </summary>
     private static async Task RetentionUnderLoadAsync(BenchSettings settings, Results results, bool full)
     {
-        var old = full ? 500_000 : 20_000;
-        var seconds = full ? 90 : 20;
-        Console.WriteLine($"\n== history: database size under a steady load, retention on, from {old:N0} expired jobs");
-        var dataDir = Path.Combine(settings.OutDir, "data-history-retention");
-        var db = Path.Combine(dataDir, "instadeploy.db");
-        var port = BenchSettings.FreePort();
-        await (await ControlPlaneProcess.StartAsync(settings, dataDir, port, "control-plane-history-retention.log")).DisposeAsync();
-        await HistorySeeder.SeedAsync(db, old, DateTimeOffset.UtcNow - TimeSpan.FromDays(40), TimeSpan.FromDays(20), CancellationToken.None);
-        double Size() => (new FileInfo(db).Length + (File.Exists(db + "-wal") ? new FileInfo(db + "-wal").Length : 0)) / 1048576.0;
-        var atStart = Size();
+        var backlog = settings.HistoryBacklog ?? (full ? 1_000_000 : 20_000);
+        if (backlog == 0) return;
+        var seconds = settings.HistoryLoadSeconds ?? (full ? 180 : 20);
+        Console.WriteLine($"\n== history: {backlog:N0} jobs past retention under a steady load for {seconds} s, retention off then on");
+        var seedDir = Path.Combine(settings.OutDir, "data-history-backlog");
+        if (Directory.Exists(seedDir)) Directory.Delete(seedDir, recursive: true);
+        await (await ControlPlaneProcess.StartAsync(settings, seedDir, BenchSettings.FreePort(), "control-plane-history-backlog.log")).DisposeAsync();
+        var seed = await HistorySeeder.SeedAsync(Path.Combine(seedDir, "instadeploy.db"), backlog, DateTimeOffset.UtcNow - TimeSpan.FromDays(40), TimeSpan.FromDays(20), CancellationToken.None);
+        Console.WriteLine($"  seeded {backlog:N0} jobs in {seed.TotalSeconds:0.0} s ({seed.TotalSeconds / (backlog / 1e6):0.0} s per million; load average {Machine.LoadAverage()})");
+        results.Info(R, $"seeding {backlog:N0} jobs", seed.TotalSeconds, "s", $"{seed.TotalSeconds / (backlog / 1e6):0.0} s per million, load average {Machine.LoadAverage()}");
 
-        await using var cp = await ControlPlaneProcess.StartAsync(settings, dataDir, port, "control-plane-history-retention.log",
-            new Dictionary<string, string> { ["INSTADEPLOY_JOB_RETENTION_DAYS"] = "30", ["INSTADEPLOY_JOB_OUTPUT_RETENTION_DAYS"] = "7", ["INSTADEPLOY_RETENTION_INTERVAL_SECONDS"] = "5" });
+        var runs = new List<LoadRun>();
+        foreach (var on in new[] { false, true })
+        {
+            var dir = Path.Combine(settings.OutDir, on ? "data-history-retention-on" : "data-history-retention-off");
+            if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
+            Directory.CreateDirectory(dir);
+            foreach (var file in Directory.GetFiles(seedDir)) File.Copy(file, Path.Combine(dir, Path.GetFileName(file)));
+            Console.WriteLine($"  retention {(on ? "on" : "off")}: load for {seconds} s");
+            runs.Add(await LoadAsync(settings, dir, on, seconds, backlog));
+            Directory.Delete(dir, recursive: true); // a 10-million store is gigabytes: one copy at a time
+        }
+        Directory.Delete(seedDir, recursive: true);
+
+        var (off, onRun) = (runs[0], runs[1]);
+        var table = new StringBuilder();
+        table.AppendLine($"From {backlog:N0} jobs past retention (seeded in {seed.TotalSeconds:0} s), 8 clients sending health checks for {seconds} s after a warm-up, 100 agents:");
+        table.AppendLine();
+        table.AppendLine("| figure | retention off | retention on |");
+        table.AppendLine("|---|---|---|");
+        table.AppendLine($"| jobs/s (8 clients) | {off.JobsPerSecond:0} | {onRun.JobsPerSecond:0} |");
+        table.AppendLine($"| dispatch POST -> command at the agent (ms) p50 / p99 | {Results.Format(off.DispatchP50)} / {Results.Format(off.DispatchP99)} | {Results.Format(onRun.DispatchP50)} / {Results.Format(onRun.DispatchP99)} |");
+        table.AppendLine($"| database at the start (MiB) | {off.Samples[0].MiB:0} | {onRun.Samples[0].MiB:0} |");
+        table.AppendLine($"| database, largest (MiB) | {off.Samples.Max(x => x.MiB):0} | {onRun.Samples.Max(x => x.MiB):0} |");
+        table.AppendLine($"| database at the end (MiB) | {off.Samples[^1].MiB:0} | {onRun.Samples[^1].MiB:0} |");
+        table.AppendLine($"| expired jobs left at the end | {off.Samples[^1].Expired:N0} | {onRun.Samples[^1].Expired:N0} |");
+        table.AppendLine($"| jobs deleted per second (while any were deleted) | - | {onRun.DeletionRate:0} |");
+        table.AppendLine($"| backlog gone (expired jobs left <= the kept {Kept:N0}) after (s) | - | {(onRun.DrainedAt is { } at ? at.ToString("0", CultureInfo.InvariantCulture) : "not within the run")} |");
+        table.AppendLine($"| load average at the end | {off.LoadAverage} | {onRun.LoadAverage} |");
+        table.AppendLine();
+        table.AppendLine("Over time (every 5 s: seconds, database MiB, expired jobs left, jobs/s in the window, jobs deleted/s in the window):");
+        table.AppendLine();
+        table.AppendLine("| s | off: MiB | off: expired left | off: jobs/s | on: MiB | on: expired left | on: jobs/s | on: deleted/s |");
+        table.AppendLine("|---|---|---|---|---|---|---|---|");
+        for (var i = 0; i < Math.Max(off.Samples.Count, onRun.Samples.Count); i++)
+        {
+            string Cells(LoadRun run, bool deletions) => i < run.Samples.Count
+                ? $"{run.Samples[i].MiB:0} | {run.Samples[i].Expired:N0} | {run.Rate(i).Jobs:0}{(deletions ? $" | {run.Rate(i).Deleted:0}" : "")}"
+                : deletions ? "- | - | - | -" : "- | - | -";
+            var second = i < onRun.Samples.Count ? onRun.Samples[i].At : off.Samples[i].At;
+            table.AppendLine($"| {second:0} | {Cells(off, false)} | {Cells(onRun, true)} |");
+        }
+        var path = Path.Combine(settings.OutDir, $"history-retention-{settings.Scale.Name}.md");
+        await File.WriteAllTextAsync(path, table.ToString());
+        Console.WriteLine($"\n{table}");
+        results.Note($"retention under load, side by side: {path}");
+        foreach (var (run, label) in new[] { (off, "off"), (onRun, "on") })
+        {
+            results.Info(R, $"jobs/s, retention {label}", run.JobsPerSecond, "jobs/s", $"load average {run.LoadAverage}");
+            results.Info(R, $"dispatch p50, retention {label}", run.DispatchP50, "ms", $"p99 {Results.Format(run.DispatchP99)}");
+            results.Info(R, $"database largest, retention {label}", run.Samples.Max(x => x.MiB), "MiB", $"start {run.Samples[0].MiB:0}, end {run.Samples[^1].MiB:0}");
+        }
+        results.Info(R, "jobs deleted per second by retention under load", onRun.DeletionRate, "jobs/s", onRun.DrainedAt is { } d ? $"backlog gone after {d:0} s" : "backlog not gone within the run");
+    }
+
+    private const string R = "9 history, retention under load";
+
+    /// <summary>What retention keeps of a seeded store whatever its age: the newest 50 (the default) of each of the 100
+    /// agents and of the 100 projects.</summary>
+    private const long Kept = 50 * (HistorySeeder.Agents + HistorySeeder.Projects);
+
+    private sealed record Sample(double At, double MiB, long Expired, long Created, long Stored);
+
+    private sealed record LoadRun(List<Sample> Samples, double JobsPerSecond, double DispatchP50, double DispatchP99, double DeletionRate, double? DrainedAt, string LoadAverage)
+    {
+        /// <summary>Jobs made and jobs deleted per second between sample <paramref name="i"/> - 1 and <paramref name="i"/>.</summary>
+        public (double Jobs, double Deleted) Rate(int i)
+        {
+            if (i == 0) return (0, 0);
+            var (a, b) = (Samples[i - 1], Samples[i]);
+            var span = b.At - a.At;
+            var created = b.Created - a.Created;
+            return (created / span, (created - (b.Stored - a.Stored)) / span);
+        }
+    }
+
+    private static async Task<LoadRun> LoadAsync(BenchSettings settings, string dataDir, bool retention, int seconds, long backlog)
+    {
+        var db = Path.Combine(dataDir, "instadeploy.db");
+        double Size() => (new FileInfo(db).Length + (File.Exists(db + "-wal") ? new FileInfo(db + "-wal").Length : 0)) / 1048576.0;
+        var port = BenchSettings.FreePort();
+        await using var cp = await ControlPlaneProcess.StartAsync(settings, dataDir, port, $"control-plane-history-retention-{(retention ? "on" : "off")}.log",
+            new Dictionary<string, string>
+            {
+                ["INSTADEPLOY_JOB_RETENTION_DAYS"] = retention ? "30" : "0",
+                ["INSTADEPLOY_JOB_OUTPUT_RETENTION_DAYS"] = retention ? "7" : "0",
+                ["INSTADEPLOY_RETENTION_INTERVAL_SECONDS"] = "5",
+            });
         await using var fleet = new AgentFleet(new IPEndPoint(IPAddress.Loopback, port), ControlPlaneProcess.AgentToken, "hist", dialConcurrency: 64);
         await fleet.GrowToAsync(HistorySeeder.Agents, TimeSpan.FromMinutes(1));
         fleet.RecordJobs = true;
-        using var api = ControlPlaneProcess.CreateApiClient(settings, cp.BaseUrl, connections: 8);
-        var done = 0;
-        var end = Stopwatch.GetTimestamp() + seconds * Stopwatch.Frequency;
-        var sizes = new List<(double At, double MiB, long Jobs)>();
-        var clock = Stopwatch.StartNew();
+        using var api = ControlPlaneProcess.CreateApiClient(settings, cp.BaseUrl, connections: 9);
+        async Task<long> StoredAsync() => (await api.GetFromJsonAsync<JsonElement>("/jobs/summary")).GetProperty("total").GetInt64();
+
+        var created = 0L;
+        var latencies = new List<double>[8];
+        var measuring = false;
+        var warmUp = TimeSpan.FromSeconds(seconds >= 60 ? 20 : 10);
+        // Measured after a warm-up (the first seconds of a fresh process on a loaded machine are JIT and the reconcile of
+        // the seeded placements, the same with retention on or off); the first sample is where the window starts.
+        var end = Stopwatch.GetTimestamp() + (long)((seconds + warmUp.TotalSeconds) * Stopwatch.Frequency);
+        var samples = new List<Sample>();
+        var clock = new Stopwatch();
         var sampler = Task.Run(async () =>
         {
+            await Task.Delay(warmUp);
+            var created0 = Interlocked.Read(ref created);
+            var stored0 = await StoredAsync();
+            samples.Add(new(0, Size(), stored0 - created0, 0, stored0));
+            clock.Start();
+            Volatile.Write(ref measuring, true);
             while (Stopwatch.GetTimestamp() < end)
             {
-                var total = (await api.GetFromJsonAsync<JsonElement>("/jobs/summary")).GetProperty("total").GetInt64();
-                sizes.Add((clock.Elapsed.TotalSeconds, Size(), total));
                 await Task.Delay(TimeSpan.FromSeconds(5));
+                var made = Interlocked.Read(ref created);
+                var stored = await StoredAsync();
+                samples.Add(new(clock.Elapsed.TotalSeconds, Size(), stored - made, made - created0, stored));
             }
         });
         await Task.WhenAll(Enumerable.Range(0, 8).Select(w => Task.Run(async () =>
         {
             var random = new Random(w);
+            var mine = latencies[w] = [];
             while (Stopwatch.GetTimestamp() < end)
             {
+                var sent = Stopwatch.GetTimestamp();
                 var jobId = await PostHealthAsync(api, fleet.AgentId(random.Next(HistorySeeder.Agents)));
+                Interlocked.Increment(ref created);
+                var received = await fleet.CommandReceived(jobId).WaitAsync(TimeSpan.FromSeconds(30));
                 await fleet.Acknowledged(jobId).WaitAsync(TimeSpan.FromSeconds(30));
                 fleet.Forget(jobId);
-                Interlocked.Increment(ref done);
+                if (Volatile.Read(ref measuring)) mine.Add(Stats.TicksToMs(received - sent));
             }
         })));
         await sampler;
-        var last = (await api.GetFromJsonAsync<JsonElement>("/jobs/summary")).GetProperty("total").GetInt64();
-        const string r = "9 history, retention under load";
-        results.Info(r, $"database at the start ({old:N0} jobs past retention)", atStart, "MiB");
-        results.Info(r, "database, largest while under load", sizes.Max(s => s.MiB), "MiB", $"{done / (double)seconds:0} jobs/s for {seconds} s");
-        results.Info(r, "database at the end", Size(), "MiB", $"{last:N0} jobs stored");
-        results.Note($"retention under load, (s, MiB, jobs): {string.Join("; ", sizes.Select(s => $"{s.At:0} s {s.MiB:0.0} MiB {s.Jobs:N0}"))}");
+        var all = latencies.SelectMany(l => l).ToList();
+        var run = new LoadRun(samples, samples[^1].Created / samples[^1].At, Stats.Percentile(all, 50), Stats.Percentile(all, 99), 0, null, Machine.LoadAverage());
+        // The deletion rate over the windows in which retention deleted, so a backlog gone early does not dilute it.
+        var deleting = Enumerable.Range(1, samples.Count - 1).Where(i => run.Rate(i).Deleted > 1).ToList();
+        var rate = deleting.Count == 0 ? 0 : deleting.Sum(i => run.Rate(i).Deleted * (samples[i].At - samples[i - 1].At)) / deleting.Sum(i => samples[i].At - samples[i - 1].At);
+        var drained = samples.FirstOrDefault(x => x.Expired <= Kept && backlog > Kept)?.At;
+        return run with { DeletionRate = rate, DrainedAt = retention ? drained : null };
     }
 
     private static async Task<(double, double)> TimeAsync(HttpClient api, string path, int samples)

@@ -2,6 +2,7 @@ using System.Net;
 using System.Text;
 using System.Text.Json;
 using InstaDeploy.ControlPlane.Jobs.Retention;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace InstaDeploy.ControlPlane.Tests.Jobs;
@@ -95,6 +96,82 @@ public sealed class RetentionAndPagingTests
         using var unknown = await api.GetAsync($"/jobs/job-{Guid.CreateVersion7(clock.GetUtcNow()):N}");
         Assert.Equal("Unknown job", (await unknown.ReadJsonAsync()).GetProperty("title").GetString());
     }
+
+    [Fact]
+    public async Task ABacklogGoesOverSeveralSweepsExceptWhatTheRulesKeep()
+    {
+        await using var controlPlane = new ControlPlaneFactory(new Dictionary<string, string?>
+        {
+            ["INSTADEPLOY_JOB_RETENTION_DAYS"] = "30",
+            ["INSTADEPLOY_JOB_OUTPUT_RETENTION_DAYS"] = "0",
+            ["INSTADEPLOY_JOB_RETENTION_KEEP"] = "2",
+        });
+        using var api = controlPlane.CreateApiClient();
+        Assert.Equal(HttpStatusCode.OK, (await api.GetAsync("/jobs/summary")).StatusCode); // started: the database exists
+
+        // 1,300 finished health checks of 40 days ago on one agent (more than two batches), written straight into the store;
+        // the agent's two newest jobs are of today, so its newest-two rule keeps none of the old ones.
+        var old = DateTimeOffset.UtcNow - TimeSpan.FromDays(40);
+        var jobs = Enumerable.Range(0, 1300).Select(i => Job("busy", old.AddSeconds(i), "COMPLETED")).ToList();
+        var shop = Enumerable.Range(0, 3).Select(i => Job("busy", old.AddSeconds(2000 + i), "COMPLETED", "shop")).ToList(); // the project's newest two stay
+        var quiet = Enumerable.Range(0, 2).Select(i => Job("quiet", old.AddSeconds(i), "COMPLETED")).ToList(); // an agent's only two stay
+        var open = Job("busy", old.AddSeconds(3000), "RUNNING");
+        var (previous, rolledOut, rolledBack) = (jobs[10], jobs[600], jobs[1200]);
+        var today = new[] { Job("busy", DateTimeOffset.UtcNow, "COMPLETED"), Job("busy", DateTimeOffset.UtcNow.AddSeconds(1), "COMPLETED", "web") };
+        await using (var db = await controlPlane.Services.GetRequiredService<IDbContextFactory<InstaDeploy.ControlPlane.Data.InstaDeployDbContext>>().CreateDbContextAsync())
+        {
+            db.Jobs.AddRange([.. jobs, .. shop, .. quiet, open, .. today]);
+            db.JobOutput.AddRange(new InstaDeploy.ControlPlane.Data.JobOutputChunkEntity { JobId = jobs[0].Id, Seq = 1, LineCount = 1, Text = "gone\n" },
+                new InstaDeploy.ControlPlane.Data.JobOutputChunkEntity { JobId = previous.Id, Seq = 1, LineCount = 1, Text = "kept\n" });
+            // A placement whose previous job is an old one, and a rollout whose target's job and rollback job are.
+            db.Deployments.Add(new InstaDeploy.ControlPlane.Data.DeploymentEntity
+            {
+                ProjectName = "web", AgentId = "busy", State = "running", LastJobId = today[1].Id, PreviousJobId = previous.Id,
+                CreatedAt = old, UpdatedAt = DateTimeOffset.UtcNow,
+            });
+            db.Rollouts.Add(new InstaDeploy.ControlPlane.Rollouts.RolloutEntity
+            {
+                Id = "rollout-keep", ProjectName = "web", State = "failed", OnFailure = "rollback", Offline = "skip", CreatedBy = "test",
+                CreatedAt = old, UpdatedAt = old,
+            });
+            db.RolloutTargets.Add(new InstaDeploy.ControlPlane.Rollouts.RolloutTargetEntity
+            {
+                RolloutId = "rollout-keep", Ordinal = 0, AgentId = "busy", State = "rolled_back", JobId = rolledOut.Id, RollbackJobId = rolledBack.Id,
+            });
+            await db.SaveChangesAsync();
+        }
+
+        // One batch a sweep: the pass goes on from where the last sweep stopped, and says there is more until it is done.
+        var retention = controlPlane.Services.GetRequiredService<JobRetention>();
+        var deleted = 0;
+        var sweeps = 0;
+        JobRetention.Sweep sweep;
+        do
+        {
+            sweep = await retention.SweepAsync(maxBatches: 1, CancellationToken.None);
+            deleted += sweep.JobsDeleted;
+            Assert.True(++sweeps < 40, "the backlog is still not gone after 40 sweeps of one batch");
+        }
+        while (sweep.More);
+        Assert.True(sweeps >= 2, $"1,300 jobs went in {sweeps} sweep(s) of one batch of at most {JobRetention.BatchSize * 8}");
+        Assert.Equal(1300 - 3 + 1, deleted); // all old health checks but the three named ones, and the shop's oldest
+
+        foreach (var kept in new[] { previous, rolledOut, rolledBack, shop[1], shop[2], quiet[0], quiet[1], open, today[0], today[1] })
+            Assert.Equal(HttpStatusCode.OK, (await api.GetAsync($"/jobs/{kept.Id}")).StatusCode);
+        foreach (var gone in new[] { jobs[0], jobs[599], jobs[1299], shop[0] })
+            Assert.Equal(HttpStatusCode.NotFound, (await api.GetAsync($"/jobs/{gone.Id}")).StatusCode);
+        await using (var db = await controlPlane.Services.GetRequiredService<IDbContextFactory<InstaDeploy.ControlPlane.Data.InstaDeployDbContext>>().CreateDbContextAsync())
+            Assert.Equal([previous.Id], await db.JobOutput.Select(c => c.JobId).ToListAsync()); // output goes with its job only
+        Assert.Equal(new JobRetention.Sweep(0, 0, false), await retention.SweepAsync(maxBatches: 10, CancellationToken.None));
+        Assert.Equal(10, (await api.GetJsonAsync("/jobs/summary")).GetProperty("total").GetInt64());
+    }
+
+    private static InstaDeploy.ControlPlane.Data.JobEntity Job(string agentId, DateTimeOffset at, string status, string? project = null) => new()
+    {
+        Id = $"job-{Guid.CreateVersion7(at):N}", Type = project is null ? "HEALTH_CHECK" : "DEPLOY_COMPOSE", AgentId = agentId, ProjectName = project,
+        Status = status, PayloadJson = "{}", CreatedAt = at, UpdatedAt = at, CompletedAt = status == "RUNNING" ? null : at.AddSeconds(1),
+        TimeoutAt = at.AddMinutes(10), TimeoutSeconds = 600,
+    };
 
     [Fact]
     public async Task RetentionOffKeepsEverything()
