@@ -9,6 +9,7 @@ namespace InstaDeploy.AppHost.Tests;
 public sealed class FleetFixture : IAsyncLifetime
 {
     private static readonly TimeSpan StartTimeout = TimeSpan.FromMinutes(3);
+    private static readonly TimeSpan HealthyTimeout = TimeSpan.FromMinutes(4);
     private const string AdminApiKey = "idk_apphost-test-admin-key-0123456789";
     private readonly string _dataDirectory = Directory.CreateTempSubdirectory("instadeploy-fleet-").FullName;
 
@@ -27,7 +28,7 @@ public sealed class FleetFixture : IAsyncLifetime
         builder.Configuration["Parameters:admin-api-key"] = AdminApiKey;
         App = await builder.BuildAsync().WaitAsync(StartTimeout);
         await App.StartAsync().WaitAsync(StartTimeout);
-        await App.ResourceNotifications.WaitForResourceHealthyAsync("control-plane").WaitAsync(StartTimeout);
+        await ResourceStartup.WaitHealthyAsync(App, ["control-plane"], HealthyTimeout);
         Api = App.CreateHttpClient("control-plane");
         Api.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", AdminApiKey);
     }
@@ -47,6 +48,7 @@ public sealed class FleetFixture : IAsyncLifetime
     }
 }
 
+[Collection(FleetCollection.Name)]
 public sealed class FleetTests(FleetFixture fleet) : IClassFixture<FleetFixture>
 {
     private static readonly string[] Agents = ["agent-1", "agent-2", "agent-3"];

@@ -9,6 +9,9 @@ namespace InstaDeploy.AppHost.Tests;
 public sealed class ReplicatedFleetFixture : IAsyncLifetime
 {
     private static readonly TimeSpan StartTimeout = TimeSpan.FromMinutes(3);
+    // One budget for the whole chain (PostgreSQL, then the first instance migrating it, then the two others and
+    // HAProxy), on a CI machine whose other lane runs the end-to-end suite at the same time.
+    private static readonly TimeSpan HealthyTimeout = TimeSpan.FromMinutes(6);
     public const string AdminApiKey = "idk_apphost-replicas-admin-key-0123456789";
     private readonly string _dataDirectory = Directory.CreateTempSubdirectory("instadeploy-replicas-").FullName;
 
@@ -30,8 +33,7 @@ public sealed class ReplicatedFleetFixture : IAsyncLifetime
         builder.Configuration["Parameters:admin-api-key"] = AdminApiKey;
         App = await builder.BuildAsync().WaitAsync(StartTimeout);
         await App.StartAsync().WaitAsync(StartTimeout);
-        foreach (var resource in new[] { "control-plane-1", "control-plane-2", "control-plane-3", "haproxy" })
-            await App.ResourceNotifications.WaitForResourceHealthyAsync(resource).WaitAsync(StartTimeout);
+        await ResourceStartup.WaitHealthyAsync(App, ["postgres", "control-plane-1", "control-plane-2", "control-plane-3", "haproxy"], HealthyTimeout);
         Api = Client("haproxy");
     }
 
@@ -50,6 +52,7 @@ public sealed class ReplicatedFleetFixture : IAsyncLifetime
     }
 }
 
+[Collection(FleetCollection.Name)]
 public sealed class ReplicatedFleetTests(ReplicatedFleetFixture fleet) : IClassFixture<ReplicatedFleetFixture>
 {
     private static readonly string[] Agents = ["agent-1", "agent-2"];

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Http.Json;
 using System.Text.Json;
 using InstaDeploy.EndToEnd.Tests.Reliability;
 
@@ -75,6 +76,67 @@ public sealed class ThreeInstancesTests(ClusterFixture cluster)
         Assert.Equal(job.GetProperty("logs").GetString(), string.Concat(lines.Select(l => l + "\n")));
         Assert.Contains("Deployment successful (revision 1)", job.GetProperty("logs").GetString());
         Assert.Equal(1, cluster.Agents[agentId].TimesRun(jobId));
+    }
+
+    [Fact]
+    public async Task ARolloutStartedOnOneInstanceIsFollowedLiveOnAnother()
+    {
+        foreach (var agentId in ClusterFixture.AgentIds) await cluster.Api.WaitForAgentOnlineAsync(agentId, TimeSpan.FromSeconds(60));
+        var up = cluster.Instances.Keys.Where(n => !cluster.Instances[n].HasExited).Order().ToArray();
+        Assert.True(up.Length >= 2, "two instances should be up");
+        using var rest = cluster.InstanceApi(up[0]);      // takes the request and drives the rollout
+        using var follower = cluster.InstanceApi(up[1]);  // hears of each change only through the store and NOTIFY
+        var role = "cluster-ro-" + Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(3));
+        foreach (var agentId in ClusterFixture.AgentIds)
+        {
+            using var labelled = await rest.PutAsJsonAsync($"/agents/{agentId}/labels", new { labels = new Dictionary<string, string> { ["role"] = role } });
+            Assert.True(labelled.IsSuccessStatusCode, await labelled.Content.ReadAsStringAsync());
+        }
+        try
+        {
+            // One agent at a time, 5 s between them: the second target waits while the first one's result is news.
+            var compose = Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(SlowCompose));
+            using var created = await rest.PostJsonAsync("/rollouts", new
+            {
+                project_name = Project("cluster-rollout"),
+                compose_file_base64 = compose,
+                targets = new { selector = $"role={role}" },
+                strategy = new { max_parallel = 1, batch_wait_seconds = 5, health_wait_seconds = 60 },
+            });
+            var body = await created.ReadJsonAsync();
+            Assert.True(created.StatusCode == HttpStatusCode.Created, body.GetRawText());
+            var rolloutId = body.GetProperty("rollout_id").GetString()!;
+
+            await using var events = await SseClient.OpenAsync(follower, $"/rollouts/{rolloutId}/events");
+            var seen = new List<SseEvent>();
+            var heardLive = false;
+            using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(180));
+            while (await events.NextAsync(limit.Token) is { } next)
+            {
+                seen.Add(next);
+                if (next.Name == "end") break;
+                if (next.Name != "target" || heardLive) continue;
+                var target = JsonDocument.Parse(next.Data).RootElement;
+                if (target.GetProperty("state").GetString() != "succeeded") continue;
+                // The first target's success reached this instance while the second target had not finished: live,
+                // not read at the stream's 15 s keep-alive after the rollout was over.
+                var now = await follower.GetJsonAsync($"/rollouts/{rolloutId}");
+                heardLive = now.GetProperty("state").GetString() == "running"
+                    && now.GetProperty("targets").EnumerateArray().Count(t => t.GetProperty("state").GetString() == "succeeded") == 1;
+            }
+            Assert.Equal("end", seen[^1].Name);
+            Assert.Contains("\"succeeded\"", seen[^1].Data, StringComparison.Ordinal);
+            Assert.True(heardLive, $"the follower on {up[1]} heard of the first target's success only after the rollout on {up[0]} was over");
+            // Every stored event once, in order.
+            var ids = seen.Where(e => e.Name != "end").Select(e => long.Parse(e.Id!, System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+            Assert.Equal(Enumerable.Range(1, ids.Length).Select(i => (long)i), ids);
+            var final = await rest.GetJsonAsync($"/rollouts/{rolloutId}");
+            Assert.Equal(final.GetProperty("last_event_id").GetInt64(), ids[^1]);
+        }
+        finally
+        {
+            foreach (var agentId in ClusterFixture.AgentIds) (await rest.DeleteAsync($"/agents/{agentId}/labels")).Dispose();
+        }
     }
 
     [Fact]
