@@ -99,9 +99,9 @@ public sealed partial class AgentMetricsStore(IDbContextFactory<InstaDeployDbCon
     public async Task FlushAsync(CancellationToken cancellationToken)
     {
         if (_unwritten.IsEmpty) return;
-        var batch = new List<AgentMetricsEntity>();
-        foreach (var (id, sample) in _unwritten)
-            if (_unwritten.TryRemove(new KeyValuePair<string, AgentMetricsEntity>(id, sample))) batch.Add(sample);
+        // Left in _unwritten until written (reads see them meanwhile); then each goes unless a newer one replaced it.
+        var taken = _unwritten.ToArray();
+        var batch = taken.Select(e => new AgentMetricsEntity { AgentId = e.Value.AgentId, ReceivedAt = e.Value.ReceivedAt, SampleJson = e.Value.SampleJson }).ToList();
         try
         {
             using var write = await writes.EnterAsync(cancellationToken);
@@ -121,12 +121,12 @@ public sealed partial class AgentMetricsStore(IDbContextFactory<InstaDeployDbCon
                 }
             }
             await db.SaveChangesAsync(cancellationToken);
+            foreach (var entry in taken) _unwritten.TryRemove(entry);
         }
         catch (Exception e) when (e is DbUpdateException or InvalidOperationException or System.Data.Common.DbException)
         {
-            // Another instance inserted the same agent's first row meanwhile, or the database is away: kept for the next
-            // flush unless a newer sample came.
-            foreach (var sample in batch) _unwritten.TryAdd(sample.AgentId, sample);
+            // Another instance inserted the same agent's first row meanwhile, or the database is away: still unwritten,
+            // tried again at the next flush.
             Log.FlushFailed(logger, batch.Count, e.Message);
         }
     }
