@@ -23,6 +23,12 @@ public sealed partial class AgentOptions
     public required string ProjectsDirectory { get; init; }
     public required string PluginsDirectory { get; init; }
 
+    /// <summary>Where plugins installed from the control plane (INSTALL_PLUGIN) go: AGENT_PLUGINS_DIR when set, else under
+    /// the launcher <c>&lt;AGENT_HOME&gt;/plugins</c>, which outlives the version folders an update replaces and prunes;
+    /// else the plugins folder beside the agent. Scanned after <see cref="PluginsDirectory"/>: a plugin here wins over a
+    /// built-in one of the same name.</summary>
+    public required string InstalledPluginsDirectory { get; init; }
+
     /// <summary>AGENT_LABELS (<c>role=web,region=eu</c>): announced to the control plane on every connect, for selectors.</summary>
     public IReadOnlyDictionary<string, string> Labels { get; init; } = new Dictionary<string, string>();
 
@@ -144,6 +150,9 @@ public sealed partial class AgentOptions
             Hostname = hostname,
             ProjectsDirectory = Path.GetFullPath(configuration["AGENT_PROJECTS_DIR"] is { Length: > 0 } p ? p : "./projects"),
             PluginsDirectory = Path.GetFullPath(configuration["AGENT_PLUGINS_DIR"] is { Length: > 0 } d ? d : Path.Combine(AppContext.BaseDirectory, "plugins")),
+            InstalledPluginsDirectory = Path.GetFullPath(configuration["AGENT_PLUGINS_DIR"] is { Length: > 0 } installed ? installed
+                : configuration["AGENT_HOME"] is { Length: > 0 } agentHome ? Path.Combine(agentHome, "plugins")
+                : Path.Combine(AppContext.BaseDirectory, "plugins")),
             StateDirectory = stateDirectory,
             Labels = labels!,
             JobTimeout = TimeSpan.FromSeconds(timeoutSeconds),

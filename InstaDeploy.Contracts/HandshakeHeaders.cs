@@ -86,8 +86,9 @@ public static class HandshakeHeaders
 
     /// <summary>
     /// Feature, both ways: the agent runs <see cref="CommandTypes.UpdateAgent"/>, <see cref="CommandTypes.InstallPlugin"/> and
-    /// <see cref="CommandTypes.RemovePlugin"/> (downloading from the control plane with its own key); the control plane takes
-    /// <see cref="AgentUpdateReportMessage"/>, the outcome of the last update as the agent's launcher recorded it.
+    /// <see cref="CommandTypes.RemovePlugin"/> (downloading from the control plane with its own key). How an update ended
+    /// travels as its UPDATE_AGENT job's result (<c>outcome</c>: updated, rolled_back or refused, with the versions), which
+    /// reliable delivery already carries across the restart.
     /// </summary>
     public const string FeatureAgentUpdates = "agent-updates";
 

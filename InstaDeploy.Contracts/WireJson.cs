@@ -45,9 +45,6 @@ public static class WireJson
     /// <summary>Serializes an agent's plugin list to UTF-8 JSON.</summary>
     public static byte[] Serialize(AgentPluginsMessage message) => JsonSerializer.SerializeToUtf8Bytes(message, WireJsonContext.Default.AgentPluginsMessage);
 
-    /// <summary>Serializes an agent's report of its last update.</summary>
-    public static byte[] Serialize(AgentUpdateReportMessage message) => JsonSerializer.SerializeToUtf8Bytes(message, WireJsonContext.Default.AgentUpdateReportMessage);
-
     /// <summary>Serializes an agent's metrics sample.</summary>
     public static byte[] Serialize(AgentMetricsMessage message) => JsonSerializer.SerializeToUtf8Bytes(message, WireJsonContext.Default.AgentMetricsMessage);
 
@@ -86,8 +83,6 @@ public static class WireJson
             return Parse(utf8, WireJsonContext.Default.AgentKeyStoredMessage, "key message");
         if (type == AgentShuttingDownMessage.MessageType)
             return Parse(utf8, WireJsonContext.Default.AgentShuttingDownMessage, "shutdown message");
-        if (type == AgentUpdateReportMessage.MessageType)
-            return Parse(utf8, WireJsonContext.Default.AgentUpdateReportMessage, "update report");
         if (type == AgentMetricsMessage.MessageType)
             return Parse(utf8, WireJsonContext.Default.AgentMetricsMessage, "metrics message");
         return ParseResponse(utf8); // reports what a response is missing
@@ -134,6 +129,5 @@ public sealed class WireFormatException(string message, Exception? inner = null)
 [JsonSerializable(typeof(AgentStateMessage))]
 [JsonSerializable(typeof(AgentKeyStoredMessage))]
 [JsonSerializable(typeof(AgentShuttingDownMessage))]
-[JsonSerializable(typeof(AgentUpdateReportMessage))]
 [JsonSerializable(typeof(AgentMetricsMessage))]
 internal sealed partial class WireJsonContext : JsonSerializerContext;

@@ -56,6 +56,7 @@ internal sealed class AgentConnectionService(
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         plugins.Changed += OnPluginsChanged;
+        updater.StopTakingCommands += StopTakingCommandsAsync;
         updater.TakeOverUpdateInProgress(); // an update job this process completes is not an interrupted one
         TryReportInterruptedJobs();
         // Stopping the agent does not cut running jobs short: they get DrainTime to finish, and their results are
@@ -104,6 +105,8 @@ internal sealed class AgentConnectionService(
                     await SendPluginsAsync();
                     updater.ConfirmIfUpdated(); // a new version: connected; its result goes out with the held ones
                     await SendStateAndHeldResultsAsync();
+                    if (_draining && _serverTakesStop) // connected again while an update waits for its jobs
+                        await SendBytesAsync(WireJson.Serialize(new AgentShuttingDownMessage { DrainSeconds = (int)DrainTime.TotalSeconds }), "shutting down");
                     logger.Connected(options.ServerUrl, options.Hostname);
                     // Told to stop: to a control plane that takes it, say so first, keep the connection while the running
                     // jobs finish and their results go out, then close. To a seed server, close at once (as before): its
@@ -254,6 +257,16 @@ internal sealed class AgentConnectionService(
         {
             logger.JournalUnwritable(e.Message);
         }
+    }
+
+    /// <summary>An update waits for the running jobs before this version stops: from now on it starts no new command and,
+    /// to a control plane that takes it, says it stops, so that commands sent meanwhile wait for the next version.</summary>
+    private async Task StopTakingCommandsAsync()
+    {
+        if (_draining) return;
+        _draining = true;
+        if (_serverTakesStop && IsConnected)
+            await SendBytesAsync(WireJson.Serialize(new AgentShuttingDownMessage { DrainSeconds = (int)DrainTime.TotalSeconds }), "shutting down");
     }
 
     /// <summary>Says the agent stops, lets the running jobs finish (their results go out on this connection), then ends it.</summary>

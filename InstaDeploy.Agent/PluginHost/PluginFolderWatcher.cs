@@ -3,8 +3,9 @@ using System.Text;
 namespace InstaDeploy.Agent.PluginHost;
 
 /// <summary>
-/// Keeps the catalog in step with the plugins folder while the agent runs: a new folder is loaded, a changed one is
-/// reloaded, a deleted one unloaded. A folder is (re)loaded only once its files have stopped changing for a moment,
+/// Keeps the catalog in step with the plugins folders while the agent runs (the built-in one, then the one plugins from
+/// the control plane are installed into, whose folder wins for a name in both): a new folder is loaded, a changed one
+/// is reloaded, a deleted one unloaded. A folder is (re)loaded only once its files have stopped changing for a moment,
 /// so a half-copied plugin is never loaded; a folder that fails to load is reported once and tried again when its
 /// files change.
 /// </summary>
@@ -56,9 +57,13 @@ internal sealed class PluginFolderWatcher(
 
     private void Scan(bool settle)
     {
-        var folders = Directory.Exists(options.PluginsDirectory)
-            ? Directory.GetDirectories(options.PluginsDirectory).ToDictionary(f => Path.GetFileName(f)!, f => f, StringComparer.Ordinal)
-            : new Dictionary<string, string>(StringComparer.Ordinal);
+        var folders = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var root in new[] { options.PluginsDirectory, options.InstalledPluginsDirectory }.Distinct(StringComparer.Ordinal))
+        {
+            if (!Directory.Exists(root)) continue;
+            foreach (var folder in Directory.GetDirectories(root))
+                folders[Path.GetFileName(folder)] = folder; // the installed one, scanned last, wins
+        }
 
         foreach (var gone in catalog.Names.Where(name => !folders.ContainsKey(name)))
         {
@@ -124,7 +129,8 @@ internal sealed class PluginFolderWatcher(
     /// <summary>Names, sizes and write times of every file in the folder: equal fingerprints mean nothing changed.</summary>
     private static string Fingerprint(string folder)
     {
-        var text = new StringBuilder();
+        // The folder too: the same files installed over a built-in plugin are another plugin (and load from there).
+        var text = new StringBuilder(folder).Append('\n');
         foreach (var file in Directory.GetFiles(folder, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
         {
             var info = new FileInfo(file);

@@ -9,7 +9,9 @@ namespace InstaDeploy.Agent.Updates;
 /// <c>versions/&lt;version&gt;/</c> one unpacked release each, <c>current</c> a symbolic link to the one that runs
 /// (switched atomically: a new link renamed over the old), <c>update.json</c> the update under way, written by the
 /// running agent (pending) and the launcher (switching, rolled_back), and <c>confirmed</c>, written by a new version
-/// once it has connected and passed its health check.
+/// once it has connected and passed its health check; <c>plugins/</c> the plugins installed from the control plane,
+/// which outlive the versions. Agents started by the launcher run in the home (relative state and projects folders
+/// are there too).
 /// </summary>
 internal sealed partial class AgentHome(string root)
 {
@@ -59,6 +61,22 @@ internal sealed partial class AgentHome(string root)
         var manifest = Path.Combine(folder, BundleManifest.FileName);
         var entry = File.Exists(manifest) ? BundleManifest.Parse(File.ReadAllBytes(manifest)).Entry : null;
         return Path.Combine(folder, entry ?? "InstaDeploy.Agent");
+    }
+
+    /// <summary>Deletes the version folders other than <paramref name="keep"/> (the current one, the previous one a
+    /// rollback needs, the launcher's own); a folder being unpacked (<c>.partial</c>) is left alone. Returns what went.</summary>
+    public IReadOnlyList<string> Prune(IReadOnlyCollection<string> keep)
+    {
+        var removed = new List<string>();
+        if (!Directory.Exists(Versions)) return removed;
+        foreach (var folder in Directory.GetDirectories(Versions))
+        {
+            var name = Path.GetFileName(folder);
+            if (keep.Contains(name) || name.EndsWith(".partial", StringComparison.Ordinal)) continue;
+            Directory.Delete(folder, recursive: true);
+            removed.Add(name);
+        }
+        return removed;
     }
 
     [System.Runtime.InteropServices.LibraryImport("libc", EntryPoint = "rename", SetLastError = true, StringMarshalling = System.Runtime.InteropServices.StringMarshalling.Utf8)]

@@ -22,6 +22,10 @@ internal sealed class AgentUpdater(AgentOptions options, BundleDownloader downlo
 
     private UpdateState? _confirming;
 
+    /// <summary>Raised once an update is ready to switch, before it waits for the running jobs: the connection takes no
+    /// new command from then on (and tells the control plane so).</summary>
+    public event Func<Task>? StopTakingCommands;
+
     private AgentHome? Home => options.Home is { } root ? new AgentHome(root) : null;
 
     /// <summary>At start, before interrupted jobs are reported: the update job this process is the outcome of.</summary>
@@ -37,7 +41,7 @@ internal sealed class AgentUpdater(AgentOptions options, BundleDownloader downlo
         else if (state.State == UpdateState.RolledBack && state.From == options.Version)
         {
             logger.UpdateRolledBack(state.To, state.Reason);
-            Finish(state.JobId, JobStatuses.Failed, "", state.Reason, null);
+            Finish(state.JobId, JobStatuses.Failed, "", state.Reason, Outcome("rolled_back", state.To, state.From));
             home.ClearState();
         }
         else if (state.State == UpdateState.Pending && state.From == options.Version)
@@ -59,8 +63,7 @@ internal sealed class AgentUpdater(AgentOptions options, BundleDownloader downlo
         }
         home.Confirm(state.To);
         _confirming = null;
-        var result = JsonSerializer.SerializeToElement(new Dictionary<string, string> { ["version"] = state.To, ["previous_version"] = state.From });
-        Finish(state.JobId, JobStatuses.Completed, $"Agent updated from {state.From} to {state.To}: connected, {plugins.CommandTypes.Count} command types loaded.\n", "", result);
+        Finish(state.JobId, JobStatuses.Completed, $"Agent updated from {state.From} to {state.To}: connected, {plugins.CommandTypes.Count} command types loaded.\n", "", Outcome("updated", state.To, state.From));
         logger.UpdateConfirmed(state.From, state.To);
     }
 
@@ -77,13 +80,13 @@ internal sealed class AgentUpdater(AgentOptions options, BundleDownloader downlo
             return Failed(command.Id, $"invalid payload for {CommandTypes.UpdateAgent}: {e.Message}");
         }
         if (Home is not { } home)
-            return Failed(command.Id, "this agent was not started by its launcher (InstaDeploy.Agent launch, which sets AGENT_HOME), so it cannot switch versions; see docs/DEPLOYMENT.md, Agent updates");
+            return Refused(command.Id, payload.Version, "this agent was not started by its launcher (InstaDeploy.Agent launch, which sets AGENT_HOME), so it cannot switch versions; see docs/DEPLOYMENT.md, Agent updates");
         if (!BundleManifest.IsValidVersion(payload.Version)) return Failed(command.Id, $"'{AgentLabels.Shown(payload.Version)}' is not a release version");
         if (payload.Version == options.Version)
             return new AgentResponse { JobId = command.Id, Status = JobStatuses.Completed, Logs = $"Agent {options.Version} runs already.\n" };
         var machine = AgentOptions.DefaultArchitecture();
         if (payload.Architecture != machine)
-            return Failed(command.Id, $"release {payload.Version} is for {AgentLabels.Shown(payload.Architecture)}; this machine is {machine}. Nothing was changed; {options.Version} keeps running.");
+            return Refused(command.Id, payload.Version, $"release {payload.Version} is for {AgentLabels.Shown(payload.Architecture)}; this machine is {machine}. Nothing was changed; {options.Version} keeps running.");
 
         var bundle = Path.Combine(home.Downloads, $"agent-{payload.Version}.tar.gz");
         var partial = home.VersionFolder(payload.Version) + ".partial";
@@ -107,14 +110,16 @@ internal sealed class AgentUpdater(AgentOptions options, BundleDownloader downlo
         {
             if (Directory.Exists(partial)) Directory.Delete(partial, recursive: true);
             logger.UpdateRefused(payload.Version, e.Message);
-            return Failed(command.Id, $"release {payload.Version} refused: {e.Message}. Nothing was changed; {options.Version} keeps running.");
+            return Refused(command.Id, payload.Version, $"release {payload.Version} refused: {e.Message}. Nothing was changed; {options.Version} keeps running.");
         }
         finally
         {
             File.Delete(bundle);
         }
 
-        // The other running jobs finish first; the switch happens between jobs.
+        // The other running jobs finish first; the switch happens between jobs. Meanwhile this version takes no new
+        // command: the control plane holds them (as for any agent that stops) and sends them to the new version.
+        if (StopTakingCommands is { } stop) await stop();
         while (journal.Running.Any(id => id != command.Id)) await Task.Delay(TimeSpan.FromMilliseconds(500), cancellationToken);
         home.WriteState(new UpdateState
         {
@@ -127,6 +132,13 @@ internal sealed class AgentUpdater(AgentOptions options, BundleDownloader downlo
     }
 
     private static AgentResponse Failed(string jobId, string error) => new() { JobId = jobId, Status = JobStatuses.Failed, Error = error };
+
+    private AgentResponse Refused(string jobId, string version, string error) =>
+        new() { JobId = jobId, Status = JobStatuses.Failed, Error = error, Result = Outcome("refused", version, options.Version) };
+
+    /// <summary>The update job's result: how it ended (updated, rolled_back, refused), the version it was to, the one before.</summary>
+    private static JsonElement Outcome(string outcome, string version, string previousVersion) =>
+        JsonSerializer.SerializeToElement(new Dictionary<string, string> { ["outcome"] = outcome, ["version"] = version, ["previous_version"] = previousVersion });
 
     private void Finish(string jobId, string status, string logs, string error, JsonElement? result)
     {

@@ -36,6 +36,10 @@ internal static partial class Launcher
             home.SwitchTo(own);
         }
 
+        // The version the launcher itself runs from is never pruned: it loads parts of itself from there as it goes.
+        var ownFolder = Path.GetFullPath(AppContext.BaseDirectory).TrimEnd(Path.DirectorySeparatorChar);
+        var launcherVersion = Path.GetDirectoryName(ownFolder) == home.Versions ? Path.GetFileName(ownFolder) : ownFolder == home.Current ? home.CurrentVersion() : null;
+
         using var stopping = new CancellationTokenSource();
         using var onTerm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context => { context.Cancel = true; stopping.Cancel(); });
         using var onInt = PosixSignalRegistration.Create(PosixSignal.SIGINT, context => { context.Cancel = true; stopping.Cancel(); });
@@ -60,6 +64,7 @@ internal static partial class Launcher
                 {
                     Console.Error.WriteLine($"launcher: agent {version} confirmed; {confirming.From} is the previous version");
                     home.ClearState();
+                    Prune(home, launcherVersion is null ? [version, confirming.From] : [version, confirming.From, launcherVersion]);
                     if (!exited) (exited, _) = await WatchAsync(home, child, null, stopping.Token);
                 }
                 else
@@ -96,9 +101,24 @@ internal static partial class Launcher
         return 0;
     }
 
+    /// <summary>Deletes the versions no rollback needs any more; a failure is reported, never a reason to stop.</summary>
+    private static void Prune(AgentHome home, string[] keep)
+    {
+        try
+        {
+            foreach (var removed in home.Prune(keep)) Console.Error.WriteLine($"launcher: deleted version {removed} (kept {string.Join(", ", keep.Distinct())})");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Console.Error.WriteLine($"launcher: could not delete old versions from {home.Versions}: {e.Message}");
+        }
+    }
+
     private static Process Start(AgentHome home, string version)
     {
-        var start = new ProcessStartInfo(home.EntryOf(version)) { UseShellExecute = false, WorkingDirectory = home.VersionFolder(version) };
+        // In the home, not the version folder: relative AGENT_STATE_DIR and AGENT_PROJECTS_DIR (./agent-state, ./projects)
+        // must be the same for every version.
+        var start = new ProcessStartInfo(home.EntryOf(version)) { UseShellExecute = false, WorkingDirectory = home.Root };
         start.Environment["AGENT_HOME"] = home.Root;
         start.Environment["AGENT_VERSION"] = version;
         return Process.Start(start)!;

@@ -7,16 +7,19 @@ namespace InstaDeploy.Agent.Updates;
 
 /// <summary>
 /// INSTALL_PLUGIN and REMOVE_PLUGIN: a signed plugin package (checked as a release is: size, SHA-256, the operator's
-/// signature with AGENT_UPDATE_PUBLIC_KEY, its manifest) is unpacked beside the plugins folder and moved into
-/// <c>plugins/&lt;name&gt;/</c> in one rename, where the folder watcher loads it live as it loads a folder dropped by hand;
-/// a removal deletes the folder and the plugin unloads once its running jobs end. The job ends once the catalog shows it.
+/// signature with AGENT_UPDATE_PUBLIC_KEY, its manifest) is unpacked beside the installed-plugins folder and moved into
+/// <c>&lt;that folder&gt;/&lt;name&gt;/</c> in one rename, where the folder watcher loads it live as it loads a folder
+/// dropped by hand; a removal deletes the folder and the plugin unloads once its running jobs end. The job ends once the
+/// catalog shows it. Under the launcher that folder is <c>&lt;AGENT_HOME&gt;/plugins</c>, so an installed plugin
+/// outlives agent updates and rollbacks; the built-in plugins stay in each version's own folder.
 /// </summary>
 internal sealed class PluginInstaller(AgentOptions options, BundleDownloader downloader, PluginCatalog plugins, TimeProvider time, ILogger<PluginInstaller> logger)
 {
     private const long MaxUnpackedBytes = 1024L * 1024 * 1024;
     private static readonly TimeSpan LoadWait = TimeSpan.FromSeconds(30);
 
-    private string Staging => Path.Combine(Path.GetDirectoryName(options.PluginsDirectory.TrimEnd(Path.DirectorySeparatorChar))!, ".plugins-staging");
+    private string Installed => options.InstalledPluginsDirectory;
+    private string Staging => Path.Combine(Path.GetDirectoryName(Installed.TrimEnd(Path.DirectorySeparatorChar))!, ".plugins-staging");
 
     public async Task<AgentResponse?> RunAsync(AgentCommand command, CancellationToken cancellationToken)
     {
@@ -40,7 +43,7 @@ internal sealed class PluginInstaller(AgentOptions options, BundleDownloader dow
         var package = Path.Combine(Staging, $"{payload.Name}-{payload.Version}.tar.gz");
         var unpacked = Path.Combine(Staging, payload.Name);
         var old = Path.Combine(Staging, payload.Name + ".old");
-        var target = Path.Combine(options.PluginsDirectory, payload.Name);
+        var target = Path.Combine(Installed, payload.Name);
         string? before = null;
         try
         {
@@ -51,7 +54,7 @@ internal sealed class PluginInstaller(AgentOptions options, BundleDownloader dow
             if (manifest.Kind != BundleManifest.KindPlugin || manifest.Name != payload.Name || manifest.Version != payload.Version)
                 throw new BundleException($"the package says it is {manifest.Kind} {manifest.Name} {manifest.Version}, not plugin {payload.Name} {payload.Version}");
             if (!File.Exists(Path.Combine(unpacked, payload.Name + ".dll"))) throw new BundleException($"the package has no {payload.Name}.dll");
-            Directory.CreateDirectory(options.PluginsDirectory);
+            Directory.CreateDirectory(Installed);
             before = plugins.Find(payload.Name)?.Fingerprint;
             if (Directory.Exists(old)) Directory.Delete(old, recursive: true);
             if (Directory.Exists(target)) Directory.Move(target, old);
@@ -88,16 +91,20 @@ internal sealed class PluginInstaller(AgentOptions options, BundleDownloader dow
     private async Task<AgentResponse> RemoveAsync(string jobId, RemovePluginPayload payload, CancellationToken cancellationToken)
     {
         if (!BundleManifest.IsValidName(payload.Name)) return Failed(jobId, $"'{AgentLabels.Shown(payload.Name)}' is not a plugin name");
-        var target = Path.Combine(options.PluginsDirectory, payload.Name);
+        var target = Path.Combine(Installed, payload.Name);
+        if (!Directory.Exists(target) && Directory.Exists(Path.Combine(options.PluginsDirectory, payload.Name)))
+            return Failed(jobId, $"plugin {payload.Name} is built into this agent's release ({options.PluginsDirectory}), not installed from the control plane; it cannot be removed (install a package of it to replace it, or update the agent to a release without it)");
         if (!Directory.Exists(target))
             return new AgentResponse { JobId = jobId, Status = JobStatuses.Completed, Logs = $"Plugin {payload.Name} is not installed here.\n" };
+        var installedFingerprint = plugins.Find(payload.Name)?.Fingerprint;
         Directory.CreateDirectory(Staging);
         var removed = Path.Combine(Staging, payload.Name + ".removed");
         if (Directory.Exists(removed)) Directory.Delete(removed, recursive: true);
         Directory.Move(target, removed); // gone from plugins/ at once; deleted below
         Directory.Delete(removed, recursive: true);
         var deadline = time.GetUtcNow() + LoadWait;
-        while (plugins.Names.Contains(payload.Name) && time.GetUtcNow() < deadline)
+        // Unloaded, or (when it replaced a built-in plugin of that name) the built-in one loaded again.
+        while (plugins.Find(payload.Name)?.Fingerprint is { } now && now == installedFingerprint && time.GetUtcNow() < deadline)
             await Task.Delay(TimeSpan.FromMilliseconds(250), time, cancellationToken);
         return new AgentResponse { JobId = jobId, Status = JobStatuses.Completed, Logs = $"Plugin {payload.Name} removed.\n" };
     }

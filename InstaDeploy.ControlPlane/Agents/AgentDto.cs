@@ -18,11 +18,13 @@ namespace InstaDeploy.ControlPlane.Agents;
 /// <param name="Labels">The labels selectors see: what the agent announced, with the admin's overrides applied (they win).</param>
 /// <param name="AnnouncedLabels">The labels the agent announced on its last connect (its AGENT_LABELS).</param>
 /// <param name="LabelOverrides">What an admin set with PUT /agents/{agent_id}/labels (null removes an announced label); null when none.</param>
+/// <param name="LastUpdate">How its last update through the control plane ended (on GET /agents/{agent_id}; null in lists and when it never had one).</param>
 public sealed record AgentDto(
     string Id, string Hostname, string Version, string Architecture, bool Online,
     DateTimeOffset LastSeen, DateTimeOffset FirstSeen, DateTimeOffset? ConnectedAt,
     IReadOnlyList<PluginInfo>? Plugins, IReadOnlyList<string>? CommandTypes,
-    IReadOnlyDictionary<string, string> Labels, IReadOnlyDictionary<string, string> AnnouncedLabels, IReadOnlyDictionary<string, string?>? LabelOverrides);
+    IReadOnlyDictionary<string, string> Labels, IReadOnlyDictionary<string, string> AnnouncedLabels, IReadOnlyDictionary<string, string?>? LabelOverrides,
+    Releases.AgentUpdateDto? LastUpdate = null);
 
 internal static class AgentMapping
 {

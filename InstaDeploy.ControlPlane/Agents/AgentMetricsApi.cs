@@ -14,14 +14,14 @@ public static class AgentMetricsApi
     public static IEndpointRouteBuilder MapAgentMetricsApi(this IEndpointRouteBuilder app)
     {
         app.MapGroup("/agents").WithTags("Agents").RequireAuthorization(ApiKeys.ApiKeyScopes.Read).RequireRateLimiting(RateLimits.PerKey)
-            .MapGet("/{agentId}/metrics", (string agentId, AgentMetricsStore metrics) =>
-                metrics.Latest(agentId) is { } latest
+            .MapGet("/{agentId}/metrics", async (string agentId, AgentMetricsStore metrics, CancellationToken token) =>
+                await metrics.LatestAsync(agentId, token) is { } latest
                     ? Results.Ok(new AgentMetricsDto(agentId, latest.ReceivedAt, latest.Sample))
-                    : Problems.NotFound("No metrics", $"Agent '{AgentLabels.Shown(agentId)}' has sent no metrics to this control plane instance since it started: it is offline, older than the agent-metrics extension, runs with AGENT_METRICS_SECONDS=0, or is connected to another instance."))
+                    : Problems.NotFound("No metrics", $"Agent '{AgentLabels.Shown(agentId)}' has sent no metrics: it never connected, is older than the agent-metrics extension, or runs with AGENT_METRICS_SECONDS=0."))
             .WithName("GetAgentMetrics")
             .Produces<AgentMetricsDto>()
             .WithSummary("An agent's latest host and container metrics")
-            .WithDescription("CPU (percent of all cores), memory, the projects folder's disk, and each container's CPU and memory, as the agent sampled them (every AGENT_METRICS_SECONDS, default 10). The same values are the agent's OpenTelemetry gauges.");
+            .WithDescription("CPU (percent of all cores), memory, the projects folder's disk, and each container's CPU and memory, as the agent sampled them (every AGENT_METRICS_SECONDS, default 10), kept in the database: every instance answers, and an offline agent's last sample stays (received_at says how old it is). The same values are the agent's OpenTelemetry gauges.");
         return app;
     }
 }

@@ -70,6 +70,8 @@ public sealed class AgentQueries(IDbContextFactory<InstaDeployDbContext> databas
     {
         await using var db = await databases.CreateDbContextAsync(cancellationToken);
         var agent = await db.Agents.AsNoTracking().FirstOrDefaultAsync(a => a.Id == agentId, cancellationToken);
-        return agent?.ToDto();
+        if (agent is null) return null;
+        var update = await db.AgentUpdates.AsNoTracking().FirstOrDefaultAsync(u => u.AgentId == agentId, cancellationToken);
+        return agent.ToDto() with { LastUpdate = update is null ? null : Releases.AgentUpdateDto.Of(update) };
     }
 }

@@ -36,6 +36,8 @@ public class InstaDeployDbContext : DbContext
     public DbSet<Jobs.Counts.JobCountDeltaEntity> JobCountDeltas => Set<Jobs.Counts.JobCountDeltaEntity>();
     public DbSet<Infrastructure.Storage.StorageProbeEntity> StorageProbe => Set<Infrastructure.Storage.StorageProbeEntity>();
     public DbSet<Releases.BundleEntity> Bundles => Set<Releases.BundleEntity>();
+    public DbSet<Releases.AgentUpdateEntity> AgentUpdates => Set<Releases.AgentUpdateEntity>();
+    public DbSet<Agents.AgentMetricsEntity> AgentMetrics => Set<Agents.AgentMetricsEntity>();
 
     protected override void ConfigureConventions(ModelConfigurationBuilder configurationBuilder)
     {
@@ -187,6 +189,9 @@ public class InstaDeployDbContext : DbContext
             bundle.HasKey(b => new { b.Kind, b.Name, b.Version, b.Architecture });
             bundle.HasIndex(b => b.Sha256);
         });
+
+        modelBuilder.Entity<Releases.AgentUpdateEntity>(update => update.HasKey(u => u.AgentId));
+        modelBuilder.Entity<Agents.AgentMetricsEntity>(metrics => metrics.HasKey(m => m.AgentId));
 
         modelBuilder.Entity<Infrastructure.Storage.StorageProbeEntity>(probe =>
         {

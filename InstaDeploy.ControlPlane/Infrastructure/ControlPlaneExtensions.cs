@@ -84,12 +84,14 @@ public static class ControlPlaneExtensions
         services.AddSingleton<AgentStore>();
         services.AddSingleton<AgentQueries>();
         services.AddSingleton<AgentMetricsStore>();
+        services.AddHostedService(sp => sp.GetRequiredService<AgentMetricsStore>());
         services.AddSingleton<AgentCredentials>();
         services.AddJobs();
         services.AddDeployments();
         services.AddRollouts();
         services.AddSingleton<Releases.BundleStore>();
         services.AddSingleton<Releases.BundleCommands>();
+        services.AddSingleton<Jobs.IJobLifecycleHook, Releases.AgentUpdateRecorder>();
         services.AddSingleton<Releases.BundleRollouts>();
         services.AddAudit();
         services.AddRegistries();

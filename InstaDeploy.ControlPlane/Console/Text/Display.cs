@@ -21,11 +21,29 @@ public static class Display
             : $"{(int)age.TotalDays} d ago";
     }
 
+    /// <summary>A size in binary units, to three digits: 512 B, 1.5 KiB, 7.8 GiB.</summary>
+    public static string Bytes(long bytes)
+    {
+        string[] units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
+        double value = Math.Max(0, bytes);
+        var unit = 0;
+        while (value >= 1024 && unit < units.Length - 1)
+        {
+            value /= 1024;
+            unit++;
+        }
+        return unit == 0 ? $"{value:0} B" : value.ToString(value < 10 ? "0.0" : "0", CultureInfo.InvariantCulture) + " " + units[unit];
+    }
+
+    /// <summary>A percentage: 7.5 %, 42 %.</summary>
+    public static string Percent(double percent) =>
+        percent.ToString(percent < 10 ? "0.0" : "0", CultureInfo.InvariantCulture) + " %";
+
     /// <summary>The tone of a state, for its badge: ok, bad, warn, live or idle.</summary>
     public static string Tone(string? state) => state?.ToLowerInvariant() switch
     {
-        "completed" or "running" or "succeeded" or "online" or "active" => "ok",
-        "failed" or "timed_out" or "stop_failed" or "rollback_failed" or "expired" or "revoked" or "offline" or "rolled_back" => "bad",
+        "completed" or "running" or "succeeded" or "online" or "active" or "updated" => "ok",
+        "failed" or "timed_out" or "stop_failed" or "rollback_failed" or "expired" or "revoked" or "offline" or "rolled_back" or "refused" => "bad",
         "degraded" or "unknown" or "paused" or "rolling_back" or "cancelled" or "skipped" or "exited" or "restarting" => "warn",
         "pending" or "sent" or "deploying" or "stopping" or "waiting" or "created" => "live",
         _ => "idle",

@@ -16,6 +16,23 @@ namespace InstaDeploy.ControlPlane.Data.Migrations
 #pragma warning disable 612, 618
             modelBuilder.HasAnnotation("ProductVersion", "10.0.15");
 
+            modelBuilder.Entity("InstaDeploy.ControlPlane.Agents.AgentMetricsEntity", b =>
+                {
+                    b.Property<string>("AgentId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("ReceivedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("SampleJson")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("AgentId");
+
+                    b.ToTable("AgentMetrics");
+                });
+
             modelBuilder.Entity("InstaDeploy.ControlPlane.Audit.AuditEntryEntity", b =>
                 {
                     b.Property<long>("Id")
@@ -555,6 +572,39 @@ namespace InstaDeploy.ControlPlane.Data.Migrations
                     b.HasKey("Host", "Scope");
 
                     b.ToTable("RegistryCredentials");
+                });
+
+            modelBuilder.Entity("InstaDeploy.ControlPlane.Releases.AgentUpdateEntity", b =>
+                {
+                    b.Property<string>("AgentId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("FinishedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("FromVersion")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("JobId")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Outcome")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Reason")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("ToVersion")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("AgentId");
+
+                    b.ToTable("AgentUpdates");
                 });
 
             modelBuilder.Entity("InstaDeploy.ControlPlane.Releases.BundleEntity", b =>

@@ -21,6 +21,23 @@ namespace InstaDeploy.ControlPlane.Data.PostgresMigrations
 
             NpgsqlModelBuilderExtensions.UseIdentityByDefaultColumns(modelBuilder);
 
+            modelBuilder.Entity("InstaDeploy.ControlPlane.Agents.AgentMetricsEntity", b =>
+                {
+                    b.Property<string>("AgentId")
+                        .HasColumnType("text");
+
+                    b.Property<long>("ReceivedAt")
+                        .HasColumnType("bigint");
+
+                    b.Property<string>("SampleJson")
+                        .IsRequired()
+                        .HasColumnType("text");
+
+                    b.HasKey("AgentId");
+
+                    b.ToTable("AgentMetrics");
+                });
+
             modelBuilder.Entity("InstaDeploy.ControlPlane.Audit.AuditEntryEntity", b =>
                 {
                     b.Property<long>("Id")
@@ -566,6 +583,39 @@ namespace InstaDeploy.ControlPlane.Data.PostgresMigrations
                     b.HasKey("Host", "Scope");
 
                     b.ToTable("RegistryCredentials");
+                });
+
+            modelBuilder.Entity("InstaDeploy.ControlPlane.Releases.AgentUpdateEntity", b =>
+                {
+                    b.Property<string>("AgentId")
+                        .HasColumnType("text");
+
+                    b.Property<long>("FinishedAt")
+                        .HasColumnType("bigint");
+
+                    b.Property<string>("FromVersion")
+                        .IsRequired()
+                        .HasColumnType("text");
+
+                    b.Property<string>("JobId")
+                        .IsRequired()
+                        .HasColumnType("text");
+
+                    b.Property<string>("Outcome")
+                        .IsRequired()
+                        .HasColumnType("text");
+
+                    b.Property<string>("Reason")
+                        .IsRequired()
+                        .HasColumnType("text");
+
+                    b.Property<string>("ToVersion")
+                        .IsRequired()
+                        .HasColumnType("text");
+
+                    b.HasKey("AgentId");
+
+                    b.ToTable("AgentUpdates");
                 });
 
             modelBuilder.Entity("InstaDeploy.ControlPlane.Releases.BundleEntity", b =>

@@ -73,7 +73,7 @@ public static class UpgradeFixture
             var failNext = false;
             await using var enrolled = new SeedAgent((_, type, _) => type == "LONG_TASK" ? null
                 : type == "DEPLOY_COMPOSE" && failNext ? ("FAILED", "pulling\n", "image not found") : ("COMPLETED", $"{type} done\n", ""));
-            await enrolled.ConnectAsync(controlPlane.WebSocketUrl, agentKey, "fixture-enrolled", features: "project-config");
+            await enrolled.ConnectAsync(controlPlane.WebSocketUrl, agentKey, "fixture-enrolled", features: "project-config,agent-updates");
             await using var seed = new SeedAgent((_, type, _) => ("COMPLETED", $"{type} done\n", ""));
             await seed.ConnectAsync(controlPlane.WebSocketUrl, controlPlane.AgentToken, SeedAgentId);
             await admin.WaitForAgentOnlineAsync("fixture-enrolled");
@@ -142,6 +142,24 @@ public static class UpgradeFixture
                 new InstaDeploy.Contracts.Bundles.BundleManifest { Kind = "agent", Name = "InstaDeploy.Agent", Version = "1.1.0", Architecture = "linux-amd64", Entry = "InstaDeploy.Agent" }, bundle);
             using (var uploaded = await admin.UploadAsync("/agent-releases", bundle, signature))
                 Assert.Equal(HttpStatusCode.Created, uploaded.StatusCode);
+
+            // That release rolled out to the enrolled agent (its last update, kept on the agent), and a metrics sample the
+            // agent sent (written by the next flush; made now).
+            var update = (await Send(admin, "/agent-releases/1.1.0/rollouts", new { targets = new { agent_ids = new[] { "fixture-enrolled" } } }, HttpStatusCode.Created))
+                .GetProperty("rollout_id").GetString()!;
+            await Eventually.TrueAsync(async () => (await admin.GetJsonAsync($"/rollouts/{update}")).GetProperty("state").GetString() == "succeeded",
+                TimeSpan.FromSeconds(30), "the fixture's agent update to succeed");
+            foreach (var target in (await admin.GetJsonAsync($"/rollouts/{update}")).GetProperty("targets").EnumerateArray())
+                jobs[target.GetProperty("job_id").GetString()!] = "COMPLETED";
+            Assert.Equal("updated", (await admin.GetJsonAsync("/agents/fixture-enrolled")).GetProperty("last_update").GetProperty("outcome").GetString());
+            await enrolled.SendRawAsync(JsonSerializer.Serialize(new
+            {
+                type = "AGENT_METRICS", at = DateTimeOffset.UtcNow, cpu_percent = 12.5, cpu_count = 4, memory_total_bytes = 8L << 30, memory_used_bytes = 3L << 30,
+                disk_total_bytes = 100L << 30, disk_free_bytes = 40L << 30,
+                containers = new[] { new { id = "0123456789ab", name = "fixture-app-web-1", project = "fixture-app", cpu_percent = 1.5, memory_bytes = 64L << 20, memory_limit_bytes = 8L << 30 } },
+            }));
+            await Eventually.TrueAsync(async () => (await admin.GetAsync("/agents/fixture-enrolled/metrics")).IsSuccessStatusCode, TimeSpan.FromSeconds(10), "the fixture's metrics sample");
+            await Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<InstaDeploy.ControlPlane.Agents.AgentMetricsStore>(controlPlane.Services).FlushAsync(CancellationToken.None);
 
             // The fixture's database is a consistent single-file copy (no WAL beside it), made as a backup makes it.
             Directory.CreateDirectory(folder);
@@ -228,6 +246,13 @@ public static class UpgradeFixture
                 .Select(r => (r.GetProperty("revision").GetInt32(), r.GetProperty("outcome").GetString())).ToList();
             Assert.Equal([(2, "failed"), (1, "succeeded")], revisions);
             Assert.Equal(2, (await ci.GetJsonAsync("/deployments")).GetArrayLength());
+            if (fixture.Rows.ContainsKey("AgentMetrics")) // fixtures made since metrics and update outcomes are kept
+            {
+                var metrics = await ci.GetJsonAsync($"/agents/{fixture.AgentId}/metrics");
+                Assert.Equal(12.5, metrics.GetProperty("metrics").GetProperty("cpu_percent").GetDouble());
+                Assert.Equal("fixture-app", metrics.GetProperty("metrics").GetProperty("containers")[0].GetProperty("project").GetString());
+                Assert.Equal("updated", (await ci.GetJsonAsync($"/agents/{fixture.AgentId}")).GetProperty("last_update").GetProperty("outcome").GetString());
+            }
             if (fixture.RolloutId is { } rolloutId) // fixtures made since rollouts exist
             {
                 var rollout = await ci.GetJsonAsync($"/rollouts/{rolloutId}");

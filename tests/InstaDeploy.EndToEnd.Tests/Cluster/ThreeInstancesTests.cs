@@ -43,6 +43,30 @@ public sealed class ThreeInstancesTests(ClusterFixture cluster)
     }
 
     [Fact]
+    public async Task EveryInstanceAnswersWithTheLatestMetricsOfAnAgentConnectedToAnother()
+    {
+        var agentId = ClusterFixture.AgentIds[1];
+        var holder = cluster.HolderOf(agentId) ?? throw new Xunit.Sdk.XunitException($"no instance holds {agentId}");
+        var other = cluster.Instances.Keys.Where(n => n != holder && !cluster.Instances[n].HasExited).Order().First();
+        using var api = cluster.InstanceApi(other);
+        JsonElement first = default;
+        await Eventually.TrueAsync(async () =>
+        {
+            using var response = await api.GetAsync($"/agents/{agentId}/metrics");
+            if (response.StatusCode == HttpStatusCode.NotFound) return false;
+            first = await response.ReadJsonAsync();
+            return true;
+        }, TimeSpan.FromSeconds(60), $"instance {other} to answer with the metrics {agentId} sends to {holder}");
+        Assert.Equal(Environment.ProcessorCount, first.GetProperty("metrics").GetProperty("cpu_count").GetInt32());
+        Assert.True(first.GetProperty("metrics").GetProperty("memory_total_bytes").GetInt64() > 0);
+        // The next sample (every 10 s by default) replaces it there too.
+        var at = first.GetProperty("received_at").GetDateTimeOffset();
+        await Eventually.TrueAsync(async () => (await api.GetJsonAsync($"/agents/{agentId}/metrics")).GetProperty("received_at").GetDateTimeOffset() > at,
+            TimeSpan.FromSeconds(40), $"a newer sample on {other}");
+        Assert.NotEqual(other, cluster.HolderOf(agentId)); // all along an agent of another instance
+    }
+
+    [Fact]
     public async Task ARestCallOnOneInstanceReachesTheAgentOnAnotherAndAFollowerOnAThirdSeesItsLinesLive()
     {
         var agentId = ClusterFixture.AgentIds[0];
