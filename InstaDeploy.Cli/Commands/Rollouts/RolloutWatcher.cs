@@ -54,7 +54,14 @@ public static class RolloutWatcher
             string? shown = null;
             snapshot = await follower.FollowAsync(rolloutId, (s, change) =>
             {
-                if (change == RolloutChange.Start) output.Note(RolloutView.Header(s.ToJson()));
+                if (change == RolloutChange.Start)
+                {
+                    output.Note(RolloutView.Header(s.ToJson()));
+                    // Targets already under way or ended when the follow began: their first change is not in the
+                    // events that come after, so they are said here once.
+                    foreach (var row in s.Targets.Where(t => RolloutSnapshot.TargetState(t) != "waiting"))
+                        if (RolloutView.TargetLine(new TargetChange(null, row)) is { } first) output.Note(first);
+                }
                 if (change.Target is { } target && RolloutView.TargetLine(target) is { } line) output.Note(line);
                 // The rollout's line when its state or reason changes, not for every count.
                 var json = s.ToJson();

@@ -74,7 +74,10 @@ public sealed class RolloutSteeringTests(RolloutFleetFixture fleet) : IDisposabl
         Assert.True(started.ExitCode == 0, started.ToString());
         var id = started.Stdout.Trim();
         var watching = user.RunAsync("rollouts", "show", id, "--watch");
-        await WaitAsync(id, r => Count(r, "succeeded") == 1, "to deploy its first target and wait between batches");
+        var first = await WaitAsync(id, r => Count(r, "succeeded") == 1, "to deploy its first target and wait between batches");
+        // A watch that starts now says where the target that already ended stands: its change is before the events it reads.
+        var late = user.RunAsync("rollouts", "show", id, "--watch");
+        var done = first.GetProperty("targets").EnumerateArray().Single(t => t.GetProperty("state").GetString() == "succeeded");
 
         var paused = await user.RunAsync("rollouts", "pause", id);
         Assert.True(paused.ExitCode == 0, paused.ToString());
@@ -92,6 +95,10 @@ public sealed class RolloutSteeringTests(RolloutFleetFixture fleet) : IDisposabl
         Assert.Contains($"rollout {id} paused: 1/6 done (1 succeeded); paused by", watched.Stderr);
         Assert.Contains($"error: Rollout {id} ended cancelled: cancelled by", watched.Stderr);
         Assert.Matches(@"sim-5\s+\d+\s+cancelled", watched.Stdout);
+        var joined = await late;
+        Assert.True(joined.ExitCode == 1, joined.ToString());
+        Assert.Single(Regex.Matches(joined.Stderr,
+            $@"^  {done.GetProperty("agent_id").GetString()} succeeded \(revision \d+, job {done.GetProperty("job_id").GetString()}\)$", RegexOptions.Multiline));
         var twice = await user.RunAsync("rollouts", "cancel", id);
         Assert.Equal(1, twice.ExitCode);
         Assert.Contains("Cannot cancel the rollout (409)", twice.Stderr);
