@@ -222,26 +222,11 @@ internal static class ClusterScenarios
     {
         var clock = Stopwatch.StartNew();
         int online;
-        while ((online = await CountOnlineAsync(api)) < size)
+        while ((online = await ControlPlaneProcess.CountOnlineAsync(api)) < size)
         {
             if (clock.Elapsed > timeout) throw new TimeoutException($"GET /agents shows {online} of {size} online after {timeout.TotalSeconds:0} s");
             await Task.Delay(200);
         }
-    }
-
-    /// <summary>Online agents in GET /agents, every page (a page holds at most 1,000).</summary>
-    private static async Task<int> CountOnlineAsync(HttpClient api)
-    {
-        var online = 0;
-        for (var page = "/agents?limit=1000"; page is not null;)
-        {
-            using var response = await api.GetAsync(page);
-            response.EnsureSuccessStatusCode();
-            var agents = await response.Content.ReadFromJsonAsync<JsonElement>();
-            online += agents.EnumerateArray().Count(a => a.GetProperty("online").GetBoolean());
-            page = response.Headers.TryGetValues("X-Next-Cursor", out var next) ? $"/agents?limit=1000&cursor={Uri.EscapeDataString(next.First())}" : null;
-        }
-        return online;
     }
 
     private static async Task CreateDatabaseAsync(PostgresProcess postgres, string database)
