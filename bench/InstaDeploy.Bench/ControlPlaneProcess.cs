@@ -93,6 +93,8 @@ internal sealed class ControlPlaneProcess : IAsyncDisposable
         start.Environment["INSTADEPLOY_MAX_OPEN_JOBS_PER_AGENT"] = "100000";
         start.Environment["INSTADEPLOY_DB_SYNCHRONOUS"] = settings.DbSynchronous;
         start.Environment.Remove("OTEL_EXPORTER_OTLP_ENDPOINT");
+        // The floor server is the bench's own binary (workstation GC); it runs with the control plane's runtime settings.
+        if (mode.Length > 0) start.Environment["DOTNET_gcServer"] = "1";
         foreach (var (key, value) in extraEnvironment ?? new Dictionary<string, string>()) start.Environment[key] = value;
 
         var process = Process.Start(start) ?? throw new InvalidOperationException("could not start dotnet");
