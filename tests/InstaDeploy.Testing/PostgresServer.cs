@@ -12,21 +12,29 @@ public sealed class PostgresServer : IAsyncDisposable
     private readonly string _bin;
     private readonly string _folder;
 
-    private PostgresServer(string bin, string folder, int port)
+    private PostgresServer(string bin, string folder, int port, string? password)
     {
         _bin = bin;
         _folder = folder;
         Port = port;
+        Password = password;
     }
 
     public int Port { get; }
 
+    /// <summary>The <c>postgres</c> user's password when the server asks for one (scram-sha-256); null: it trusts everyone.</summary>
+    public string? Password { get; }
+
+    /// <summary>The folder of the server's binaries (and of its pg_dump and pg_restore).</summary>
+    public string BinDirectory => _bin;
+
     /// <summary>The connection string of its <c>postgres</c> database, as INSTADEPLOY_POSTGRES.</summary>
-    public string ConnectionString => $"Host=127.0.0.1;Port={Port};Username=postgres;Database=postgres";
+    public string ConnectionString => new Npgsql.NpgsqlConnectionStringBuilder { Host = "127.0.0.1", Port = Port, Username = "postgres", Database = "postgres", Password = Password }.ConnectionString;
 
     private string Data => Path.Combine(_folder, "data");
 
-    public static async Task<PostgresServer> StartAsync()
+    /// <param name="password">When given, the server asks every client for it (scram-sha-256) instead of trusting them.</param>
+    public static async Task<PostgresServer> StartAsync(string? password = null)
     {
         var bin = Directory.Exists("/usr/lib/postgresql")
             ? Directory.GetDirectories("/usr/lib/postgresql").Select(d => Path.Combine(d, "bin")).Where(d => File.Exists(Path.Combine(d, "initdb"))).Order().LastOrDefault()
@@ -34,8 +42,19 @@ public sealed class PostgresServer : IAsyncDisposable
         if (bin is null) throw new InvalidOperationException("PostgreSQL's binaries are not installed: run bash eng/setup-postgres.sh (eng/test.sh does).");
         var folder = Directory.CreateTempSubdirectory("instadeploy-pg-").FullName;
         if (Environment.UserName == "root") await RunAsync("chown", "postgres", folder);
-        var server = new PostgresServer(bin, folder, ProcessFleet.FreePort());
-        await server.AsOwnerAsync(Path.Combine(bin, "initdb"), "-D", server.Data, "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8");
+        var server = new PostgresServer(bin, folder, ProcessFleet.FreePort(), password);
+        if (password is null)
+        {
+            await server.AsOwnerAsync(Path.Combine(bin, "initdb"), "-D", server.Data, "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8");
+        }
+        else
+        {
+            var passwordFile = Path.Combine(folder, "password");
+            await File.WriteAllTextAsync(passwordFile, password + "\n");
+            if (Environment.UserName == "root") await RunAsync("chown", "postgres", passwordFile);
+            await server.AsOwnerAsync(Path.Combine(bin, "initdb"), "-D", server.Data, "-A", "scram-sha-256", "--pwfile", passwordFile, "-U", "postgres", "--no-sync", "-E", "UTF8");
+            File.Delete(passwordFile);
+        }
         await server.StartAgainAsync();
         return server;
     }
