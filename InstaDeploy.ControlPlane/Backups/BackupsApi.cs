@@ -57,9 +57,9 @@ public static class BackupsApi
             context.Response.RegisterForDispose(new Releaser(gate));
             return TypedResults.File(stream, store.ContentType, $"instadeploy-{time.GetUtcNow().UtcDateTime:yyyyMMdd'T'HHmmss'Z'}{store.Extension}");
         }
-        catch (Exception e) when (e is PostgresToolException or InvalidDataException or Npgsql.NpgsqlException || (e is IOException && store is PostgresBackup))
+        catch (Exception e) when (e is IOException or InvalidDataException or Npgsql.NpgsqlException)
         {
-            // pg_dump's own words (bounded, the password masked), or why its archive does not read back.
+            // pg_dump's own words (bounded, the password masked), why a copy does not read back, or a full disk.
             File.Delete(temporary);
             gate.Release();
             return Failed("The backup failed", e.Message);
