@@ -50,12 +50,20 @@ internal sealed class BenchSettings
     /// <summary>A fresh admin key per run, in the format the control plane accepts (idk_ + 48 hex digits).</summary>
     public string AdminApiKey { get; } = "idk_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(24));
 
-    /// <summary>This build's control plane, then the baseline's when one was given.</summary>
-    public IEnumerable<(string Label, string Dll)> ControlPlanes()
+    /// <summary>The label of the floor server's figures (Floors/FloorServer).</summary>
+    public const string FloorLabel = "floor";
+
+    /// <summary>This build's control plane, then the baseline's when one was given; with <paramref name="floor"/>, the
+    /// floor server last (the bench's own binary, <c>floor-server</c>), measured by the same driver.</summary>
+    public IEnumerable<(string Label, string Dll)> ControlPlanes(bool floor = false)
     {
         yield return ("this build", ControlPlaneDll);
         if (BaselineControlPlaneDll is not null) yield return ("baseline", BaselineControlPlaneDll);
+        if (floor) yield return (FloorLabel, FloorServerDll);
     }
+
+    /// <summary>The bench's own assembly: started with <c>floor-server</c> it is the floor server.</summary>
+    public static string FloorServerDll => typeof(BenchSettings).Assembly.Location;
 
     /// <summary>Idle agents over 3 instances in the opt-in cluster scenario (bench/run.sh --cluster-idle N).</summary>
     public int ClusterIdleAgents { get; init; } = 10_000;

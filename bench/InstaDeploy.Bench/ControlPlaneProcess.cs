@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
 
 namespace InstaDeploy.Bench;
 
@@ -14,6 +16,7 @@ internal sealed class ControlPlaneProcess : IAsyncDisposable
 
     private readonly BenchSettings _settings;
     private readonly Process _process;
+    private bool _disposed;
 
     private ControlPlaneProcess(BenchSettings settings, Process process, string dataDir, int port)
     {
@@ -51,6 +54,21 @@ internal sealed class ControlPlaneProcess : IAsyncDisposable
         return client;
     }
 
+    /// <summary>Online agents in GET /agents, every page (a page holds at most 1,000).</summary>
+    public static async Task<int> CountOnlineAsync(HttpClient api)
+    {
+        var online = 0;
+        for (var page = "/agents?limit=1000"; page is not null;)
+        {
+            using var response = await api.GetAsync(page);
+            response.EnsureSuccessStatusCode();
+            var agents = await response.Content.ReadFromJsonAsync<JsonElement>();
+            online += agents.EnumerateArray().Count(a => a.GetProperty("online").GetBoolean());
+            page = response.Headers.TryGetValues("X-Next-Cursor", out var next) ? $"/agents?limit=1000&cursor={Uri.EscapeDataString(next.First())}" : null;
+        }
+        return online;
+    }
+
     /// <summary>Starts it on <paramref name="port"/> with <paramref name="dataDir"/> and waits until /health answers.</summary>
     public static async Task<ControlPlaneProcess> StartAsync(BenchSettings settings, string dataDir, int port, string logName,
         IReadOnlyDictionary<string, string>? extraEnvironment = null, string? controlPlaneDll = null)
@@ -58,7 +76,9 @@ internal sealed class ControlPlaneProcess : IAsyncDisposable
         Directory.CreateDirectory(dataDir);
         var log = Path.Combine(settings.OutDir, logName);
         // exec: the shell becomes dotnet, so the pid is the control plane's own (its RSS and CPU are what /proc shows).
-        var start = new ProcessStartInfo("/bin/sh", ["-c", $"exec dotnet \"{controlPlaneDll ?? settings.ControlPlaneDll}\" >> \"{log}\" 2>&1"])
+        var dll = controlPlaneDll ?? settings.ControlPlaneDll;
+        var mode = dll == BenchSettings.FloorServerDll ? " floor-server" : "";
+        var start = new ProcessStartInfo("/bin/sh", ["-c", $"exec dotnet \"{dll}\"{mode} >> \"{log}\" 2>&1"])
         {
             WorkingDirectory = dataDir,
             UseShellExecute = false,
@@ -129,8 +149,11 @@ internal sealed class ControlPlaneProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>Stops it (once: a scenario that replaced it may dispose it before its own cleanup does).</summary>
     public async ValueTask DisposeAsync()
     {
+        if (_disposed) return;
+        _disposed = true;
         await StopAsync(TimeSpan.FromSeconds(20));
         _process.Dispose();
     }

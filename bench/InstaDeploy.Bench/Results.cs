@@ -31,6 +31,14 @@ internal sealed class Results
     public void Info(string scenario, string name, double value, string unit, string note = "") =>
         Add(new Figure(scenario, name, value, unit, "", null, note));
 
+    /// <summary>A figure as a multiple of its floor measured in the same run (Floors/FloorServer): for a time, how many
+    /// times the floor's; for a rate, the share of the floor's reached.</summary>
+    public void Ratio(string scenario, string name, double value, double floor, string unit)
+    {
+        if (double.IsNaN(value) || double.IsNaN(floor) || floor <= 0) return;
+        Info(scenario, $"{name} ÷ floor", value / floor, "× floor", $"{Format(value)} {unit} vs the floor's {Format(floor)} {unit}");
+    }
+
     public void Note(string text)
     {
         lock (_notes) _notes.Add(text);

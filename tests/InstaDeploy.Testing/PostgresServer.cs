@@ -6,17 +6,22 @@ namespace InstaDeploy.Testing;
 /// A PostgreSQL server of a test's own (Debian's binaries, which eng/setup-postgres.sh installs), in a folder of its
 /// own on a free loopback port, for tests that stop and start the database under running control planes: the shared
 /// test server must stay up for everyone else. As root, the server runs as the <c>postgres</c> user (it refuses root).
+/// The bench starts its own with this file too (linked into bench/InstaDeploy.Bench), durable: results it counts as
+/// persisted are on disk, as a user runs it; tests run without fsync.
 /// </summary>
 public sealed class PostgresServer : IAsyncDisposable
 {
     private readonly string _bin;
     private readonly string _folder;
 
-    private PostgresServer(string bin, string folder, int port, string? password)
+    private readonly bool _durable;
+
+    private PostgresServer(string bin, string folder, int port, bool durable, string? password)
     {
         _bin = bin;
         _folder = folder;
         Port = port;
+        _durable = durable;
         Password = password;
     }
 
@@ -25,16 +30,16 @@ public sealed class PostgresServer : IAsyncDisposable
     /// <summary>The <c>postgres</c> user's password when the server asks for one (scram-sha-256); null: it trusts everyone.</summary>
     public string? Password { get; }
 
-    /// <summary>The folder of the server's binaries (and of its pg_dump and pg_restore).</summary>
-    public string BinDirectory => _bin;
-
     /// <summary>The connection string of its <c>postgres</c> database, as INSTADEPLOY_POSTGRES.</summary>
-    public string ConnectionString => new Npgsql.NpgsqlConnectionStringBuilder { Host = "127.0.0.1", Port = Port, Username = "postgres", Database = "postgres", Password = Password }.ConnectionString;
+    public string ConnectionString => $"Host=127.0.0.1;Port={Port};Username=postgres;Database=postgres" + (Password is null ? "" : $";Password={Password}");
 
     private string Data => Path.Combine(_folder, "data");
 
-    /// <param name="password">When given, the server asks every client for it (scram-sha-256) instead of trusting them.</param>
-    public static async Task<PostgresServer> StartAsync(string? password = null)
+    /// <summary>Creates and starts a server; <paramref name="durable"/> keeps fsync and synchronous commits on.</summary>
+    /// <param name="durable">Whether fsync and synchronous commits stay on.</param>
+    /// <param name="password">When given, the server asks every client for it (scram-sha-256) instead of trusting them;
+    /// without ';' or quotes, as it goes into <see cref="ConnectionString"/> as it is.</param>
+    public static async Task<PostgresServer> StartAsync(bool durable = false, string? password = null)
     {
         var bin = Directory.Exists("/usr/lib/postgresql")
             ? Directory.GetDirectories("/usr/lib/postgresql").Select(d => Path.Combine(d, "bin")).Where(d => File.Exists(Path.Combine(d, "initdb"))).Order().LastOrDefault()
@@ -42,7 +47,7 @@ public sealed class PostgresServer : IAsyncDisposable
         if (bin is null) throw new InvalidOperationException("PostgreSQL's binaries are not installed: run bash eng/setup-postgres.sh (eng/test.sh does).");
         var folder = Directory.CreateTempSubdirectory("instadeploy-pg-").FullName;
         if (Environment.UserName == "root") await RunAsync("chown", "postgres", folder);
-        var server = new PostgresServer(bin, folder, ProcessFleet.FreePort(), password);
+        var server = new PostgresServer(bin, folder, FreePort(), durable, password);
         if (password is null)
         {
             await server.AsOwnerAsync(Path.Combine(bin, "initdb"), "-D", server.Data, "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8");
@@ -61,7 +66,7 @@ public sealed class PostgresServer : IAsyncDisposable
 
     /// <summary>Starts the server (again), on the same port and data.</summary>
     public Task StartAgainAsync() => AsOwnerAsync(Path.Combine(_bin, "pg_ctl"), "-D", Data, "-l", Path.Combine(_folder, "log"), "-w", "-t", "60",
-        "-o", $"-p {Port} -k '' -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c max_connections=300", "start");
+        "-o", $"-p {Port} -k '' -c listen_addresses=127.0.0.1{(_durable ? "" : " -c fsync=off -c synchronous_commit=off")} -c max_connections=300", "start");
 
     /// <summary>Stops the server (fast: open sessions are ended, as when a database host goes down).</summary>
     public Task StopAsync() => AsOwnerAsync(Path.Combine(_bin, "pg_ctl"), "-D", Data, "-m", "fast", "-w", "stop");
@@ -70,6 +75,13 @@ public sealed class PostgresServer : IAsyncDisposable
     {
         try { await StopAsync(); } catch (InvalidOperationException) { } // already stopped
         try { Directory.Delete(_folder, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     private Task AsOwnerAsync(string program, params string[] arguments) =>

@@ -90,7 +90,7 @@ internal static class FleetScenarios
         // Online as the control plane reports it (GET /agents), which is the operator's view.
         using var api = ControlPlaneProcess.CreateApiClient(settings, again.BaseUrl);
         int online;
-        while ((online = await CountOnlineAsync(api)) < size)
+        while ((online = await ControlPlaneProcess.CountOnlineAsync(api)) < size)
         {
             if (restart.Elapsed > TimeSpan.FromMinutes(3)) throw new TimeoutException($"GET /agents shows {online} of {size} online after 3 minutes");
             await Task.Delay(100);
@@ -104,11 +104,5 @@ internal static class FleetScenarios
         results.Info(s, "restart -> every agent connected again (simulator's count)", dialledSeconds, "s");
         results.Info(s, "control-plane RSS after the storm", ProcessStats.Mib(again.RssBytes), "MiB");
         return again;
-    }
-
-    private static async Task<int> CountOnlineAsync(HttpClient api)
-    {
-        var agents = await api.GetFromJsonAsync<JsonElement>("/agents");
-        return agents.EnumerateArray().Count(a => a.GetProperty("online").GetBoolean());
     }
 }
