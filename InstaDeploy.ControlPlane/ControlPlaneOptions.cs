@@ -190,6 +190,11 @@ public sealed class ControlPlaneOptions
     [Range(10, 3600)]
     public int AgentUpdateConfirmSeconds { get; set; } = 120;
 
+    /// <summary>Folder of PostgreSQL's client programs (pg_dump, pg_restore) that backups and restores use when the store
+    /// is PostgreSQL. Unset: PATH, then the newest /usr/lib/postgresql/*/bin.</summary>
+    [ConfigurationKeyName(Backups.PgTools.BinDirectorySetting)]
+    public string? PgBinDirectory { get; set; }
+
     /// <summary>Where the kept bundles are (owner-only).</summary>
     public string BundlesPath => Path.Combine(Path.GetFullPath(DataDirectory), "bundles");
 
@@ -227,6 +232,8 @@ internal sealed class ControlPlaneOptionsValidator : IValidateOptions<ControlPla
                 return ValidateOptionsResult.Fail($"INSTADEPLOY_RELEASE_PUBLIC_KEYS: {e.Message}");
             }
         }
+        if (Backups.PgTools.BinDirectoryProblem(options.PgBinDirectory) is { } pgBinDirectory)
+            return ValidateOptionsResult.Fail(pgBinDirectory);
         if (!options.AllowSharedAgentToken) return ValidateOptionsResult.Success;
         if (string.IsNullOrWhiteSpace(options.AgentSecretToken))
             return ValidateOptionsResult.Fail(

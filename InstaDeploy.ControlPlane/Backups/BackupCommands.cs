@@ -11,13 +11,15 @@ public static class BackupCommands
         Usage:
           InstaDeploy.ControlPlane backup --to DIR [--keys-to KEYDIR]
               Writes a consistent copy of the database (taken while the control plane runs) to DIR as
-              instadeploy-<UTC time>.db, owner-only. With --keys-to, also copies the key ring that decrypts the secret
+              instadeploy-<UTC time>.db (SQLite), or instadeploy-<UTC time>.pgdump (pg_dump's custom format) when
+              INSTADEPLOY_POSTGRES is set, owner-only. With --keys-to, also copies the key ring that decrypts the secret
               variables into KEYDIR, which must lie outside DIR: keep the two apart (different disks or hosts).
           InstaDeploy.ControlPlane restore --from FILE [--keys-from KEYDIR]
-              Puts a backup into an empty data folder (INSTADEPLOY_DATA_DIR) and its key ring into
-              INSTADEPLOY_KEY_RING_DIR, after checking the file's integrity and that the key ring decrypts every secret.
-        Both read INSTADEPLOY_DATA_DIR and INSTADEPLOY_KEY_RING_DIR like the control plane: run them with its settings,
-        as its user. See docs/DEPLOYMENT.md.
+              Puts a backup into an empty data folder (INSTADEPLOY_DATA_DIR), or with INSTADEPLOY_POSTGRES into that
+              empty database (pg_restore), and its key ring into INSTADEPLOY_KEY_RING_DIR, after checking the file and
+              that the key ring decrypts every secret.
+        Both read INSTADEPLOY_DATA_DIR, INSTADEPLOY_KEY_RING_DIR, INSTADEPLOY_POSTGRES and INSTADEPLOY_PG_BIN_DIR like
+        the control plane: run them with its settings, as its user. See docs/DEPLOYMENT.md.
         """;
 
     /// <summary>Whether the arguments ask for one of these commands rather than the service.</summary>
@@ -43,21 +45,20 @@ public static class BackupCommands
             return 2;
         }
 
-        if (!string.IsNullOrWhiteSpace(configuration[Data.DataExtensions.PostgresSetting]))
-        {
-            await error.WriteLineAsync($"{command}: the store is PostgreSQL ({Data.DataExtensions.PostgresSetting} is set); these commands copy the SQLite file. "
-                + "Back PostgreSQL up with its own tools (pg_dump, or the base backups and WAL archive of docs/SCALING.md), and the key ring folder apart.");
-            return 2;
-        }
         var options = configuration.Get<ControlPlaneOptions>() ?? new ControlPlaneOptions();
-        var run = new BackupRun(options, time, output, error);
         try
         {
+            var run = new BackupRun(options, DatabaseBackup.StoreFor(options, configuration[Data.DataExtensions.PostgresSetting]), time, output, error);
             return command == "backup"
                 ? await run.BackupAsync(values["--to"], values.GetValueOrDefault("--keys-to"), cancellationToken)
                 : await run.RestoreAsync(values["--from"], values.GetValueOrDefault("--keys-from"), cancellationToken);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException or Microsoft.Data.Sqlite.SqliteException)
+        catch (BackupSetupException e)
+        {
+            await error.WriteLineAsync($"{command}: {e.Message}");
+            return 2;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException or Microsoft.Data.Sqlite.SqliteException or Npgsql.NpgsqlException)
         {
             await error.WriteLineAsync($"{command} failed: {e.Message}");
             return 1;

@@ -20,9 +20,12 @@ public sealed record SecretsCheck(int Total, int Readable)
 /// </summary>
 public static class BackupSecrets
 {
-    public static async Task<SecretsCheck> CheckAsync(string databaseFile, string keyRingFolder, CancellationToken cancellationToken)
+    public static async Task<SecretsCheck> CheckAsync(string databaseFile, string keyRingFolder, CancellationToken cancellationToken) =>
+        await CheckAsync(await ReadAsync(databaseFile, cancellationToken), keyRingFolder);
+
+    /// <summary>Decrypts <paramref name="payloads"/> (as a store read them from a backup) with the key ring.</summary>
+    public static async Task<SecretsCheck> CheckAsync(IReadOnlyList<(string Value, bool Snapshot)> payloads, string keyRingFolder)
     {
-        var payloads = await ReadAsync(databaseFile, cancellationToken);
         if (payloads.Count == 0) return new SecretsCheck(0, 0);
 
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory, Args = [] });

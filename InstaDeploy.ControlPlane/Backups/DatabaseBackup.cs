@@ -14,22 +14,40 @@ public sealed record BackupFile(string Path, long Bytes, IReadOnlyList<string> M
 }
 
 /// <summary>
-/// Online backups of the SQLite database with <c>VACUUM INTO</c>: one read transaction, so the copy is the database as
-/// of one instant (a consistent snapshot), taken while the control plane goes on reading and writing (WAL lets a reader
-/// and the writer run side by side). The copy is written owner-only under a temporary name, flushed, checked with
-/// <c>PRAGMA integrity_check</c>, and only then given its final name. The SQLite seam: a PostgreSQL store would back up
-/// with <c>pg_dump</c> here, behind the same <see cref="BackupFile"/>.
+/// The one place that knows the store. <see cref="StoreFor"/> gives the backup commands and the endpoint the store of
+/// the control plane's settings: the SQLite file (here) or the PostgreSQL database (<see cref="PostgresBackup"/>, with
+/// <c>pg_dump</c>), both behind <see cref="BackupStore"/> and the same <see cref="BackupFile"/>.
+/// <para>SQLite's online backup is <c>VACUUM INTO</c>: one read transaction, so the copy is the database as of one
+/// instant (a consistent snapshot), taken while the control plane goes on reading and writing (WAL lets a reader and
+/// the writer run side by side). The copy is written owner-only under a temporary name, flushed, checked with
+/// <c>PRAGMA integrity_check</c>, and only then given its final name.</para>
 /// </summary>
 public static class DatabaseBackup
 {
-    /// <summary>Writes <c>instadeploy-&lt;UTC time&gt;.db</c> into <paramref name="folder"/> (created owner-only when missing).</summary>
-    public static async Task<BackupFile> WriteToFolderAsync(string databasePath, string folder, DateTimeOffset now, CancellationToken cancellationToken)
+    /// <summary>The store the settings name: PostgreSQL when INSTADEPLOY_POSTGRES is set, else the SQLite file.</summary>
+    /// <exception cref="BackupSetupException">INSTADEPLOY_POSTGRES is no connection string.</exception>
+    internal static BackupStore StoreFor(ControlPlaneOptions options, string? postgres)
+    {
+        if (string.IsNullOrWhiteSpace(postgres)) return new SqliteStore(options);
+        try
+        {
+            return new PostgresBackup(postgres, options.PgBinDirectory);
+        }
+        catch (ArgumentException e)
+        {
+            throw new BackupSetupException($"{Data.DataExtensions.PostgresSetting} is not an Npgsql connection string: {e.Message}");
+        }
+    }
+
+    /// <summary>Writes <c>instadeploy-&lt;UTC time&gt;</c> and the store's extension into <paramref name="folder"/>
+    /// (created owner-only when missing), never over an earlier backup.</summary>
+    internal static async Task<BackupFile> WriteToFolderAsync(BackupStore store, string folder, DateTimeOffset now, CancellationToken cancellationToken)
     {
         OwnerOnly.CreateFolder(folder);
         var stem = $"instadeploy-{now.UtcDateTime:yyyyMMdd'T'HHmmss'Z'}";
-        var target = Path.Combine(folder, stem + ".db");
-        for (var n = 2; File.Exists(target); n++) target = Path.Combine(folder, $"{stem}-{n}.db");
-        return await WriteAsync(databasePath, target, cancellationToken);
+        var target = Path.Combine(folder, stem + store.Extension);
+        for (var n = 2; File.Exists(target); n++) target = Path.Combine(folder, $"{stem}-{n}{store.Extension}");
+        return await store.WriteAsync(target, cancellationToken);
     }
 
     /// <summary>Writes a consistent copy of the database to <paramref name="target"/>, which must not exist.</summary>
@@ -69,6 +87,8 @@ public static class DatabaseBackup
     /// <exception cref="InvalidDataException">The file is not a sound SQLite database.</exception>
     public static async Task<BackupFile> DescribeAsync(string file, CancellationToken cancellationToken)
     {
+        if (PgArchive.Kind(file) == "pg_dump")
+            throw new InvalidDataException($"{file} is a PostgreSQL backup (a pg_dump archive), and this control plane's store is SQLite: restore it with INSTADEPLOY_POSTGRES set to an empty database.");
         try
         {
             await using var connection = Open(file, SqliteOpenMode.ReadOnly);
@@ -96,6 +116,12 @@ public static class DatabaseBackup
         }
     }
 
+    /// <summary>Checks a PostgreSQL backup (a pg_dump archive) by reading it whole, and reads its schema and row counts,
+    /// without a database.</summary>
+    /// <exception cref="InvalidDataException">The file is not a readable pg_dump archive.</exception>
+    public static Task<BackupFile> DescribeArchiveAsync(string file, string? pgBinDirectory, CancellationToken cancellationToken) =>
+        PostgresBackup.DescribeArchiveAsync(PgTools.Find("pg_restore", pgBinDirectory), file, cancellationToken);
+
     internal static SqliteConnection Open(string file, SqliteOpenMode mode) =>
         new(new SqliteConnectionStringBuilder { DataSource = file, Mode = mode, Pooling = false, DefaultTimeout = 30 }.ToString());
 
@@ -114,5 +140,84 @@ public static class DatabaseBackup
         await using var command = connection.CreateCommand();
         command.CommandText = sql;
         return await command.ExecuteScalarAsync(cancellationToken);
+    }
+}
+
+/// <summary>What backup and restore do on one kind of store.</summary>
+internal abstract class BackupStore
+{
+    /// <summary>The store, for messages: the SQLite file, or the PostgreSQL server and database (never a password).</summary>
+    public abstract string Name { get; }
+
+    /// <summary>The backup files' extension.</summary>
+    public abstract string Extension { get; }
+
+    /// <summary>The media type of a downloaded backup.</summary>
+    public abstract string ContentType { get; }
+
+    /// <summary>How a written or restored backup was checked, for the commands' output.</summary>
+    public abstract string Checked { get; }
+
+    /// <summary>The migrations of this store this build knows, oldest first.</summary>
+    public abstract IReadOnlyList<string> KnownMigrations { get; }
+
+    /// <summary>What to do with a backup whose key ring is lost, for the refusal that asks for it.</summary>
+    public abstract string WithoutKeyRing { get; }
+
+    /// <summary>Null when a backup can be made; else why not (a setting or an installation), before anything is written.</summary>
+    public abstract Task<string?> BackupProblemAsync(CancellationToken cancellationToken);
+
+    /// <summary>Writes a consistent copy of the database to <paramref name="target"/>, which must not exist: written
+    /// under a temporary name, checked, then renamed, so a file of that name is a whole backup.</summary>
+    public abstract Task<BackupFile> WriteAsync(string target, CancellationToken cancellationToken);
+
+    /// <summary>Checks a backup file and reads its schema and row counts, changing nothing.</summary>
+    /// <exception cref="InvalidDataException">It is no sound backup of this store.</exception>
+    public abstract Task<BackupFile> DescribeAsync(string file, CancellationToken cancellationToken);
+
+    /// <summary>The encrypted values (secret variables, revisions' variable snapshots) a backup file holds.</summary>
+    public abstract Task<List<(string Value, bool Snapshot)>> ReadSecretsAsync(string file, CancellationToken cancellationToken);
+
+    /// <summary>Null when a backup can be restored into the store; else why not (it is not empty), changing nothing.</summary>
+    public abstract Task<string?> RestoreProblemAsync(CancellationToken cancellationToken);
+
+    /// <summary>Puts a described backup into the empty store: all of it, or (on failure) nothing.</summary>
+    public abstract Task RestoreAsync(string file, CancellationToken cancellationToken);
+}
+
+internal sealed class SqliteStore(ControlPlaneOptions options) : BackupStore
+{
+    private string Database => options.DatabasePath;
+
+    public override string Name => Database;
+
+    public override string Extension => ".db";
+
+    public override string ContentType => BackupsApi.ContentType;
+
+    public override string Checked => "integrity ok";
+
+    public override IReadOnlyList<string> KnownMigrations => DatabaseSchema.KnownMigrations;
+
+    public override string WithoutKeyRing => $"copy the file to {Database} by hand and set the secret variables again";
+
+    public override Task<string?> BackupProblemAsync(CancellationToken cancellationToken) => Task.FromResult(File.Exists(Database)
+        ? null
+        : $"there is no database at {Database}. Run the backup with the control plane's settings (INSTADEPLOY_DATA_DIR is '{options.DataDirectory}').");
+
+    public override Task<BackupFile> WriteAsync(string target, CancellationToken cancellationToken) => DatabaseBackup.WriteAsync(Database, target, cancellationToken);
+
+    public override Task<BackupFile> DescribeAsync(string file, CancellationToken cancellationToken) => DatabaseBackup.DescribeAsync(file, cancellationToken);
+
+    public override Task<List<(string Value, bool Snapshot)>> ReadSecretsAsync(string file, CancellationToken cancellationToken) => BackupSecrets.ReadAsync(file, cancellationToken);
+
+    public override Task<string?> RestoreProblemAsync(CancellationToken cancellationToken) => Task.FromResult(File.Exists(Database) || File.Exists(Database + "-wal")
+        ? $"a database is already at {Database}. Restore into an empty data folder: stop the control plane and move {Database} (with its -wal and -shm files) away first, or point INSTADEPLOY_DATA_DIR at a new folder."
+        : null);
+
+    public override Task RestoreAsync(string file, CancellationToken cancellationToken)
+    {
+        OwnerOnly.CreateFolder(Path.GetDirectoryName(Database)!);
+        return OwnerOnly.CopyFileAsync(file, Database, cancellationToken);
     }
 }

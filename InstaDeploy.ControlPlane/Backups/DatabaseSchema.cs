@@ -36,8 +36,11 @@ public static class DatabaseSchema
     }
 
     /// <summary>Migrations applied to a database that this build does not know: it was migrated by a newer release.</summary>
-    public static IReadOnlyList<string> NewerThanThisBuild(IEnumerable<string> applied) =>
-        [.. applied.Except(KnownMigrations, StringComparer.Ordinal)];
+    public static IReadOnlyList<string> NewerThanThisBuild(IEnumerable<string> applied) => NewerThanThisBuild(applied, KnownMigrations);
+
+    /// <summary>Migrations applied that are not among <paramref name="known"/> (a store's own list).</summary>
+    public static IReadOnlyList<string> NewerThanThisBuild(IEnumerable<string> applied, IReadOnlyList<string> known) =>
+        [.. applied.Except(known, StringComparer.Ordinal)];
 
     /// <summary>The migrations applied to a database file, read without changing it (none when there is no file).</summary>
     public static async Task<List<string>> AppliedMigrationsAsync(string databasePath, CancellationToken cancellationToken)

@@ -16,23 +16,30 @@ public sealed class PostgresServer : IAsyncDisposable
 
     private readonly bool _durable;
 
-    private PostgresServer(string bin, string folder, int port, bool durable)
+    private PostgresServer(string bin, string folder, int port, bool durable, string? password)
     {
         _bin = bin;
         _folder = folder;
         Port = port;
         _durable = durable;
+        Password = password;
     }
 
     public int Port { get; }
 
+    /// <summary>The <c>postgres</c> user's password when the server asks for one (scram-sha-256); null: it trusts everyone.</summary>
+    public string? Password { get; }
+
     /// <summary>The connection string of its <c>postgres</c> database, as INSTADEPLOY_POSTGRES.</summary>
-    public string ConnectionString => $"Host=127.0.0.1;Port={Port};Username=postgres;Database=postgres";
+    public string ConnectionString => $"Host=127.0.0.1;Port={Port};Username=postgres;Database=postgres" + (Password is null ? "" : $";Password={Password}");
 
     private string Data => Path.Combine(_folder, "data");
 
     /// <summary>Creates and starts a server; <paramref name="durable"/> keeps fsync and synchronous commits on.</summary>
-    public static async Task<PostgresServer> StartAsync(bool durable = false)
+    /// <param name="durable">Whether fsync and synchronous commits stay on.</param>
+    /// <param name="password">When given, the server asks every client for it (scram-sha-256) instead of trusting them;
+    /// without ';' or quotes, as it goes into <see cref="ConnectionString"/> as it is.</param>
+    public static async Task<PostgresServer> StartAsync(bool durable = false, string? password = null)
     {
         var bin = Directory.Exists("/usr/lib/postgresql")
             ? Directory.GetDirectories("/usr/lib/postgresql").Select(d => Path.Combine(d, "bin")).Where(d => File.Exists(Path.Combine(d, "initdb"))).Order().LastOrDefault()
@@ -40,8 +47,19 @@ public sealed class PostgresServer : IAsyncDisposable
         if (bin is null) throw new InvalidOperationException("PostgreSQL's binaries are not installed: run bash eng/setup-postgres.sh (eng/test.sh does).");
         var folder = Directory.CreateTempSubdirectory("instadeploy-pg-").FullName;
         if (Environment.UserName == "root") await RunAsync("chown", "postgres", folder);
-        var server = new PostgresServer(bin, folder, FreePort(), durable);
-        await server.AsOwnerAsync(Path.Combine(bin, "initdb"), "-D", server.Data, "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8");
+        var server = new PostgresServer(bin, folder, FreePort(), durable, password);
+        if (password is null)
+        {
+            await server.AsOwnerAsync(Path.Combine(bin, "initdb"), "-D", server.Data, "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8");
+        }
+        else
+        {
+            var passwordFile = Path.Combine(folder, "password");
+            await File.WriteAllTextAsync(passwordFile, password + "\n");
+            if (Environment.UserName == "root") await RunAsync("chown", "postgres", passwordFile);
+            await server.AsOwnerAsync(Path.Combine(bin, "initdb"), "-D", server.Data, "-A", "scram-sha-256", "--pwfile", passwordFile, "-U", "postgres", "--no-sync", "-E", "UTF8");
+            File.Delete(passwordFile);
+        }
         await server.StartAgainAsync();
         return server;
     }

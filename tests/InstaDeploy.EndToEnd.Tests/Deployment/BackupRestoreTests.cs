@@ -8,10 +8,12 @@ using InstaDeploy.ControlPlane.Backups;
 namespace InstaDeploy.EndToEnd.Tests.Deployment;
 
 /// <summary>
-/// Backup and restore as docs/DEPLOYMENT.md gives them, with real processes, a real agent and the real Docker engine:
-/// both backups (the command and the admin endpoint) are taken while jobs run and variables are written; the control
-/// plane is then killed (the machine is lost), the backup and the key ring backup are restored into an empty folder,
-/// and a new control plane on it has every job, revision, API key, agent key and secret variable, working.
+/// Backup and restore as docs/DEPLOYMENT.md gives them, with real processes, a real agent and the real Docker engine,
+/// on each store: both backups (the command and the admin endpoint) are taken while jobs run and variables are
+/// written; the control plane is then killed (the machine is lost, and on PostgreSQL its database is dropped), the
+/// backup and the key ring backup are restored into an empty folder (and an empty database), and a new control plane
+/// on it has every job, revision, API key, agent key and secret variable, working. PostgreSQL is the test server
+/// eng/setup-postgres.sh starts (eng/test.sh runs it), or the one INSTADEPLOY_TEST_POSTGRES names.
 /// </summary>
 [System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public sealed class BackupRestoreTests
@@ -32,14 +34,22 @@ public sealed class BackupRestoreTests
               version: "{{version}}"
         """;
 
-    [Fact]
-    public async Task ABackupTakenUnderLoadRestoresIntoAnEmptyFolderWithEverythingWorking()
+    [Theory]
+    [InlineData("sqlite")]
+    [InlineData("postgres")]
+    public async Task ABackupTakenUnderLoadRestoresIntoAnEmptyFolderWithEverythingWorking(string store)
     {
         await DockerCli.EnsureEngineAndExampleImageAsync();
         await using var fleet = new ProcessFleet();
+        var postgres = store == "postgres";
+        using var originalDatabase = postgres ? TestPostgres.Create(TestPostgres.Server()) : null;
+        using var restoredDatabase = postgres ? TestPostgres.Create(TestPostgres.Server()) : null;
         // The load below polls its jobs; the per-key rate limit is not what this test is about.
         var settings = new Dictionary<string, string> { ["INSTADEPLOY_RATE_LIMIT_PER_SECOND"] = "100000" };
-        var original = await fleet.StartControlPlaneAsync(settings);
+        // The store is named either way, so a run with INSTADEPLOY_POSTGRES in the environment tests SQLite too.
+        var storeOf = (TestPostgres? database) => new Dictionary<string, string> { ["INSTADEPLOY_POSTGRES"] = database?.ConnectionString ?? "" };
+        var extension = postgres ? ".pgdump" : ".db";
+        var original = await fleet.StartControlPlaneAsync(new Dictionary<string, string>(settings).Concat(storeOf(originalDatabase)).ToDictionary());
         using var admin = fleet.CreateApiClient();
         var project = "restore-" + Guid.NewGuid().ToString("N")[..8];
         var secret = "pw-" + Guid.NewGuid().ToString("N")[..16];
@@ -67,15 +77,15 @@ public sealed class BackupRestoreTests
             var acceptedBeforeBackup = accepted.ToList(); // each answered 202, so committed, before the backup began
             var backups = Path.Combine(fleet.Root, "backups", "database");
             var keyRingBackup = Path.Combine(fleet.Root, "key-ring-backup");
-            var (exitCode, output) = await fleet.RunControlPlaneCommandAsync(null, "backup", "--to", backups, "--keys-to", keyRingBackup);
+            var (exitCode, output) = await fleet.RunControlPlaneCommandAsync(storeOf(originalDatabase), "backup", "--to", backups, "--keys-to", keyRingBackup);
             Assert.True(exitCode == 0, output);
-            Assert.Contains("integrity ok", output);
+            Assert.Contains(postgres ? "read back whole by pg_restore" : "integrity ok", output);
             Assert.Contains("it decrypts 2 of the 2 secret value(s)", output); // the variable, and revision 1's snapshot
 
             using var download = await admin.PostAsync("/admin/backup", null);
             Assert.Equal(HttpStatusCode.OK, download.StatusCode);
-            Assert.Equal(BackupsApi.ContentType, download.Content.Headers.ContentType?.MediaType);
-            var downloaded = Path.Combine(fleet.Root, "downloaded.db");
+            Assert.Equal(postgres ? BackupsApi.PostgresContentType : BackupsApi.ContentType, download.Content.Headers.ContentType?.MediaType);
+            var downloaded = Path.Combine(fleet.Root, "downloaded" + extension);
             await File.WriteAllBytesAsync(downloaded, await download.Content.ReadAsByteArrayAsync());
             var acceptedByTheEnd = accepted.Count;
             Assert.True(acceptedByTheEnd > acceptedBeforeBackup.Count, "no job was accepted while the backups were taken: that was no backup under load");
@@ -84,10 +94,12 @@ public sealed class BackupRestoreTests
             Assert.Empty(Directory.GetFiles(fleet.ControlPlaneDataDirectory, ".backup-*")); // the endpoint keeps no copy
 
             // Both backups are sound snapshots taken mid-load; the files are owner-only, and hold no secret in clear.
-            var backup = Assert.Single(Directory.GetFiles(backups, "instadeploy-*.db"));
+            var backup = Assert.Single(Directory.GetFiles(backups, "instadeploy-*" + extension));
             foreach (var sound in new[] { backup, downloaded })
             {
-                var described = await DatabaseBackup.DescribeAsync(sound, CancellationToken.None);
+                var described = postgres
+                    ? await DatabaseBackup.DescribeArchiveAsync(sound, null, CancellationToken.None)
+                    : await DatabaseBackup.DescribeAsync(sound, CancellationToken.None);
                 Assert.InRange(described.Rows["Jobs"], acceptedBeforeBackup.Count + 1, acceptedByTheEnd + 1); // + the deploy
                 await SecretScan.AssertNotInFilesAsync(Path.GetDirectoryName(sound)!, Path.GetFileName(sound), secret);
             }
@@ -98,12 +110,13 @@ public sealed class BackupRestoreTests
             // The machine is lost. A new control plane is restored into an empty folder and started on the same address.
             original.Kill();
             await original.WaitForExitAsync();
+            originalDatabase?.Dispose();
             var restoredData = Path.Combine(fleet.Root, "restored");
-            (exitCode, output) = await fleet.RunControlPlaneCommandAsync(new Dictionary<string, string> { ["INSTADEPLOY_DATA_DIR"] = restoredData },
-                "restore", "--from", backup, "--keys-from", keyRingBackup);
+            var restoredStore = new Dictionary<string, string>(storeOf(restoredDatabase)) { ["INSTADEPLOY_DATA_DIR"] = restoredData };
+            (exitCode, output) = await fleet.RunControlPlaneCommandAsync(restoredStore, "restore", "--from", backup, "--keys-from", keyRingBackup);
             Assert.True(exitCode == 0, output);
             Assert.Contains("decrypts all 2 secret value(s)", output);
-            await fleet.StartControlPlaneAsync(new Dictionary<string, string>(settings) { ["INSTADEPLOY_DATA_DIR"] = restoredData });
+            await fleet.StartControlPlaneAsync(new Dictionary<string, string>(settings).Concat(restoredStore).ToDictionary());
 
             // The agent is back by itself, with its own key (an enrolled id accepts nothing else); the CI key works.
             await ci.WaitForAgentOnlineAsync(AgentId, TimeSpan.FromSeconds(90));

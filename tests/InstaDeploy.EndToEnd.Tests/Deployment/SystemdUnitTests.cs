@@ -125,9 +125,14 @@ public sealed class SystemdUnitTests : IDisposable
         foreach (var argument in arguments.Skip(1)) start.ArgumentList.Add(argument);
         start.Environment.Clear();
         start.Environment["PATH"] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"; // systemd's own default
-        foreach (var file in unit.Values("EnvironmentFile"))
-            foreach (var line in File.ReadAllLines(Map(file)).Where(l => l.Contains('=') && !l.StartsWith('#')))
+        foreach (var entry in unit.Values("EnvironmentFile"))
+        {
+            // systemd: a file named with a leading '-' may be missing.
+            var file = Map(entry.TrimStart('-'));
+            if (entry.StartsWith('-') && !File.Exists(file)) continue;
+            foreach (var line in File.ReadAllLines(file).Where(l => l.Contains('=') && !l.StartsWith('#')))
                 start.Environment[line[..line.IndexOf('=')]] = line[(line.IndexOf('=') + 1)..];
+        }
         foreach (var (key, value) in unit.Environment) start.Environment[key] = Map(value);
         var workingDirectory = unit.Values("WorkingDirectory").SingleOrDefault();
         start.WorkingDirectory = workingDirectory is null ? _root : Map(workingDirectory);
