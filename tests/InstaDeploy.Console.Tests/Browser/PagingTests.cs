@@ -83,6 +83,7 @@ public sealed class PagingTests(ConsoleFixture console) : IAsyncLifetime
         await Assertions.Expect(page.GetByLabel("Selector")).ToHaveValueAsync("tier=even");
         await Assertions.Expect(page.GetByRole(AriaRole.Link, new() { Name = "Next page" })).ToHaveCountAsync(0);
         await Pages.AssertControlsLabelledAsync(page);
+        await ConsoleFixture.ScreenshotAsync(page, "fleet-paged");
 
         // "First page" goes back to the start of the same selection.
         await page.GetByRole(AriaRole.Link, new() { Name = "First page" }).First.ClickAsync();
