@@ -46,9 +46,11 @@ public sealed class AgentQueries(IDbContextFactory<InstaDeployDbContext> databas
         var page = new List<AgentDto>(Math.Min(take, 256));
         var from = after?[0];
         const int Batch = 500;
-        while (true)
+        // A selector's first read is a page's worth (most selectors an operator pages through match most agents); when
+        // it did not fill the page, the next reads are batches.
+        for (var first = true; ; first = false)
         {
-            var want = filter is null ? take - page.Count : Batch;
+            var want = filter is null || first ? take - page.Count : Batch;
             var query = db.Agents.AsNoTracking();
 #pragma warning disable CA1309 // EF Core translates this overload to the database's comparison; the ordinal one has no translation
             if (from is not null) query = query.Where(a => string.Compare(a.Id, from) > 0);
