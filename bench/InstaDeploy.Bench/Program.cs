@@ -9,11 +9,13 @@ using InstaDeploy.Bench.Scenarios;
 //        InstaDeploy.Bench idle-worker --servers <ip:port,...> --prefix <id prefix> --first <i> --count <n> --dials <n>
 //        (a share of a large idle fleet, started by the cluster scenario itself: IdleFleetWorkers)
 //        InstaDeploy.Bench floor-server   (the floors' bare server, started by the scenarios themselves: Floors/FloorServer)
+//        InstaDeploy.Bench bare-host      (the agent memory's floor, started by the real-agent scenario: Floors/BareHost)
 var options = new Dictionary<string, string>(StringComparer.Ordinal);
 var worker = args.Length > 0 && args[0] == "idle-worker";
 for (var i = args.Length > 0 && !args[0].StartsWith('-') ? 1 : 0; i + 1 < args.Length; i += 2) options[args[i].TrimStart('-')] = args[i + 1];
 if (worker) return await IdleFleetWorkers.RunWorkerAsync(options);
 if (args.Length > 0 && args[0] == "floor-server") return await InstaDeploy.Bench.Floors.FloorServer.RunAsync(options);
+if (args.Length > 0 && args[0] == "bare-host") return await InstaDeploy.Bench.Floors.BareHost.RunAsync();
 string Required(string name) => options.TryGetValue(name, out var value) ? value
     : throw new ArgumentException($"--{name} is required (see bench/run.sh, which passes every option)");
 

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using InstaDeploy.Testing;
 
 namespace InstaDeploy.Bench.Scenarios;
 
@@ -17,7 +18,7 @@ internal static class ClusterScenarios
 {
     public static async Task RunAsync(BenchSettings settings, Results results)
     {
-        await using var postgres = await PostgresProcess.StartAsync();
+        await using var postgres = await PostgresServer.StartAsync(durable: true);
         Console.WriteLine($"\n== several instances: PostgreSQL of the bench's own on port {postgres.Port}");
         await MeasureAsync(settings, results, "1 instance, SQLite", 1, null, 0);
         await MeasureAsync(settings, results, "1 instance, PostgreSQL", 1, postgres, 1);
@@ -28,11 +29,11 @@ internal static class ClusterScenarios
     /// <summary>Only the idle agents and the kill (<c>--only cluster-idle</c>).</summary>
     public static async Task RunIdleOnlyAsync(BenchSettings settings, Results results)
     {
-        await using var postgres = await PostgresProcess.StartAsync();
+        await using var postgres = await PostgresServer.StartAsync(durable: true);
         await IdleAndKillAsync(settings, results, postgres);
     }
 
-    private static async Task<List<ControlPlaneProcess>> StartInstancesAsync(BenchSettings settings, string slug, int count, PostgresProcess? postgres, string database)
+    private static async Task<List<ControlPlaneProcess>> StartInstancesAsync(BenchSettings settings, string slug, int count, PostgresServer? postgres, string database)
     {
         var root = Path.Combine(settings.OutDir, "data-cluster-" + slug);
         Task<ControlPlaneProcess> Start(int i)
@@ -40,7 +41,7 @@ internal static class ClusterScenarios
             var environment = new Dictionary<string, string>(StringComparer.Ordinal);
             if (postgres is not null)
             {
-                environment["INSTADEPLOY_POSTGRES"] = postgres.ConnectionString.Replace("Database=postgres", "Database=" + database, StringComparison.Ordinal);
+                environment["INSTADEPLOY_POSTGRES"] = postgres.ConnectionString.Replace("Database=postgres", "Database=" + database, StringComparison.Ordinal) + ";Maximum Pool Size=60";
                 environment["INSTADEPLOY_INSTANCE_ID"] = $"{slug}-{i}";
                 environment["INSTADEPLOY_KEY_RING_DIR"] = Path.Combine(root, "key-ring"); // one key ring for all (docs/SCALING.md)
             }
@@ -52,7 +53,7 @@ internal static class ClusterScenarios
         return [first, .. rest];
     }
 
-    private static async Task MeasureAsync(BenchSettings settings, Results results, string label, int count, PostgresProcess? postgres, int run)
+    private static async Task MeasureAsync(BenchSettings settings, Results results, string label, int count, PostgresServer? postgres, int run)
     {
         var scale = settings.Scale;
         Console.WriteLine($"\n== {label}: {scale.DispatchAgents} agents");
@@ -166,7 +167,7 @@ internal static class ClusterScenarios
         if (recent.GetArrayLength() < 5) throw new InvalidOperationException("GET /jobs does not show the completed jobs");
     }
 
-    private static async Task IdleAndKillAsync(BenchSettings settings, Results results, PostgresProcess postgres)
+    private static async Task IdleAndKillAsync(BenchSettings settings, Results results, PostgresServer postgres)
     {
         var size = settings.ClusterIdleAgents;
         Console.WriteLine($"\n== {size:N0} idle agents over 3 instances, then kill -9 of one");
@@ -229,7 +230,7 @@ internal static class ClusterScenarios
         }
     }
 
-    private static async Task CreateDatabaseAsync(PostgresProcess postgres, string database)
+    private static async Task CreateDatabaseAsync(PostgresServer postgres, string database)
     {
         // One database per configuration, so each starts from an empty store as the SQLite one does.
         var bin = Directory.GetDirectories("/usr/lib/postgresql").Select(d => Path.Combine(d, "bin")).Where(d => File.Exists(Path.Combine(d, "psql"))).Order().Last();

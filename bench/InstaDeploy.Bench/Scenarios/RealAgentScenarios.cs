@@ -42,12 +42,25 @@ internal static class RealAgentScenarios
                 startTimes.Add(clock.Elapsed.TotalMilliseconds);
             }
 
-            await Task.Delay(TimeSpan.FromSeconds(scale.RealAgentIdleSeconds));
-            var rss = ProcessStats.RssBytes(agent!.Id);
-            const string s = "5 real agent";
-            results.AtMost(s, "process start -> online, median", Stats.Median(startTimes), "ms", 1000,
-                $"{startTimes.Count} starts, min {startTimes.Min():0} ms, max {startTimes.Max():0} ms");
-            results.AtMost(s, "idle RSS", ProcessStats.Mib(rss), "MiB", 40, $"after {scale.RealAgentIdleSeconds} s connected and idle, built-in plugins loaded");
+            // The floor idles beside the agent over the same seconds: a bare Generic Host with the agent's GC settings.
+            var bare = StartBareHost(settings, agentRoot);
+            try
+            {
+                await Task.Delay(TimeSpan.FromSeconds(scale.RealAgentIdleSeconds));
+                var rss = ProcessStats.RssBytes(agent!.Id);
+                var floorRss = bare.HasExited ? double.NaN : ProcessStats.Mib(ProcessStats.RssBytes(bare.Id));
+                const string s = "5 real agent";
+                results.AtMost(s, "process start -> online, median", Stats.Median(startTimes), "ms", 1000,
+                    $"{startTimes.Count} starts, min {startTimes.Min():0} ms, max {startTimes.Max():0} ms");
+                results.AtMost(s, "idle RSS", ProcessStats.Mib(rss), "MiB", 40, $"after {scale.RealAgentIdleSeconds} s connected and idle, built-in plugins loaded");
+                results.Info(s, "idle RSS of a bare Generic Host (floor)", floorRss, "MiB", "same GC settings, same seconds idle");
+                results.Ratio(s, "idle RSS", ProcessStats.Mib(rss), floorRss, "MiB");
+                results.Info(s, "idle RSS over the floor", ProcessStats.Mib(rss) - floorRss, "MiB");
+            }
+            finally
+            {
+                await StopAsync(bare);
+            }
 
             if (settings.Runs("deploy")) await DeployOverheadAsync(settings, api, $"bench-agent-{scale.RealAgentRuns - 1}", Path.Combine(agentRoot, "projects"), results);
         }
@@ -72,6 +85,20 @@ internal static class RealAgentScenarios
         start.Environment["AGENT_PROJECTS_DIR"] = Path.Combine(root, "projects");
         start.Environment["AGENT_STATE_DIR"] = Path.Combine(root, "state-" + id);
         start.Environment.Remove("OTEL_EXPORTER_OTLP_ENDPOINT");
+        return Process.Start(start)!;
+    }
+
+    /// <summary>The bench's own binary as a bare Generic Host (Floors/BareHost), with the agent's runtime settings.</summary>
+    private static Process StartBareHost(BenchSettings settings, string root)
+    {
+        var start = new ProcessStartInfo("/bin/sh", ["-c", $"exec dotnet \"{BenchSettings.FloorServerDll}\" bare-host >> \"{Path.Combine(root, "bare-host.log")}\" 2>&1"])
+        {
+            WorkingDirectory = root,
+            UseShellExecute = false,
+        };
+        // The agent's runtimeconfig: workstation GC (the bench's own too), not concurrent, no tiered PGO.
+        start.Environment["DOTNET_gcConcurrent"] = "0";
+        start.Environment["DOTNET_TieredPGO"] = "0";
         return Process.Start(start)!;
     }
 
