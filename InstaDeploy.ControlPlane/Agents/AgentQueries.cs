@@ -46,9 +46,11 @@ public sealed class AgentQueries(IDbContextFactory<InstaDeployDbContext> databas
         var page = new List<AgentDto>(Math.Min(take, 256));
         var from = after?[0];
         const int Batch = 500;
-        while (true)
+        // A selector's first read is a page's worth (most selectors an operator pages through match most agents); when
+        // it did not fill the page, the next reads are batches.
+        for (var first = true; ; first = false)
         {
-            var want = filter is null ? take - page.Count : Batch;
+            var want = filter is null || first ? take - page.Count : Batch;
             var query = db.Agents.AsNoTracking();
 #pragma warning disable CA1309 // EF Core translates this overload to the database's comparison; the ordinal one has no translation
             if (from is not null) query = query.Where(a => string.Compare(a.Id, from) > 0);
@@ -65,6 +67,45 @@ public sealed class AgentQueries(IDbContextFactory<InstaDeployDbContext> databas
         return ([.. page], null);
     }
 
+    /// <summary>
+    /// How many agents a selector matches (all without one), how many of them are online, and how many come before
+    /// <paramref name="firstShownId"/> in the list's order (0 without one): the whole a page of <see cref="ListPageAsync"/>
+    /// is part of, and where it starts. Without a selector these are counts in the database; with one, the labels of
+    /// every agent are read (they are JSON), and nothing else of them.
+    /// </summary>
+    public async Task<(AgentTally? Tally, CommandRefusal? Refusal)> CountAsync(string? selector, string? firstShownId, CancellationToken cancellationToken)
+    {
+        LabelSelector? filter = null;
+        if (selector is not null)
+        {
+            (filter, var error) = LabelSelector.Parse(selector);
+            if (error is not null) return (null, CommandRefusal.Invalid("selector", error));
+        }
+        await using var db = await databases.CreateDbContextAsync(cancellationToken);
+        if (filter is null)
+        {
+            var byState = await db.Agents.GroupBy(a => a.Online).Select(g => new { Online = g.Key, Count = g.Count() }).ToListAsync(cancellationToken);
+            var before = 0;
+#pragma warning disable CA1309 // EF Core translates this overload to the database's comparison; the ordinal one has no translation
+            if (firstShownId is not null) before = await db.Agents.CountAsync(a => string.Compare(a.Id, firstShownId) < 0, cancellationToken);
+#pragma warning restore CA1309
+            return (new AgentTally(byState.Sum(s => s.Count), byState.Where(s => s.Online).Sum(s => s.Count), before), null);
+        }
+        // In the database's id order, as pages are, so that "before" counts what the earlier pages showed.
+        var rows = await db.Agents.AsNoTracking().OrderBy(a => a.Id)
+            .Select(a => new { a.Id, a.Online, a.AnnouncedLabelsJson, a.LabelOverridesJson }).ToListAsync(cancellationToken);
+        var (total, online, ahead, reached) = (0, 0, 0, firstShownId is null);
+        foreach (var row in rows)
+        {
+            if (!filter.Matches(AgentLabelSet.Effective(row.AnnouncedLabelsJson, row.LabelOverridesJson))) continue;
+            reached |= string.Equals(row.Id, firstShownId, StringComparison.Ordinal);
+            if (!reached) ahead++;
+            total++;
+            if (row.Online) online++;
+        }
+        return (new AgentTally(total, online, reached ? ahead : 0), null);
+    }
+
     /// <summary>One agent, or null if it never connected.</summary>
     public async Task<AgentDto?> GetAsync(string agentId, CancellationToken cancellationToken)
     {
@@ -74,4 +115,11 @@ public sealed class AgentQueries(IDbContextFactory<InstaDeployDbContext> databas
         var update = await db.AgentUpdates.AsNoTracking().FirstOrDefaultAsync(u => u.AgentId == agentId, cancellationToken);
         return agent.ToDto() with { LastUpdate = update is null ? null : Releases.AgentUpdateDto.Of(update) };
     }
+}
+
+/// <summary>The whole a page of agents is part of: how many agents the list holds, how many are online, and how many come
+/// before the page's first.</summary>
+public sealed record AgentTally(int Total, int Online, int Before)
+{
+    public int Offline => Total - Online;
 }

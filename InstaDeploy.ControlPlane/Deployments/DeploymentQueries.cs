@@ -48,6 +48,26 @@ public sealed class DeploymentQueries(IDbContextFactory<InstaDeployDbContext> da
         return ([.. deployments.Select(ToDto)], null);
     }
 
+    /// <summary>How many placements there are, of how many projects, how many in each state, and how many come before the
+    /// placement (<paramref name="firstShownProject"/>, <paramref name="firstShownAgent"/>) in the list's order (0 without
+    /// one): the whole a page of <see cref="ListPageAsync"/> is part of, and where it starts. Counts in the database.</summary>
+    public async Task<PlacementTally> CountAsync(string? firstShownProject, string? firstShownAgent, CancellationToken cancellationToken)
+    {
+        await using var db = await databases.CreateDbContextAsync(cancellationToken);
+        var byState = await db.Deployments.GroupBy(d => d.State).Select(g => new { State = g.Key, Count = g.Count() }).ToListAsync(cancellationToken);
+        var projects = await db.Deployments.Select(d => d.ProjectName).Distinct().CountAsync(cancellationToken);
+        var before = 0;
+        if (firstShownProject is not null && firstShownAgent is not null)
+        {
+#pragma warning disable CA1309 // EF Core translates this overload to the database's comparison; the ordinal one has no translation
+            before = await db.Deployments.CountAsync(d => string.Compare(d.ProjectName, firstShownProject) < 0
+                || (d.ProjectName == firstShownProject && string.Compare(d.AgentId, firstShownAgent) < 0), cancellationToken);
+#pragma warning restore CA1309
+        }
+        return new PlacementTally(byState.Sum(s => s.Count), projects,
+            byState.OrderBy(s => s.State, StringComparer.Ordinal).ToDictionary(s => s.State, s => s.Count, StringComparer.Ordinal), before);
+    }
+
     /// <summary>Where the project is placed, by agent; null if it was never deployed.</summary>
     public async Task<ProjectDeploymentsDto?> GetProjectAsync(string projectName, CancellationToken cancellationToken)
     {
@@ -125,3 +145,7 @@ public sealed class DeploymentQueries(IDbContextFactory<InstaDeployDbContext> da
         current.TryGetValue(r.AgentId, out var n) && n == r.Number,
         withCompose ? Convert.ToBase64String(Encoding.UTF8.GetBytes(r.ComposeYaml)) : null);
 }
+
+/// <summary>The whole a page of placements is part of: how many placements, of how many projects, how many in each state
+/// (by state name), and how many come before the page's first.</summary>
+public sealed record PlacementTally(int Total, int Projects, IReadOnlyDictionary<string, int> States, int Before);

@@ -9,6 +9,13 @@ public static class Display
     public static string Time(DateTimeOffset? time) =>
         time is { } t ? t.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss'Z'", CultureInfo.InvariantCulture) : "—";
 
+    /// <summary>A count with thousands separators: 1,000.</summary>
+    public static string Count(int count) => count.ToString("N0", CultureInfo.InvariantCulture);
+
+    /// <summary>Where a page of a list starts and ends, of how many: 101–200 of 1,000.</summary>
+    public static string Range(int before, int shown, int total) =>
+        shown == 0 ? $"none of {Count(total)}" : $"{Count(before + 1)}–{Count(before + shown)} of {Count(total)}";
+
     /// <summary>How long ago, roughly: 5 s ago, 3 min ago, 2 h ago, 4 d ago.</summary>
     public static string Ago(DateTimeOffset? time, DateTimeOffset now)
     {

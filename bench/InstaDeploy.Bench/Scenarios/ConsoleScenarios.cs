@@ -67,13 +67,18 @@ internal static partial class ConsoleScenarios
             results.Info(s, "every seeded job ended", seed.Elapsed.TotalSeconds, "s");
 
             using var browser = await SignInAsync(cp.BaseUrl, settings.AdminApiKey);
+            // The fleet and projects pages show a page of rows with the count of the whole; their second pages (the link a
+            // first page gives) are timed too, as they read from a cursor.
+            var selected = "/ui/fleet?selector=" + Uri.EscapeDataString("!draining");
             var pages = new (string Name, string Path)[]
             {
                 ("sign-in", "/ui/sign-in"),
-                ($"fleet ({agents:N0} agents)", "/ui"),
-                ("fleet with a selector", "/ui/fleet?selector=" + Uri.EscapeDataString("!draining")),
+                ($"fleet (a page of {agents:N0} agents)", "/ui"),
+                ("fleet with a selector matching all", selected),
+                ("fleet with a selector, next page", await NextPageAsync(browser, selected)),
                 ("agent", $"/ui/fleet/{fleet.AgentId(0)}"),
-                ($"projects ({Projects * agentsPerProject:N0} placements)", "/ui/projects"),
+                ($"projects (a page of {Projects * agentsPerProject:N0} placements)", "/ui/projects"),
+                ("projects, next page", await NextPageAsync(browser, "/ui/projects")),
                 ("project", "/ui/projects/bench-ui-0"),
                 ($"project history ({agentsPerProject} revisions, a diff)", "/ui/projects/bench-ui-0/history"),
                 ("project variables", "/ui/projects/bench-ui-0/variables"),
@@ -127,6 +132,15 @@ internal static partial class ConsoleScenarios
         return browser;
     }
 
+    /// <summary>The "Next page" link of a paged console page.</summary>
+    private static async Task<string> NextPageAsync(HttpClient browser, string path)
+    {
+        var html = await browser.GetStringAsync(path);
+        var next = NextLink().Match(html);
+        if (!next.Success) throw new InvalidOperationException($"GET {path} has no next page");
+        return WebUtility.HtmlDecode(next.Groups[1].Value);
+    }
+
     private static async Task<double> TimeFirstByteAsync(HttpClient browser, string path)
     {
         var clock = Stopwatch.StartNew();
@@ -136,6 +150,9 @@ internal static partial class ConsoleScenarios
         await response.Content.CopyToAsync(Stream.Null);
         return firstByte;
     }
+
+    [GeneratedRegex("<a href=\"([^\"]+)\" rel=\"next\">")]
+    private static partial Regex NextLink();
 
     [GeneratedRegex("name=\"__RequestVerificationToken\" value=\"([^\"]+)\"")]
     private static partial Regex AntiforgeryToken();

@@ -56,10 +56,11 @@ public sealed class ConsoleFixture : IAsyncLifetime
         File.Exists("/usr/bin/chromium") ? "/usr/bin/chromium"
         : throw new InvalidOperationException("Debian's Chromium is not installed: run bash eng/setup-chromium.sh (bash eng/test.sh does).");
 
-    /// <summary>A fresh browser context (its own cookies) with a page, signed in with <paramref name="apiKey"/> through the form.</summary>
-    public async Task<(IBrowserContext Context, IPage Page)> SignInAsync(string apiKey = ControlPlaneFactory.AdminApiKey)
+    /// <summary>A fresh browser context (its own cookies) with a page, signed in with <paramref name="apiKey"/> through the form;
+    /// on this fixture's control plane, or the one at <paramref name="baseUrl"/>.</summary>
+    public async Task<(IBrowserContext Context, IPage Page)> SignInAsync(string apiKey = ControlPlaneFactory.AdminApiKey, string? baseUrl = null)
     {
-        var context = await Browser.NewContextAsync(new BrowserNewContextOptions { BaseURL = BaseUrl, ViewportSize = new ViewportSize { Width = 1360, Height = 900 } });
+        var context = await Browser.NewContextAsync(new BrowserNewContextOptions { BaseURL = baseUrl ?? BaseUrl, ViewportSize = new ViewportSize { Width = 1360, Height = 900 } });
         context.SetDefaultTimeout(30_000);
         var page = await context.NewPageAsync();
         await page.GotoAsync("/");
