@@ -54,25 +54,38 @@ public static class DatabaseBackup
     public static async Task<BackupFile> WriteAsync(string databasePath, string target, CancellationToken cancellationToken)
     {
         if (!File.Exists(databasePath)) throw new FileNotFoundException($"There is no database at {databasePath}.", databasePath);
+        // VACUUM INTO writes into an empty file that exists (made owner-only by WriteThroughPartialAsync).
+        return await WriteThroughPartialAsync(target, async (partial, token) =>
+        {
+            await using var source = Open(databasePath, SqliteOpenMode.ReadWrite);
+            await source.OpenAsync(token);
+            await using var vacuum = source.CreateCommand();
+            vacuum.CommandText = "VACUUM INTO $target";
+            vacuum.Parameters.AddWithValue("$target", partial);
+            vacuum.CommandTimeout = 0; // a big database takes as long as it takes; the caller's token cancels it
+            await vacuum.ExecuteNonQueryAsync(token);
+        }, DescribeAsync, cancellationToken);
+    }
+
+    /// <summary>
+    /// How every store's backup file comes to be: under a hidden temporary name beside <paramref name="target"/>, made
+    /// owner-only before its first byte, filled by <paramref name="fill"/>, flushed to disk (neither VACUUM INTO nor
+    /// pg_dump syncs what it wrote, and a backup a power cut can tear is no backup), checked by <paramref name="describe"/>,
+    /// and only then given its name. On any failure the temporary file goes and nothing is named.
+    /// </summary>
+    internal static async Task<BackupFile> WriteThroughPartialAsync(string target, Func<string, CancellationToken, Task> fill,
+        Func<string, CancellationToken, Task<BackupFile>> describe, CancellationToken cancellationToken)
+    {
+        target = Path.GetFullPath(target);
         if (File.Exists(target)) throw new IOException($"{target} exists already; a backup never overwrites a file.");
-        var partial = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(target))!, "." + Path.GetFileName(target) + ".partial");
+        var partial = Path.Combine(Path.GetDirectoryName(target)!, "." + Path.GetFileName(target) + ".partial");
         File.Delete(partial);
         try
         {
-            // VACUUM INTO writes into an empty file that exists: made here, so it is owner-only from its first byte.
             await using (OwnerOnly.CreateFile(partial)) { }
-            await using (var source = Open(databasePath, SqliteOpenMode.ReadWrite))
-            {
-                await source.OpenAsync(cancellationToken);
-                await using var vacuum = source.CreateCommand();
-                vacuum.CommandText = "VACUUM INTO $target";
-                vacuum.Parameters.AddWithValue("$target", partial);
-                vacuum.CommandTimeout = 0; // a big database takes as long as it takes; the caller's token cancels it
-                await vacuum.ExecuteNonQueryAsync(cancellationToken);
-            }
-            // VACUUM INTO does not sync what it wrote; a backup that a power cut can tear is no backup.
+            await fill(partial, cancellationToken);
             await using (var written = new FileStream(partial, FileMode.Open, FileAccess.ReadWrite)) written.Flush(flushToDisk: true);
-            var described = await DescribeAsync(partial, cancellationToken);
+            var described = await describe(partial, cancellationToken);
             File.Move(partial, target);
             return described with { Path = target };
         }

@@ -47,28 +47,13 @@ internal sealed class PostgresBackup(string connectionString, string? binDirecto
         }
     }
 
-    public override async Task<BackupFile> WriteAsync(string target, CancellationToken cancellationToken)
+    public override Task<BackupFile> WriteAsync(string target, CancellationToken cancellationToken)
     {
-        target = Path.GetFullPath(target);
-        if (File.Exists(target)) throw new IOException($"{target} exists already; a backup never overwrites a file.");
         var pgDump = PgTools.Find("pg_dump", binDirectory);
-        var partial = Path.Combine(Path.GetDirectoryName(target)!, "." + Path.GetFileName(target) + ".partial");
-        File.Delete(partial);
-        try
-        {
-            // pg_dump truncates a file that exists and keeps its mode: made here, it is owner-only from its first byte.
-            await using (OwnerOnly.CreateFile(partial)) { }
-            await PgTools.RunAsync(pgDump, ["--format=custom", "--no-password", $"--file={partial}", $"--dbname={_connection.ConnectionInfo}"], _connection, null, cancellationToken);
-            await using (var written = new FileStream(partial, FileMode.Open, FileAccess.ReadWrite)) written.Flush(flushToDisk: true);
-            var described = await DescribeAsync(partial, cancellationToken);
-            File.Move(partial, target);
-            return described with { Path = target };
-        }
-        catch
-        {
-            File.Delete(partial);
-            throw;
-        }
+        // pg_dump truncates a file that exists and keeps its mode: owner-only from its first byte.
+        return DatabaseBackup.WriteThroughPartialAsync(target,
+            (partial, token) => PgTools.RunAsync(pgDump, ["--format=custom", "--no-password", $"--file={partial}", $"--dbname={_connection.ConnectionInfo}"], _connection, null, token),
+            DescribeAsync, cancellationToken);
     }
 
     public override Task<BackupFile> DescribeAsync(string file, CancellationToken cancellationToken) => DescribeArchiveAsync(PgRestore, file, cancellationToken);
