@@ -87,10 +87,13 @@ internal sealed class ControlPlaneProcess : IAsyncDisposable
         start.Environment["INSTADEPLOY_ADMIN_API_KEY"] = settings.AdminApiKey;
         start.Environment["INSTADEPLOY_DATA_DIR"] = dataDir;
         start.Environment["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}";
-        // The defaults (50 requests/s per key, 1,000 open jobs per agent) protect a small install; a load test is
+        // The defaults (50 requests/s per key, 1,000 open jobs per agent, 200 streams per key) protect a small install; a load test is
         // one key sending thousands of requests a second, so both are raised, as the README says to for load.
         start.Environment["INSTADEPLOY_RATE_LIMIT_PER_SECOND"] = "1000000";
         start.Environment["INSTADEPLOY_MAX_OPEN_JOBS_PER_AGENT"] = "100000";
+        // The 1,000 followers of the live-output scenario are one key's streams (200 by default, 5,000 in all).
+        start.Environment["INSTADEPLOY_MAX_STREAMS_PER_KEY"] = "100000";
+        start.Environment["INSTADEPLOY_MAX_STREAMS"] = "100000";
         start.Environment["INSTADEPLOY_DB_SYNCHRONOUS"] = settings.DbSynchronous;
         start.Environment.Remove("OTEL_EXPORTER_OTLP_ENDPOINT");
         // The floor server is the bench's own binary (workstation GC); it runs with the control plane's runtime settings.

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text.Json;
 
 namespace InstaDeploy.ControlPlane.Jobs.Output;
@@ -42,7 +43,7 @@ public static class JobLogStream
             // The headers now, not with the first line (which may be minutes away): clients see the stream is open.
             await response.StartAsync(limit.Token);
             await response.Body.FlushAsync(limit.Token);
-            await output.FollowAsync(jobId, afterSeq, item => WriteAsync(response, item, limit.Token), limit.Token);
+            await output.FollowAsync(jobId, afterSeq, item => Write(response, item), limit.Token, async () => await response.BodyWriter.FlushAsync(limit.Token));
         }
         catch (OperationCanceledException)
         {
@@ -51,7 +52,8 @@ public static class JobLogStream
         return TypedResults.Empty;
     }
 
-    private static async ValueTask WriteAsync(HttpResponse response, OutputEvent item, CancellationToken cancellationToken)
+    /// <summary>Puts the event in the response's pipe; the follower flushes once it has written all that is queued.</summary>
+    private static ValueTask Write(HttpResponse response, OutputEvent item)
     {
         var bytes = item switch
         {
@@ -60,8 +62,9 @@ public static class JobLogStream
             EndEvent end => Sse.Encode("end", JsonSerializer.Serialize(new { status = end.Status, error = end.Error }), null),
             _ => Sse.KeepAlive,
         };
-        // The pipe's write flushes too: one call per event, the same bytes for every follower of a line.
-        await response.BodyWriter.WriteAsync(bytes, cancellationToken);
+        // The same bytes for every follower of a line; one flush (one send) for everything a follower had queued.
+        response.BodyWriter.Write(bytes);
+        return ValueTask.CompletedTask;
     }
 
     /// <summary>The line number a reconnecting client last got (header <c>Last-Event-ID</c>); 0 when absent.</summary>

@@ -32,9 +32,12 @@ public sealed class JobOutputFollower(JobOutputHub hub, JobReads reads)
     /// <summary>
     /// Hands <paramref name="emit"/> every event of the job after line <paramref name="afterSeq"/> (0: from the start):
     /// lines, a reset if the final record differs from what was streamed, keep-alives while it is quiet, and last its end.
+    /// <paramref name="flush"/>, when given, is called whenever every event there is so far has been emitted, before
+    /// waiting for more and at the end: a follower that fell behind by several events gets them in one write.
     /// </summary>
-    public async Task FollowAsync(string jobId, long afterSeq, Func<OutputEvent, ValueTask> emit, CancellationToken cancellationToken)
+    public async Task FollowAsync(string jobId, long afterSeq, Func<OutputEvent, ValueTask> emit, CancellationToken cancellationToken, Func<ValueTask>? flush = null)
     {
+        flush ??= static () => ValueTask.CompletedTask;
         var sent = afterSeq;
         while (true)
         {
@@ -42,6 +45,7 @@ public sealed class JobOutputFollower(JobOutputHub hub, JobReads reads)
             if (head is null || head.IsTerminal)
             {
                 await EmitFinalAsync(jobId, sent, emit, cancellationToken);
+                await flush();
                 return;
             }
             using var subscription = await hub.SubscribeAsync(jobId, head.AgentId, sent, cancellationToken);
@@ -62,13 +66,14 @@ public sealed class JobOutputFollower(JobOutputHub hub, JobReads reads)
                 {
                     // It ended while this was read: the rest is in the final record.
                     await EmitFinalAsync(jobId, sent, emit, cancellationToken);
+                    await flush();
                     return;
                 }
                 sent = Math.Max(sent, subscription.StoredUpTo); // lines past the job-log cap were never stored
             }
             if (subscription.Backlog is { } backlog) sent = await EmitNewAsync(backlog, sent, emit);
 
-            while (await subscription.Events.WaitToReadAsync(cancellationToken))
+            while (await FlushThenWaitAsync(subscription.Events, flush, cancellationToken))
             {
                 while (subscription.Events.TryRead(out var next))
                 {
@@ -83,6 +88,7 @@ public sealed class JobOutputFollower(JobOutputHub hub, JobReads reads)
                             break;
                         case EndEvent:
                             await emit(next);
+                            await flush();
                             return;
                         default:
                             await emit(next);
@@ -93,6 +99,12 @@ public sealed class JobOutputFollower(JobOutputHub hub, JobReads reads)
             // Ended without an end event: dropped for falling behind, or it completed as this follower joined. Again,
             // from the last line sent.
         }
+    }
+
+    private static async ValueTask<bool> FlushThenWaitAsync(System.Threading.Channels.ChannelReader<OutputEvent> events, Func<ValueTask> flush, CancellationToken cancellationToken)
+    {
+        await flush();
+        return await events.WaitToReadAsync(cancellationToken);
     }
 
     /// <summary>Waits until the job ends; returns how.</summary>

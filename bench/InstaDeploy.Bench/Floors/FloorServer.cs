@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Collections.Concurrent;
 using System.Globalization;
 using System.Net;
@@ -29,6 +30,8 @@ internal static class FloorServer
     {
         var dataDir = Environment.GetEnvironmentVariable("INSTADEPLOY_DATA_DIR") ?? throw new ArgumentException("INSTADEPLOY_DATA_DIR is required");
         var synchronous = Environment.GetEnvironmentVariable("INSTADEPLOY_DB_SYNCHRONOUS") ?? "FULL";
+        // A fresh store each start: its job ids count from 1 again, so a folder left by an earlier run must not hold them.
+        foreach (var leftover in Directory.EnumerateFiles(dataDir, "floor.db*")) File.Delete(leftover);
         await using var store = FloorStore.Open(Path.Combine(dataDir, "floor.db"), synchronous);
 
         var builder = WebApplication.CreateSlimBuilder();
@@ -76,8 +79,12 @@ internal static class FloorServer
                 context.Response.ContentType = "text/event-stream";
                 await context.Response.StartAsync(context.RequestAborted);
                 await context.Response.Body.FlushAsync(context.RequestAborted);
-                await foreach (var frame in queue.Reader.ReadAllAsync(context.RequestAborted))
-                    await context.Response.BodyWriter.WriteAsync(frame, context.RequestAborted);
+                // Everything queued in one send, as the control plane's followers write.
+                while (await queue.Reader.WaitToReadAsync(context.RequestAborted))
+                {
+                    while (queue.Reader.TryRead(out var frame)) context.Response.BodyWriter.Write(frame);
+                    await context.Response.BodyWriter.FlushAsync(context.RequestAborted);
+                }
             }
             catch (OperationCanceledException)
             {

@@ -73,6 +73,9 @@ internal static class LiveOutputScenarios
                 followers.Add(Task.Run(() => FollowAsync(followClient, jobId, latencies[slot], ready, stop.Token)));
             }
         if (!ready.Wait(TimeSpan.FromSeconds(120))) throw new TimeoutException($"only {jobs * followersPerJob - ready.CurrentCount} followers connected");
+        // A follower refused (a stream limit, say) would leave the figure measured over fewer followers than it says.
+        if (Volatile.Read(ref s_refused) is var refused and > 0)
+            throw new InvalidOperationException($"{refused} of {jobs * followersPerJob} followers were refused: {s_refusal}");
         await Task.Delay(500); // every follower is past its first read of the store
 
         var readsBefore = ProcessStats.ReadSyscalls(cp.Pid);
@@ -110,7 +113,12 @@ internal static class LiveOutputScenarios
         try
         {
             using var response = await client.GetAsync($"/jobs/{jobId}/logs?follow=true", HttpCompletionOption.ResponseHeadersRead, cancellationToken);
-            response.EnsureSuccessStatusCode();
+            if (!response.IsSuccessStatusCode)
+            {
+                s_refusal = $"{(int)response.StatusCode} {await response.Content.ReadAsStringAsync(cancellationToken)}";
+                Interlocked.Increment(ref s_refused);
+                return;
+            }
             ready.Signal();
             signalled = true;
             using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(cancellationToken), Encoding.UTF8);
@@ -133,6 +141,9 @@ internal static class LiveOutputScenarios
             if (!signalled) ready.Signal();
         }
     }
+
+    private static int s_refused;
+    private static string? s_refusal;
 
     private static string Slug(string label) => label.Replace(' ', '-');
 
