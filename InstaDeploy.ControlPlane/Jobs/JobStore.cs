@@ -78,7 +78,15 @@ public sealed class JobStore(
             db.Jobs.Add(job);
             try
             {
-                await db.SaveChangesAsync(cancellationToken);
+                if (job.Status == JobStatuses.Pending && db.Database.IsNpgsql())
+                {
+                    // The wake-up for the instance holding the agent, in the job's own transaction (delivered at commit).
+                    await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+                    await db.SaveChangesAsync(cancellationToken);
+                    await db.Database.ExecuteSqlAsync($"SELECT pg_notify({Cluster.ClusterSignals.JobsChannel}, {Cluster.ClusterSignals.JobWaitingPayload(job)})", cancellationToken);
+                    await transaction.CommitAsync(cancellationToken);
+                }
+                else await db.SaveChangesAsync(cancellationToken);
                 return job;
             }
             catch (DbUpdateException) when (attempt < 5)
@@ -104,6 +112,28 @@ public sealed class JobStore(
                 .SetProperty(j => j.TimeoutAt, deadline)
                 .SetProperty(j => j.UpdatedAt, now), cancellationToken) == 1;
     }
+
+    /// <summary>
+    /// PostgreSQL: PENDING -> SENT for the job another instance stored for <paramref name="agentId"/> and said so, in one
+    /// round trip that also returns it (null when another sender has it, it has ended, or it is not as announced).
+    /// </summary>
+    public async Task<JobEntity?> ClaimAnnouncedAsync(string jobId, string agentId, int timeoutSeconds, CancellationToken cancellationToken)
+    {
+        await using var db = await databases.CreateDbContextAsync(cancellationToken);
+        var now = time.GetUtcNow();
+        var (sent, deadline) = (TimeValue(now), TimeValue(now + TimeSpan.FromSeconds(timeoutSeconds)));
+        var claimed = await db.Jobs.FromSql($"""
+            UPDATE "Jobs" SET "Status" = {JobStatuses.Sent}, "SentAt" = {sent}, "TimeoutAt" = {deadline}, "UpdatedAt" = {sent}
+            WHERE "Id" = {jobId} AND "AgentId" = {agentId} AND "Status" = {JobStatuses.Pending} AND "TimeoutSeconds" = {timeoutSeconds}
+            RETURNING *
+            """).AsNoTracking().ToListAsync(cancellationToken);
+        return claimed.Count == 1 ? claimed[0] : null;
+    }
+
+    private static long TimeValue(DateTimeOffset value) => (long)StoredTime.ConvertToProvider(value)!;
+
+    private static readonly Microsoft.EntityFrameworkCore.Storage.ValueConversion.ValueConverter<DateTimeOffset, long> StoredTime =
+        new Microsoft.EntityFrameworkCore.Storage.ValueConversion.DateTimeOffsetToBinaryConverter();
 
     /// <summary>SENT -> PENDING when writing the command failed: the job waits for the agent's next connection.</summary>
     public async Task UnclaimAsync(string jobId, CancellationToken cancellationToken)

@@ -1,5 +1,6 @@
 using System.Data.Common;
 using System.Threading.Channels;
+using InstaDeploy.Contracts;
 using InstaDeploy.ControlPlane.Data;
 using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
 using Microsoft.Extensions.Options;
@@ -162,7 +163,14 @@ public sealed class JobWriteBatcher : IAsyncDisposable, IDisposable
                     "SecretsProtected", "LogLinesDropped", "ArrivedLate")
                 VALUES (@id, @type, @agent, @project, @status, @payload, @logs, @error, @result,
                     @created, @updated, @completed, @timeout, @timeoutSeconds, @sent, @expires, @trace, @secrets, 0, FALSE)
-                """);
+                """ + (NotifiesWaiting(job, database) ? "; SELECT pg_notify(@channel, @waiting)" : ""));
+            if (NotifiesWaiting(job, database))
+            {
+                // In the insert's own statement and transaction: PostgreSQL delivers it at the commit, with no round trip
+                // of its own, and never for a job that was not committed.
+                command.Add("@channel", Cluster.ClusterSignals.JobsChannel);
+                command.Add("@waiting", Cluster.ClusterSignals.JobWaitingPayload(job));
+            }
             command.Add("@id", job.Id);
             command.Add("@type", job.Type);
             command.Add("@agent", job.AgentId);
@@ -184,6 +192,9 @@ public sealed class JobWriteBatcher : IAsyncDisposable, IDisposable
             return command.ExecuteNonQuery();
         }
     }
+
+    /// <summary>A job stored waiting on PostgreSQL: the instance holding its agent may be another one, which is woken.</summary>
+    private static bool NotifiesWaiting(JobEntity job, Database database) => database.IsPostgres && job.Status == JobStatuses.Pending;
 
     /// <summary>The same conditional update as <c>JobStore</c>'s: only an open job, only by its own agent.</summary>
     private sealed class FinishJob(string jobId, string? agentId, string status, JobLogs.Kept? logs, string error, string? resultJson, DateTimeOffset now, bool late) : Write

@@ -35,6 +35,7 @@ public sealed class JobDispatcher(
         var gate = CreationGate(draft.AgentId);
         await gate.WaitAsync(cancellationToken);
         JobEntity job;
+        var unclaimed = false;
         try
         {
             // One write, not two, precedes the send: a job for an agent that takes jobs now is stored claimed (SENT).
@@ -45,6 +46,7 @@ public sealed class JobDispatcher(
             {
                 await jobs.UnclaimAsync(job.Id, CancellationToken.None); // closed between the check and now: waits for the next connection
                 job.Status = JobStatuses.Pending;
+                unclaimed = true;
             }
         }
         finally
@@ -58,7 +60,9 @@ public sealed class JobDispatcher(
         if (job.Status == JobStatuses.Pending)
         {
             logger.JobQueued(job.Id, job.Type, job.AgentId);
-            await cluster.NotifyJobWaitingAsync(job.AgentId, cancellationToken); // the agent may be connected to another instance
+            // The agent may be connected to another instance: a job stored waiting woke it at its commit; one unclaimed
+            // here (its connection closed meanwhile) wakes it now.
+            if (unclaimed) await cluster.NotifyJobWaitingAsync(job, cancellationToken);
         }
         return job;
     }
@@ -121,6 +125,11 @@ public sealed class JobDispatcher(
     /// alone can run out in between.</summary>
     public IReadOnlySet<string> AttachedAgents() =>
         _outboxes.Where(o => !o.Value.Closed).Select(o => o.Key).ToHashSet(StringComparer.Ordinal);
+
+    /// <summary>Queues a job claimed for this send by another path (<see cref="JobStore.ClaimAnnouncedAsync"/>); false
+    /// when the agent's connection here does not take jobs now (the caller unclaims it).</summary>
+    public bool EnqueueClaimed(JobEntity job) =>
+        _outboxes.TryGetValue(job.AgentId, out var outbox) && outbox.Live && outbox.TryEnqueue(new AgentOutbox.Item(job, Claimed: true, Retry: false));
 
     /// <summary>Whether the agent takes new jobs now.</summary>
     public bool TakesJobs(string agentId) => _outboxes.TryGetValue(agentId, out var outbox) && outbox.Live;

@@ -49,6 +49,41 @@ public sealed class SeveralInstancesTests : IDisposable
     }
 
     [Fact]
+    public async Task CommandsSentQuicklyToOneInstanceReachTheAgentOnAnotherInTheOrderTheyWereAccepted()
+    {
+        await using var a = Instance("a");
+        await using var b = Instance("b");
+        using var apiB = b.CreateApiClient();
+        await using var agent = new SeedAgent((_, type, _) => ("COMPLETED", $"{type} done", ""));
+        await agent.ConnectAsync(a.WebSocketUrl, a.AgentToken, "ordered-on-a");
+        await apiB.WaitForAgentOnlineAsync("ordered-on-a");
+
+        // Each is accepted (committed, its wake-up with it) before the next is sent; A handles each wake-up on its own.
+        var accepted = new List<string>();
+        for (var i = 0; i < 30; i++)
+        {
+            using var response = await apiB.PostJsonAsync("/agents/ordered-on-a/commands", new { type = "HEALTH_CHECK" });
+            Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+            accepted.Add((await response.ReadJsonAsync()).GetProperty("job_id").GetString()!);
+        }
+        await Eventually.TrueAsync(() => { lock (agent.ReceivedCommands) return agent.ReceivedCommands.Count >= accepted.Count; }, TimeSpan.FromSeconds(20), "every command to reach the agent");
+        List<string> received;
+        lock (agent.ReceivedCommands) received = [.. agent.ReceivedCommands.Select(c => c.GetProperty("id").GetString()!)];
+        Assert.Equal(accepted, received);
+        foreach (var jobId in accepted) Assert.Equal("COMPLETED", (await apiB.WaitForJobAsync(jobId, TimeSpan.FromSeconds(10))).GetProperty("status").GetString());
+    }
+
+    [Fact]
+    public void AWakeUpNamesTheJobAndOneFromAnEarlierVersionNamesOnlyTheAgent()
+    {
+        var job = new Data.JobEntity { Id = "job-0193", AgentId = "web-1.eu", Type = "HEALTH_CHECK", Status = "PENDING", PayloadJson = "{}", TimeoutSeconds = 600 };
+        Assert.Equal("web-1.eu job-0193 600", ControlPlane.Cluster.ClusterSignals.JobWaitingPayload(job));
+        Assert.Equal(new ControlPlane.Cluster.JobWaitingSignal("web-1.eu", "job-0193", 600), ControlPlane.Cluster.ClusterSignals.ParseJobWaiting("web-1.eu job-0193 600"));
+        Assert.Equal(new ControlPlane.Cluster.JobWaitingSignal("web-1.eu", null, 0), ControlPlane.Cluster.ClusterSignals.ParseJobWaiting("web-1.eu"));
+        Assert.Null(ControlPlane.Cluster.ClusterSignals.ParseJobWaiting("not an agent; DROP"));
+    }
+
+    [Fact]
     public async Task AnInstanceThatStartsLeavesTheOthersAgentsOnlineAndAnAgentMovesToAnotherInstance()
     {
         var a = Instance("a");
