@@ -73,20 +73,22 @@ public sealed class JobStore(
         {
             using var write = await writes.EnterAsync(cancellationToken);
             await using var db = await databases.CreateDbContextAsync(cancellationToken);
-            foreach (var hook in tracking) await hook.OnCreatingAsync(db, draft, job, cancellationToken);
-            job.PayloadJson = System.Text.Json.JsonSerializer.Serialize(draft.Payload, draft.PayloadType);
-            db.Jobs.Add(job);
+            // On PostgreSQL (writers side by side) the hooks read and write in the job's own transaction, so a hook can
+            // lock what it reads (a rollout's row); on SQLite the write gate already runs them one at a time.
+            await using var transaction = db.Database.IsNpgsql() ? await db.Database.BeginTransactionAsync(cancellationToken) : null;
             try
             {
-                if (job.Status == JobStatuses.Pending && db.Database.IsNpgsql())
+                foreach (var hook in tracking) await hook.OnCreatingAsync(db, draft, job, cancellationToken);
+                job.PayloadJson = System.Text.Json.JsonSerializer.Serialize(draft.Payload, draft.PayloadType);
+                db.Jobs.Add(job);
+                await db.SaveChangesAsync(cancellationToken);
+                if (transaction is not null)
                 {
                     // The wake-up for the instance holding the agent, in the job's own transaction (delivered at commit).
-                    await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
-                    await db.SaveChangesAsync(cancellationToken);
-                    await db.Database.ExecuteSqlAsync($"SELECT pg_notify({Cluster.ClusterSignals.JobsChannel}, {Cluster.ClusterSignals.JobWaitingPayload(job)})", cancellationToken);
+                    if (job.Status == JobStatuses.Pending)
+                        await db.Database.ExecuteSqlAsync($"SELECT pg_notify({Cluster.ClusterSignals.JobsChannel}, {Cluster.ClusterSignals.JobWaitingPayload(job)})", cancellationToken);
                     await transaction.CommitAsync(cancellationToken);
                 }
-                else await db.SaveChangesAsync(cancellationToken);
                 return job;
             }
             catch (DbUpdateException) when (attempt < 5)
@@ -258,8 +260,25 @@ public sealed class JobStore(
         events.RaiseFinished(finished);
     }
 
-    /// <summary>The job and what its hooks keep in step with it, in one transaction.</summary>
+    /// <summary>The job and what its hooks keep in step with it, in one transaction. On PostgreSQL two ends that touch the
+    /// same rows (a revision, a placement) can still collide; the loser tries again with fresh reads, as a creation does.</summary>
     private async Task<FinishedJob?> FinishTrackedAsync(
+        string jobId, string? agentId, IJobLifecycleHook[] tracking, string status, JobLogs.Kept? finalLogs, string error, string? resultJson, bool neverSent,
+        bool late, CancellationToken cancellationToken)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            try
+            {
+                return await FinishTrackedOnceAsync(jobId, agentId, tracking, status, finalLogs, error, resultJson, neverSent, late, cancellationToken);
+            }
+            catch (DbUpdateException) when (attempt < 5)
+            {
+            }
+        }
+    }
+
+    private async Task<FinishedJob?> FinishTrackedOnceAsync(
         string jobId, string? agentId, IJobLifecycleHook[] tracking, string status, JobLogs.Kept? finalLogs, string error, string? resultJson, bool neverSent,
         bool late, CancellationToken cancellationToken)
     {

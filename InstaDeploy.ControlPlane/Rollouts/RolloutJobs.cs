@@ -25,6 +25,7 @@ public sealed class RolloutJobs : IJobLifecycleHook
     public async Task OnCreatingAsync(InstaDeployDbContext db, JobDraft draft, JobEntity job, CancellationToken cancellationToken)
     {
         if (draft.HookState is not RolloutJobState state) return;
+        await RolloutLocks.LockAsync(db, state.RolloutId, cancellationToken);
         var target = await db.RolloutTargets.FindAsync([state.RolloutId, state.Ordinal], cancellationToken)
             ?? throw new RolloutStepTakenException($"rollout {state.RolloutId} has no target {state.Ordinal}");
         if (state.Restore)
@@ -52,6 +53,9 @@ public sealed class RolloutJobs : IJobLifecycleHook
 
     public async Task OnFinishingAsync(InstaDeployDbContext db, JobEntity job, JobEnding ending, CancellationToken cancellationToken)
     {
+        var rolloutId = await db.RolloutTargets.AsNoTracking().Where(t => t.JobId == job.Id || t.RollbackJobId == job.Id).Select(t => t.RolloutId).FirstOrDefaultAsync(cancellationToken);
+        if (rolloutId is null) return;
+        await RolloutLocks.LockAsync(db, rolloutId, cancellationToken);
         var target = await db.RolloutTargets.FirstOrDefaultAsync(t => t.JobId == job.Id || t.RollbackJobId == job.Id, cancellationToken);
         if (target is null) return;
         var revision = job.Type == CommandTypes.DeployCompose

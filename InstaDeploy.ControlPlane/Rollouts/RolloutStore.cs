@@ -73,6 +73,7 @@ public sealed class RolloutStore(IDbContextFactory<InstaDeployDbContext> databas
         using (var write = await writes.EnterAsync(cancellationToken))
         {
             await using var db = await databases.CreateDbContextAsync(cancellationToken);
+            await using var transaction = await RolloutLocks.BeginLockedAsync(db, rolloutId, cancellationToken);
             var rollout = await db.Rollouts.FirstOrDefaultAsync(r => r.Id == rolloutId, cancellationToken);
             if (rollout is null || !from.Contains(rollout.State)) return null;
             var targets = await db.RolloutTargets.Where(t => t.RolloutId == rolloutId).OrderBy(t => t.Ordinal).ToListAsync(cancellationToken);
@@ -85,6 +86,7 @@ public sealed class RolloutStore(IDbContextFactory<InstaDeployDbContext> databas
             if (audited is var (actor, action))
                 audit.Add(db, actor, action, $"project:{rollout.ProjectName} rollout:{rollout.Id}", Audit.AuditOutcomes.Succeeded, 200, rollout.Reason, new { state = rollout.State });
             await db.SaveChangesAsync(cancellationToken);
+            if (transaction is not null) await transaction.CommitAsync(cancellationToken);
             changed = rollout;
         }
         signals.Notify(rolloutId);
@@ -99,6 +101,7 @@ public sealed class RolloutStore(IDbContextFactory<InstaDeployDbContext> databas
         using (var write = await writes.EnterAsync(cancellationToken))
         {
             await using var db = await databases.CreateDbContextAsync(cancellationToken);
+            await using var transaction = await RolloutLocks.BeginLockedAsync(db, rolloutId, cancellationToken);
             var rollout = await db.Rollouts.FirstAsync(r => r.Id == rolloutId, cancellationToken);
             var ordinals = outcomes.Select(o => o.Ordinal).ToList();
             var targets = await db.RolloutTargets.Where(t => t.RolloutId == rolloutId && ordinals.Contains(t.Ordinal)).ToDictionaryAsync(t => t.Ordinal, cancellationToken);
@@ -113,6 +116,7 @@ public sealed class RolloutStore(IDbContextFactory<InstaDeployDbContext> databas
             }
             rollout.UpdatedAt = now;
             await db.SaveChangesAsync(cancellationToken);
+            if (transaction is not null) await transaction.CommitAsync(cancellationToken);
         }
         signals.Notify(rolloutId);
     }
@@ -132,6 +136,7 @@ public sealed class RolloutStore(IDbContextFactory<InstaDeployDbContext> databas
         using (var write = await writes.EnterAsync(cancellationToken))
         {
             await using var db = await databases.CreateDbContextAsync(cancellationToken);
+            await using var transaction = await RolloutLocks.BeginLockedAsync(db, rolloutId, cancellationToken);
             var rollout = await db.Rollouts.FirstAsync(r => r.Id == rolloutId, cancellationToken);
             var open = await db.RolloutTargets.Where(t => t.RolloutId == rolloutId && (t.State == RolloutTargetStates.Deploying || t.State == RolloutTargetStates.RollingBack)).ToListAsync(cancellationToken);
             foreach (var target in open)
@@ -145,6 +150,7 @@ public sealed class RolloutStore(IDbContextFactory<InstaDeployDbContext> databas
                 fixedCount++;
             }
             await db.SaveChangesAsync(cancellationToken);
+            if (transaction is not null) await transaction.CommitAsync(cancellationToken);
         }
         signals.Notify(rolloutId);
         return fixedCount;
