@@ -100,6 +100,9 @@ public sealed class JobCountsTests
         await Eventually.TrueAsync(async () => (await api.GetJsonAsync($"/jobs/{stuck}")).GetProperty("status").GetString() == "SENT", TimeSpan.FromSeconds(10), "the deploy is sent");
         Assert.Equal(1, Count(await AssertSummaryExactAsync(controlPlane, api), "count-silent", "SENT"));
         await Eventually.TrueAsync(async () => (await api.GetJsonAsync($"/jobs/{stuck}")).GetProperty("status").GetString() == "TIMED_OUT", TimeSpan.FromSeconds(30), "the deploy times out");
+        // The reconciler asks the agent what runs after a deploy that ended unknown; that STATUS job is created after the
+        // timeout commits, so the counts are compared once it exists (a summary read between the two would miss it).
+        await Eventually.TrueAsync(async () => (await api.GetJsonAsync("/jobs?agent_id=count-silent")).GetArrayLength() >= 2, TimeSpan.FromSeconds(30), "the reconciler's STATUS is created");
         var timedOut = await AssertSummaryExactAsync(controlPlane, api);
         Assert.Equal(1, Count(timedOut, "count-silent", "TIMED_OUT"));
 
