@@ -17,6 +17,7 @@ namespace InstaDeploy.ControlPlane.Jobs;
 public sealed class JobStore(
     IDbContextFactory<InstaDeployDbContext> databases,
     DatabaseWriteGate writes,
+    Database database,
     JobWriteBatcher batcher,
     JobReads reads,
     JobOutputHub output,
@@ -71,24 +72,40 @@ public sealed class JobStore(
         // loser retries with fresh reads.
         for (var attempt = 0; ; attempt++)
         {
-            using var write = await writes.EnterAsync(cancellationToken);
+            if (!database.IsPostgres)
+            {
+                // SQLite: in the group commit, with the other tracked writes queued meanwhile (one writer either way).
+                try
+                {
+                    await batcher.RunAsync(async db =>
+                    {
+                        foreach (var hook in tracking) await hook.OnCreatingAsync(db, draft, job, CancellationToken.None);
+                        job.PayloadJson = System.Text.Json.JsonSerializer.Serialize(draft.Payload, draft.PayloadType);
+                        db.Jobs.Add(job);
+                        await db.SaveChangesAsync(CancellationToken.None);
+                        return job;
+                    });
+                    return job;
+                }
+                catch (DbUpdateException) when (attempt < 5)
+                {
+                    continue;
+                }
+            }
             await using var db = await databases.CreateDbContextAsync(cancellationToken);
             // On PostgreSQL (writers side by side) the hooks read and write in the job's own transaction, so a hook can
-            // lock what it reads (a rollout's row); on SQLite the write gate already runs them one at a time.
-            await using var transaction = db.Database.IsNpgsql() ? await db.Database.BeginTransactionAsync(cancellationToken) : null;
+            // lock what it reads (a rollout's row).
+            await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
             try
             {
                 foreach (var hook in tracking) await hook.OnCreatingAsync(db, draft, job, cancellationToken);
                 job.PayloadJson = System.Text.Json.JsonSerializer.Serialize(draft.Payload, draft.PayloadType);
                 db.Jobs.Add(job);
                 await db.SaveChangesAsync(cancellationToken);
-                if (transaction is not null)
-                {
-                    // The wake-up for the instance holding the agent, in the job's own transaction (delivered at commit).
-                    if (job.Status == JobStatuses.Pending)
-                        await db.Database.ExecuteSqlAsync($"SELECT pg_notify({Cluster.ClusterSignals.JobsChannel}, {Cluster.ClusterSignals.JobWaitingPayload(job)})", cancellationToken);
-                    await transaction.CommitAsync(cancellationToken);
-                }
+                // The wake-up for the instance holding the agent, in the job's own transaction (delivered at commit).
+                if (job.Status == JobStatuses.Pending)
+                    await db.Database.ExecuteSqlAsync($"SELECT pg_notify({Cluster.ClusterSignals.JobsChannel}, {Cluster.ClusterSignals.JobWaitingPayload(job)})", cancellationToken);
+                await transaction.CommitAsync(cancellationToken);
                 return job;
             }
             catch (DbUpdateException) when (attempt < 5)
@@ -270,7 +287,23 @@ public sealed class JobStore(
         {
             try
             {
-                return await FinishTrackedOnceAsync(jobId, agentId, tracking, status, finalLogs, error, resultJson, neverSent, late, cancellationToken);
+                (FinishedJob Job, TimeSpan Took)? finished;
+                if (database.IsPostgres)
+                {
+                    await using var db = await databases.CreateDbContextAsync(cancellationToken);
+                    await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+                    finished = await FinishTrackedOnceAsync(db, jobId, agentId, tracking, status, finalLogs, error, resultJson, neverSent, late, cancellationToken);
+                    if (finished is not null) await transaction.CommitAsync(cancellationToken);
+                }
+                else
+                {
+                    // SQLite: in the group commit, with the other results and tracked writes queued meanwhile.
+                    finished = await batcher.RunAsync(db => FinishTrackedOnceAsync(db, jobId, agentId, tracking, status, finalLogs, error, resultJson, neverSent, late, CancellationToken.None));
+                }
+                if (finished is not { Job: var done, Took: var took }) return null;
+                metrics.JobFinished(done.Type, status, took);
+                logger.JobFinished(jobId, status, ofProject: done.ProjectName is not null);
+                return done;
             }
             catch (DbUpdateException) when (attempt < 5)
             {
@@ -278,13 +311,11 @@ public sealed class JobStore(
         }
     }
 
-    private async Task<FinishedJob?> FinishTrackedOnceAsync(
+    /// <summary>The job's end and its hooks' writes, in the caller's transaction (not committed here).</summary>
+    private async Task<(FinishedJob Job, TimeSpan Took)?> FinishTrackedOnceAsync(InstaDeployDbContext db,
         string jobId, string? agentId, IJobLifecycleHook[] tracking, string status, JobLogs.Kept? finalLogs, string error, string? resultJson, bool neverSent,
         bool late, CancellationToken cancellationToken)
     {
-        using var write = await writes.EnterAsync(cancellationToken);
-        await using var db = await databases.CreateDbContextAsync(cancellationToken);
-        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
         var job = await db.Jobs.FirstOrDefaultAsync(j => j.Id == jobId, cancellationToken);
         if (job is null || (agentId is not null && job.AgentId != agentId) || (JobStatuses.IsTerminal(job.Status) && !(late && job.Status == JobStatuses.TimedOut)))
             return null;
@@ -309,10 +340,7 @@ public sealed class JobStore(
         var ending = new JobEnding(status, resultJson, ReachedAgent: !(agentId is null && (status == JobStatuses.Expired || neverSent)), now);
         foreach (var hook in tracking) await hook.OnFinishingAsync(db, job, ending, cancellationToken);
         await db.SaveChangesAsync(cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
-        metrics.JobFinished(job.Type, status, now - job.CreatedAt);
-        logger.JobFinished(jobId, status, ofProject: job.ProjectName is not null);
-        return new FinishedJob(job.Id, job.Type, job.AgentId, job.ProjectName, status, error, late);
+        return (new FinishedJob(job.Id, job.Type, job.AgentId, job.ProjectName, status, error, late), now - job.CreatedAt);
     }
 
     /// <summary>

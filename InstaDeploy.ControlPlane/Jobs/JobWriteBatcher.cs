@@ -15,10 +15,18 @@ namespace InstaDeploy.ControlPlane.Jobs;
 /// (docs/RELIABILITY.md), but many callers share one commit and one flush. The writer holds the
 /// <see cref="DatabaseWriteGate"/> for the batch, so it never races the other writers, and uses one long-lived
 /// connection with plain SQL: no DbContext, connection open or LINQ translation per write.
+/// <para>On SQLite the writes of jobs a hook tracks (a deploy's job with its revision, placement and rollout target) join
+/// the same batches as units of EF work (<see cref="RunAsync{T}"/>), on a context bound to the batch's connection and
+/// transaction: a rollout's batch of deploys, or the results of its targets arriving together, share one commit instead
+/// of queueing for the gate one transaction each. A batch takes at most <see cref="MaxUnits"/> of them, so no caller
+/// waits behind much more than its own work.</para>
 /// </summary>
 public sealed class JobWriteBatcher : IAsyncDisposable, IDisposable
 {
     private const int MaxBatch = 256;
+
+    /// <summary>Units of EF work in one batch (about 2 ms each): what a caller may wait for beyond its own.</summary>
+    private const int MaxUnits = 8;
     private static readonly ValueConverter<DateTimeOffset, long> Time = new DateTimeOffsetToBinaryConverter();
 
     private readonly Channel<Write> _queue = Channel.CreateUnbounded<Write>(new UnboundedChannelOptions { SingleReader = true });
@@ -28,6 +36,7 @@ public sealed class JobWriteBatcher : IAsyncDisposable, IDisposable
     private readonly ILogger<JobWriteBatcher> _logger;
     private readonly Task _writer;
     private DbConnection? _connection;
+    private Microsoft.EntityFrameworkCore.DbContextOptions<InstaDeployDbContext>? _unitOptions;
 
     public JobWriteBatcher(DatabaseWriteGate gate, Database database, IOptions<ControlPlaneOptions> options, ILogger<JobWriteBatcher> logger)
     {
@@ -60,6 +69,19 @@ public sealed class JobWriteBatcher : IAsyncDisposable, IDisposable
     /// <summary>Appends streamed output (of open jobs only) and moves those jobs to RUNNING; completes once committed.</summary>
     public Task AppendOutputAsync(IReadOnlyList<OutputChunk> chunks, DateTimeOffset now) => EnqueueAsync(new AppendOutput(chunks, now));
 
+    /// <summary>
+    /// Runs <paramref name="work"/> in the next batch, in a savepoint of its own, on a new context whose connection and
+    /// transaction are the batch's (SQLite only); completes with its result once the batch is committed, or with its
+    /// exception (nothing of it stored). The work must only use the database through the context it is given.
+    /// </summary>
+    public async Task<T> RunAsync<T>(Func<InstaDeployDbContext, Task<T>> work)
+    {
+        if (_database.IsPostgres) throw new InvalidOperationException("Units of work are batched on SQLite only; on PostgreSQL writers run side by side.");
+        var unit = new Unit<T>(work);
+        await EnqueueAsync(unit);
+        return unit.Result!;
+    }
+
     private Task<int> EnqueueAsync(Write write)
     {
         ObjectDisposedException.ThrowIf(!_queue.Writer.TryWrite(write), this);
@@ -74,8 +96,13 @@ public sealed class JobWriteBatcher : IAsyncDisposable, IDisposable
             // Writes that queue while this one waits for the gate join its batch.
             using (await _gate.EnterAsync(CancellationToken.None))
             {
-                while (batch.Count < MaxBatch && _queue.Reader.TryRead(out var write)) batch.Add(write);
-                Commit(batch);
+                var units = 0;
+                while (batch.Count < MaxBatch && units < MaxUnits && _queue.Reader.TryRead(out var write))
+                {
+                    batch.Add(write);
+                    if (write is UnitOfWork) units++;
+                }
+                await CommitAsync(batch);
             }
             foreach (var write in batch) write.Complete();
             batch.Clear();
@@ -83,7 +110,7 @@ public sealed class JobWriteBatcher : IAsyncDisposable, IDisposable
         _connection?.Dispose();
     }
 
-    private void Commit(List<Write> batch)
+    private async Task CommitAsync(List<Write> batch)
     {
         try
         {
@@ -94,10 +121,12 @@ public sealed class JobWriteBatcher : IAsyncDisposable, IDisposable
                 transaction.Save("w");
                 try
                 {
-                    write.Rows = write.Execute(_connection, transaction, _database);
+                    write.Rows = write is UnitOfWork unit
+                        ? await unit.ExecuteAsync(UnitContext(_connection, transaction))
+                        : write.Execute(_connection, transaction, _database);
                     transaction.Release("w");
                 }
-                catch (DbException e)
+                catch (Exception e) when (e is DbException || write is UnitOfWork)
                 {
                     transaction.Rollback("w");
                     transaction.Release("w");
@@ -113,7 +142,20 @@ public sealed class JobWriteBatcher : IAsyncDisposable, IDisposable
             foreach (var write in batch) write.Error ??= e;
             _connection?.Dispose();
             _connection = null;
+            _unitOptions = null;
         }
+    }
+
+    /// <summary>A context on the batch's connection, in its transaction; the savepoint around each unit stands for the one
+    /// EF would take per SaveChanges.</summary>
+    private InstaDeployDbContext UnitContext(DbConnection connection, DbTransaction transaction)
+    {
+        _unitOptions ??= Microsoft.EntityFrameworkCore.SqliteDbContextOptionsBuilderExtensions
+            .UseSqlite(new Microsoft.EntityFrameworkCore.DbContextOptionsBuilder<InstaDeployDbContext>(), connection).Options;
+        var db = new InstaDeployDbContext(_unitOptions);
+        db.Database.AutoSavepointsEnabled = false;
+        Microsoft.EntityFrameworkCore.RelationalDatabaseFacadeExtensions.UseTransaction(db.Database, transaction);
+        return db;
     }
 
     private DbConnection Open() =>
@@ -151,6 +193,26 @@ public sealed class JobWriteBatcher : IAsyncDisposable, IDisposable
         protected static object Value(object? value) => value ?? DBNull.Value;
 
         protected static object? TimeValue(DateTimeOffset? value) => value is { } v ? Time.ConvertToProvider(v)! : null;
+    }
+
+    private abstract class UnitOfWork : Write
+    {
+        public sealed override int Execute(DbConnection connection, DbTransaction transaction, Database database) =>
+            throw new InvalidOperationException("A unit of work runs through ExecuteAsync.");
+
+        /// <summary>Runs the work on <paramref name="db"/> (disposed after).</summary>
+        public abstract Task<int> ExecuteAsync(InstaDeployDbContext db);
+    }
+
+    private sealed class Unit<T>(Func<InstaDeployDbContext, Task<T>> work) : UnitOfWork
+    {
+        public T? Result { get; private set; }
+
+        public override async Task<int> ExecuteAsync(InstaDeployDbContext db)
+        {
+            await using (db) Result = await work(db);
+            return 1;
+        }
     }
 
     private sealed class InsertJob(JobEntity job) : Write

@@ -1,11 +1,13 @@
 using System.Net;
 using InstaDeploy.ControlPlane.Data;
 using InstaDeploy.ControlPlane.Jobs;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace InstaDeploy.ControlPlane.Tests.Jobs;
 
-/// <summary>Group commit (<see cref="JobWriteBatcher"/>): many jobs at once are each stored, sent once and finished once.</summary>
+/// <summary>Group commit (<see cref="JobWriteBatcher"/>): many jobs at once are each stored, sent once and finished once;
+/// a write or unit of work that fails in a batch fails alone and leaves nothing behind.</summary>
 public sealed class JobWriteBatcherTests
 {
     [Fact]
@@ -64,5 +66,62 @@ public sealed class JobWriteBatcherTests
         var first = await api.GetJsonAsync("/jobs/job-first");
         Assert.Equal("COMPLETED", first.GetProperty("status").GetString());
         Assert.Equal("PENDING", (await api.GetJsonAsync("/jobs/job-second")).GetProperty("status").GetString());
+    }
+
+    [Fact]
+    public async Task AUnitOfWorkThatFailsLeavesNothingAndTakesNoOtherWriteOfItsBatchWithIt()
+    {
+        await using var controlPlane = new ControlPlaneFactory();
+        _ = controlPlane.BaseAddress;
+        var batcher = controlPlane.Services.GetRequiredService<JobWriteBatcher>();
+        var now = DateTimeOffset.UtcNow;
+        JobEntity Job(string id) => new()
+        {
+            Id = id, Type = "HEALTH_CHECK", AgentId = "vps-1", Status = "PENDING", PayloadJson = "{}",
+            CreatedAt = now, UpdatedAt = now, TimeoutAt = now.AddMinutes(5), TimeoutSeconds = 60, ExpiresAt = now.AddMinutes(5),
+        };
+        if (controlPlane.OnPostgres)
+        {
+            // PostgreSQL takes writers side by side: tracked writes keep their own transactions there.
+            await Assert.ThrowsAsync<InvalidOperationException>(() => batcher.RunAsync(_ => Task.FromResult(1)));
+            return;
+        }
+
+        // With the write gate held, everything queued meanwhile goes into the writer's next batch together.
+        Task<string> stored, refused, duplicate;
+        Task plain;
+        using (await controlPlane.Services.GetRequiredService<DatabaseWriteGate>().EnterAsync(CancellationToken.None))
+        {
+            stored = batcher.RunAsync(async db =>
+            {
+                db.Jobs.Add(Job("job-unit-stored"));
+                await db.SaveChangesAsync();
+                return "stored";
+            });
+            refused = batcher.RunAsync<string>(async db =>
+            {
+                // Written, then the work gives up (as a hook refusing does): none of it may stay.
+                db.Jobs.Add(Job("job-unit-refused"));
+                await db.SaveChangesAsync();
+                await db.Jobs.Where(j => j.Id == "job-unit-stored").ExecuteDeleteAsync();
+                throw new InvalidOperationException("the hook refused");
+            });
+            duplicate = batcher.RunAsync(async db =>
+            {
+                db.Jobs.Add(Job("job-unit-stored")); // the first unit's id: a primary-key violation
+                await db.SaveChangesAsync();
+                return "duplicate";
+            });
+            plain = batcher.InsertAsync(Job("job-plain"));
+            await Task.Delay(100);
+            Assert.False(stored.IsCompleted); // nothing is completed before the batch commits
+        }
+        Assert.Equal("stored", await stored);
+        Assert.Equal("the hook refused", (await Assert.ThrowsAsync<InvalidOperationException>(() => refused)).Message);
+        await Assert.ThrowsAsync<DbUpdateException>(() => duplicate);
+        await plain;
+
+        await using var read = await controlPlane.Services.GetRequiredService<IDbContextFactory<InstaDeployDbContext>>().CreateDbContextAsync();
+        Assert.Equal(["job-plain", "job-unit-stored"], await read.Jobs.Select(j => j.Id).OrderBy(id => id).ToListAsync());
     }
 }

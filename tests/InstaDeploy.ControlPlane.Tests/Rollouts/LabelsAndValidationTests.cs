@@ -124,7 +124,8 @@ public sealed class LabelsAndValidationTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.Accepted, status.StatusCode);
         var answer = await status.ReadJsonAsync();
         Assert.Equal(["eu-1", "us-1"], answer.GetProperty("jobs").EnumerateArray().Select(j => j.GetProperty("agent_id").GetString()));
-        Assert.Equal(["STATUS", "STATUS"], new[] { "eu-1", "us-1" }.Select(a => _fleet.Received[a].Last().Type));
+        // 202 says the jobs are stored and on their way; the agents read them a moment later.
+        await Eventually.TrueAsync(() => Task.FromResult(new[] { "eu-1", "us-1" }.All(a => _fleet.Received[a].Last().Type == "STATUS")), TimeSpan.FromSeconds(10), "both web agents to get the STATUS");
 
         using var stop = await _api.PostJsonAsync("/stop", new { project_name = "fan", selector = "region=eu" });
         Assert.Equal(["db-1", "eu-1"], (await stop.ReadJsonAsync()).GetProperty("jobs").EnumerateArray().Select(j => j.GetProperty("agent_id").GetString()));
