@@ -148,7 +148,7 @@ public sealed class WebhookReceiver(
             await db.Webhooks.Where(w => w.Id == webhookId).ExecuteUpdateAsync(s => s.SetProperty(w => w.LastDeliveryAt, now), cancellationToken);
             return true;
         }
-        catch (DbUpdateException e) when (e.InnerException is Microsoft.Data.Sqlite.SqliteException { SqliteErrorCode: 19 }) // SQLITE_CONSTRAINT
+        catch (DbUpdateException e) when (e.InnerException is { } cause && Data.Database.IsDuplicateKey(cause)) // on either store
         {
             return false;
         }

@@ -33,6 +33,7 @@ public sealed class StorageFailureTests
         await using var disk = await SmallDisk.MountAsync(24);
         await using var controlPlane = new ControlPlaneFactory(new Dictionary<string, string?>
         {
+            [ControlPlaneFactory.SqliteSetting] = "", // the SQLite file's disk (PostgreSQL down: EndToEnd ThreeInstancesTests)
             ["INSTADEPLOY_DATA_DIR"] = Path.Combine(disk.Path, "data"),
             ["INSTADEPLOY_MIN_FREE_DISK_MB"] = "1",
         });
@@ -95,7 +96,8 @@ public sealed class StorageFailureTests
     [Fact]
     public async Task AWriteLockHeldLongerThanTheControlPlaneWaitsIsAnswered503AndTheWriteWorksOnceItIsReleased()
     {
-        await using var controlPlane = new ControlPlaneFactory();
+        // SQLite's one write lock, held by another process.
+        await using var controlPlane = new ControlPlaneFactory(new Dictionary<string, string?> { [ControlPlaneFactory.SqliteSetting] = "" });
         using var api = controlPlane.CreateApiClient();
         Assert.Equal(HttpStatusCode.OK, (await PutVariableAsync(api, "BEFORE")).Status);
 
