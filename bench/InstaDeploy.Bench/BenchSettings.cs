@@ -10,11 +10,12 @@ internal sealed record Scale(
     int[] FleetSizes, int FleetSettleSeconds, int FleetWindowSeconds,
     int RealAgentRuns, int RealAgentIdleSeconds, int DeployRuns,
     int OutputLines, int OutputFollowers, int OutputJobs,
-    int RolloutAgents, int RolloutMaxParallel)
+    int RolloutAgents, int RolloutMaxParallel,
+    int ClusterWarmupSeconds)
 {
-    public static readonly Scale Full = new("full", 1000, 300, 3000, 64, 5, 30, [1000, 5000, 10000], 10, 30, 5, 30, 10, 300, 1000, 100, 1000, 100);
+    public static readonly Scale Full = new("full", 1000, 300, 3000, 64, 5, 30, [1000, 5000, 10000], 10, 30, 5, 30, 10, 300, 1000, 100, 1000, 100, 120);
 
-    public static readonly Scale Small = new("small", 1000, 50, 300, 32, 2, 8, [250, 500, 1000], 3, 8, 2, 8, 2, 60, 200, 20, 200, 20);
+    public static readonly Scale Small = new("small", 1000, 50, 300, 32, 2, 8, [250, 500, 1000], 3, 8, 2, 8, 2, 60, 200, 20, 200, 20, 10);
 }
 
 internal sealed class BenchSettings

@@ -72,6 +72,13 @@ internal static class ClusterScenarios
             var apis = instances.Select(i => ControlPlaneProcess.CreateApiClient(settings, i.BaseUrl, connections: scale.ThroughputConcurrency)).ToArray();
             try
             {
+                // A fresh instance spends its first minutes under load tiering its code up: with three instances on two
+                // cores, the JIT still took three quarters of their CPU 45 s in, and settled (about 40,000 methods each)
+                // after two minutes. Load them that long (full scale) before measuring, so the figures are the steady state.
+                var warmup = TimeSpan.FromSeconds(scale.ClusterWarmupSeconds);
+                var warmEnd = Stopwatch.GetTimestamp() + (long)(warmup.TotalSeconds * Stopwatch.Frequency);
+                var (_, warmErrors) = await LoadAsync(fleet, apis, scale.ThroughputConcurrency, scale.DispatchAgents, warmEnd, warmEnd, warmEnd);
+                Console.WriteLine($"  warmed up with {warmup.TotalSeconds:0} s of load ({warmErrors} errors)");
                 await LatencyAsync(settings, fleet, apis, results, s, count);
                 await ThroughputAsync(settings, instances, fleet, apis, results, s);
             }
@@ -110,7 +117,7 @@ internal static class ClusterScenarios
             persisted.Add(Stats.TicksToMs(acked - sent));
         }
         var where = count > 1 ? "REST call on another instance than the agent's" : "one instance";
-        results.AtMost(s, "POST -> command at the agent, p50", Stats.Percentile(dispatch, 50), "ms", 2, $"{crossed} sequential requests, {where}");
+        results.AtMost(s, "POST -> command at the agent, p50", Stats.Percentile(dispatch, 50), "ms", 2, $"{crossed} sequential requests, {where}, after {scale.ClusterWarmupSeconds} s of load");
         results.Info(s, "POST -> command at the agent, p99", Stats.Percentile(dispatch, 99), "ms");
         results.Info(s, "POST -> result persisted (ACK at the agent), p50", Stats.Percentile(persisted, 50), "ms");
     }
@@ -130,31 +137,7 @@ internal static class ClusterScenarios
             await Task.Delay(window);
             cpuAtEnd = instances.Sum(i => i.CpuSeconds);
         });
-        var errors = 0;
-        var next = 0;
-        var workers = Enumerable.Range(0, scale.ThroughputConcurrency).Select(worker => Task.Run(async () =>
-        {
-            var latencies = new List<double>();
-            var random = new Random(worker);
-            while (Stopwatch.GetTimestamp() < windowEnd)
-            {
-                var api = apis[(Interlocked.Increment(ref next) & int.MaxValue) % apis.Length]; // round-robin
-                var sent = Stopwatch.GetTimestamp();
-                try
-                {
-                    var jobId = await PostHealthAsync(api, fleet.AgentId(random.Next(scale.DispatchAgents)));
-                    var acked = await fleet.Acknowledged(jobId).WaitAsync(TimeSpan.FromSeconds(30));
-                    fleet.Forget(jobId);
-                    if (acked >= windowStart && acked < windowEnd) latencies.Add(Stats.TicksToMs(acked - sent));
-                }
-                catch (Exception e) when (e is HttpRequestException or TimeoutException or InvalidOperationException or TaskCanceledException)
-                {
-                    Interlocked.Increment(ref errors);
-                }
-            }
-            return latencies;
-        })).ToArray();
-        var all = (await Task.WhenAll(workers)).SelectMany(l => l).ToList();
+        var (all, errors) = await LoadAsync(fleet, apis, scale.ThroughputConcurrency, scale.DispatchAgents, windowEnd, windowStart, windowEnd);
         await cpuSampler;
         results.Info(s, "jobs/s end to end (result persisted)", all.Count / window.TotalSeconds, "jobs/s",
             $"{scale.ThroughputConcurrency} concurrent clients, {window.TotalSeconds:0} s window, {errors} errors");
@@ -165,6 +148,40 @@ internal static class ClusterScenarios
         // The ACK says the result is stored; check over REST that the store shows them (on another instance).
         var recent = await apis[^1].GetFromJsonAsync<JsonElement>("/jobs?status=COMPLETED&limit=5");
         if (recent.GetArrayLength() < 5) throw new InvalidOperationException("GET /jobs does not show the completed jobs");
+    }
+
+    /// <summary>HEALTH_CHECKs to random agents from <paramref name="concurrency"/> clients, spread round-robin over the
+    /// instances, until <paramref name="until"/>; returns the latencies (POST to ACK at the agent) of the jobs acknowledged
+    /// within [<paramref name="recordFrom"/>, <paramref name="recordTo"/>), and how many requests failed.</summary>
+    private static async Task<(List<double> Latencies, int Errors)> LoadAsync(
+        AgentFleet fleet, HttpClient[] apis, int concurrency, int agents, long until, long recordFrom, long recordTo)
+    {
+        var errors = 0;
+        var next = 0;
+        var workers = Enumerable.Range(0, concurrency).Select(worker => Task.Run(async () =>
+        {
+            var latencies = new List<double>();
+            var random = new Random(worker);
+            while (Stopwatch.GetTimestamp() < until)
+            {
+                var api = apis[(Interlocked.Increment(ref next) & int.MaxValue) % apis.Length]; // round-robin
+                var sent = Stopwatch.GetTimestamp();
+                try
+                {
+                    var jobId = await PostHealthAsync(api, fleet.AgentId(random.Next(agents)));
+                    var acked = await fleet.Acknowledged(jobId).WaitAsync(TimeSpan.FromSeconds(30));
+                    fleet.Forget(jobId);
+                    if (acked >= recordFrom && acked < recordTo) latencies.Add(Stats.TicksToMs(acked - sent));
+                }
+                catch (Exception e) when (e is HttpRequestException or TimeoutException or InvalidOperationException or TaskCanceledException)
+                {
+                    Interlocked.Increment(ref errors);
+                }
+            }
+            return latencies;
+        })).ToArray();
+        var all = (await Task.WhenAll(workers)).SelectMany(l => l).ToList();
+        return (all, errors);
     }
 
     private static async Task IdleAndKillAsync(BenchSettings settings, Results results, PostgresServer postgres)

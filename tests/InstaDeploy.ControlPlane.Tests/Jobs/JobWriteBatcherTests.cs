@@ -124,4 +124,39 @@ public sealed class JobWriteBatcherTests
         await using var read = await controlPlane.Services.GetRequiredService<IDbContextFactory<InstaDeployDbContext>>().CreateDbContextAsync();
         Assert.Equal(["job-plain", "job-unit-stored"], await read.Jobs.Select(j => j.Id).OrderBy(id => id).ToListAsync());
     }
+
+    [Fact]
+    public async Task AWriteAloneInItsBatchThatFailsLeavesNothingAndTheNextBatchCommits()
+    {
+        await using var controlPlane = new ControlPlaneFactory();
+        _ = controlPlane.BaseAddress;
+        var batcher = controlPlane.Services.GetRequiredService<JobWriteBatcher>();
+        var now = DateTimeOffset.UtcNow;
+        JobEntity Job(string id) => new()
+        {
+            Id = id, Type = "HEALTH_CHECK", AgentId = "vps-1", Status = "PENDING", PayloadJson = "{}",
+            CreatedAt = now, UpdatedAt = now, TimeoutAt = now.AddMinutes(5), TimeoutSeconds = 60, ExpiresAt = now.AddMinutes(5),
+        };
+        // One write at a time, each awaited: each is alone in its batch, which then takes no savepoint.
+        await batcher.InsertAsync(Job("job-alone-1"));
+        var duplicate = await Assert.ThrowsAnyAsync<System.Data.Common.DbException>(() => batcher.InsertAsync(Job("job-alone-1")));
+        Assert.True(InstaDeploy.ControlPlane.Data.Database.IsDuplicateKey(duplicate));
+        if (!controlPlane.OnPostgres)
+        {
+            var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => batcher.RunAsync<int>(async db =>
+            {
+                db.Jobs.Add(Job("job-alone-refused"));
+                await db.SaveChangesAsync();
+                throw new InvalidOperationException("the hook refused");
+            }));
+            Assert.Equal("the hook refused", refused.Message);
+        }
+        // The failed batches were rolled back, not left open: the next write commits, and ends a job of the first.
+        await batcher.InsertAsync(Job("job-alone-2"));
+        Assert.True(await batcher.FinishAsync("job-alone-1", "vps-1", "COMPLETED", null, "", null, now));
+
+        await using var read = await controlPlane.Services.GetRequiredService<IDbContextFactory<InstaDeployDbContext>>().CreateDbContextAsync();
+        Assert.Equal(["job-alone-1", "job-alone-2"], await read.Jobs.Select(j => j.Id).OrderBy(id => id).ToListAsync());
+        Assert.Equal("COMPLETED", await read.Jobs.Where(j => j.Id == "job-alone-1").Select(j => j.Status).SingleAsync());
+    }
 }
