@@ -141,16 +141,10 @@ public sealed class JobStore(
         await using var db = await databases.CreateDbContextAsync(cancellationToken);
         var now = time.GetUtcNow();
         var (sent, deadline) = (TimeValue(now), TimeValue(now + TimeSpan.FromSeconds(timeoutSeconds)));
-        // The claim does not wait for a flush of its own: it only keeps two instances from both sending, and it is on the
-        // path of every command sent across instances. set_config(..., true) lasts for the statement's own transaction,
-        // so this one statement commits asynchronously. The server loses the claim only if it crashes before its next
-        // flush (within wal_writer_delay; the job's result, committed synchronously, flushes it too): the job then waits
-        // again and is sent again, and an agent that keeps a journal answers the repeat from it (docs/RELIABILITY.md).
         var claimed = await db.Jobs.FromSql($"""
             UPDATE "Jobs" SET "Status" = {JobStatuses.Sent}, "SentAt" = {sent}, "TimeoutAt" = {deadline}, "UpdatedAt" = {sent}
-            FROM (SELECT set_config('synchronous_commit', 'off', true)) AS "Unflushed"
             WHERE "Id" = {jobId} AND "AgentId" = {agentId} AND "Status" = {JobStatuses.Pending} AND "TimeoutSeconds" = {timeoutSeconds}
-            RETURNING "Jobs".*
+            RETURNING *
             """).AsNoTracking().ToListAsync(cancellationToken);
         return claimed.Count == 1 ? claimed[0] : null;
     }

@@ -116,33 +116,22 @@ public sealed class JobWriteBatcher : IAsyncDisposable, IDisposable
         {
             _connection ??= Open();
             using var transaction = _connection.BeginTransaction();
-            // A write alone in its batch needs no savepoint: when it fails, rolling back the transaction leaves the same
-            // as rolling back its savepoint would. On PostgreSQL each savepoint and release is a round trip.
-            var alone = batch.Count == 1;
             foreach (var write in batch)
             {
-                if (!alone) transaction.Save("w");
+                transaction.Save("w");
                 try
                 {
                     write.Rows = write is UnitOfWork unit
                         ? await unit.ExecuteAsync(UnitContext(_connection, transaction))
                         : write.Execute(_connection, transaction, _database);
-                    if (!alone) transaction.Release("w");
+                    transaction.Release("w");
                 }
                 catch (Exception e) when (e is DbException || write is UnitOfWork)
                 {
-                    if (!alone)
-                    {
-                        transaction.Rollback("w");
-                        transaction.Release("w");
-                    }
+                    transaction.Rollback("w");
+                    transaction.Release("w");
                     write.Error = e;
                 }
-            }
-            if (alone && batch[0].Error is not null)
-            {
-                transaction.Rollback();
-                return;
             }
             transaction.Commit();
         }

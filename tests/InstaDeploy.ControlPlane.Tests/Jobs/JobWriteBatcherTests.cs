@@ -137,7 +137,7 @@ public sealed class JobWriteBatcherTests
             Id = id, Type = "HEALTH_CHECK", AgentId = "vps-1", Status = "PENDING", PayloadJson = "{}",
             CreatedAt = now, UpdatedAt = now, TimeoutAt = now.AddMinutes(5), TimeoutSeconds = 60, ExpiresAt = now.AddMinutes(5),
         };
-        // One write at a time, each awaited: each is alone in its batch, which then takes no savepoint.
+        // One write at a time, each awaited: each is alone in its batch.
         await batcher.InsertAsync(Job("job-alone-1"));
         var duplicate = await Assert.ThrowsAnyAsync<System.Data.Common.DbException>(() => batcher.InsertAsync(Job("job-alone-1")));
         Assert.True(InstaDeploy.ControlPlane.Data.Database.IsDuplicateKey(duplicate));
