@@ -137,7 +137,12 @@ public static class Api
     public static async Task<JsonElement> GetJsonAsync(this HttpClient client, string path)
     {
         using var response = await client.GetAsync(path);
-        response.EnsureSuccessStatusCode();
+        if (!response.IsSuccessStatusCode)
+        {
+            // The problem details say which failure it was (a flaky 503 is otherwise only a status code).
+            var body = await response.Content.ReadAsStringAsync();
+            throw new HttpRequestException($"GET {path} answered {(int)response.StatusCode}: {(body.Length > 2000 ? body[..2000] + "…" : body)}", null, response.StatusCode);
+        }
         return await response.ReadJsonAsync();
     }
 
