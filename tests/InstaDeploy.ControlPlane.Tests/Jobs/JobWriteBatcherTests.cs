@@ -44,16 +44,11 @@ public sealed class JobWriteBatcherTests
         _ = controlPlane.BaseAddress; // starts the host (and migrates the database)
         var batcher = controlPlane.Services.GetRequiredService<JobWriteBatcher>();
         var now = DateTimeOffset.UtcNow;
-        JobEntity Job(string id) => new()
-        {
-            Id = id, Type = "HEALTH_CHECK", AgentId = "vps-1", Status = "PENDING", PayloadJson = "{}",
-            CreatedAt = now, UpdatedAt = now, TimeoutAt = now.AddMinutes(5), TimeoutSeconds = 60, ExpiresAt = now.AddMinutes(5),
-        };
-        await batcher.InsertAsync(Job("job-first"));
+        await batcher.InsertAsync(Job("job-first", now));
 
         // The same id again fails (primary key) at the same time as writes that must not be taken down with it.
-        var duplicate = batcher.InsertAsync(Job("job-first"));
-        var other = batcher.InsertAsync(Job("job-second"));
+        var duplicate = batcher.InsertAsync(Job("job-first", now));
+        var other = batcher.InsertAsync(Job("job-second", now));
         var finish = batcher.FinishAsync("job-first", "vps-1", "COMPLETED", null, "", null, now);
         Assert.True(InstaDeploy.ControlPlane.Data.Database.IsDuplicateKey(await Assert.ThrowsAnyAsync<System.Data.Common.DbException>(() => duplicate)));
         await other;
@@ -75,11 +70,6 @@ public sealed class JobWriteBatcherTests
         _ = controlPlane.BaseAddress;
         var batcher = controlPlane.Services.GetRequiredService<JobWriteBatcher>();
         var now = DateTimeOffset.UtcNow;
-        JobEntity Job(string id) => new()
-        {
-            Id = id, Type = "HEALTH_CHECK", AgentId = "vps-1", Status = "PENDING", PayloadJson = "{}",
-            CreatedAt = now, UpdatedAt = now, TimeoutAt = now.AddMinutes(5), TimeoutSeconds = 60, ExpiresAt = now.AddMinutes(5),
-        };
         if (controlPlane.OnPostgres)
         {
             // PostgreSQL takes writers side by side: tracked writes keep their own transactions there.
@@ -94,25 +84,25 @@ public sealed class JobWriteBatcherTests
         {
             stored = batcher.RunAsync(async db =>
             {
-                db.Jobs.Add(Job("job-unit-stored"));
+                db.Jobs.Add(Job("job-unit-stored", now));
                 await db.SaveChangesAsync();
                 return "stored";
             });
             refused = batcher.RunAsync<string>(async db =>
             {
                 // Written, then the work gives up (as a hook refusing does): none of it may stay.
-                db.Jobs.Add(Job("job-unit-refused"));
+                db.Jobs.Add(Job("job-unit-refused", now));
                 await db.SaveChangesAsync();
                 await db.Jobs.Where(j => j.Id == "job-unit-stored").ExecuteDeleteAsync();
                 throw new InvalidOperationException("the hook refused");
             });
             duplicate = batcher.RunAsync(async db =>
             {
-                db.Jobs.Add(Job("job-unit-stored")); // the first unit's id: a primary-key violation
+                db.Jobs.Add(Job("job-unit-stored", now)); // the first unit's id: a primary-key violation
                 await db.SaveChangesAsync();
                 return "duplicate";
             });
-            plain = batcher.InsertAsync(Job("job-plain"));
+            plain = batcher.InsertAsync(Job("job-plain", now));
             await Task.Delay(100);
             Assert.False(stored.IsCompleted); // nothing is completed before the batch commits
         }
@@ -132,31 +122,33 @@ public sealed class JobWriteBatcherTests
         _ = controlPlane.BaseAddress;
         var batcher = controlPlane.Services.GetRequiredService<JobWriteBatcher>();
         var now = DateTimeOffset.UtcNow;
-        JobEntity Job(string id) => new()
-        {
-            Id = id, Type = "HEALTH_CHECK", AgentId = "vps-1", Status = "PENDING", PayloadJson = "{}",
-            CreatedAt = now, UpdatedAt = now, TimeoutAt = now.AddMinutes(5), TimeoutSeconds = 60, ExpiresAt = now.AddMinutes(5),
-        };
         // One write at a time, each awaited: each is alone in its batch.
-        await batcher.InsertAsync(Job("job-alone-1"));
-        var duplicate = await Assert.ThrowsAnyAsync<System.Data.Common.DbException>(() => batcher.InsertAsync(Job("job-alone-1")));
+        await batcher.InsertAsync(Job("job-alone-1", now));
+        var duplicate = await Assert.ThrowsAnyAsync<System.Data.Common.DbException>(() => batcher.InsertAsync(Job("job-alone-1", now)));
         Assert.True(InstaDeploy.ControlPlane.Data.Database.IsDuplicateKey(duplicate));
         if (!controlPlane.OnPostgres)
         {
             var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => batcher.RunAsync<int>(async db =>
             {
-                db.Jobs.Add(Job("job-alone-refused"));
+                db.Jobs.Add(Job("job-alone-refused", now));
                 await db.SaveChangesAsync();
                 throw new InvalidOperationException("the hook refused");
             }));
             Assert.Equal("the hook refused", refused.Message);
         }
         // The failed batches were rolled back, not left open: the next write commits, and ends a job of the first.
-        await batcher.InsertAsync(Job("job-alone-2"));
+        await batcher.InsertAsync(Job("job-alone-2", now));
         Assert.True(await batcher.FinishAsync("job-alone-1", "vps-1", "COMPLETED", null, "", null, now));
 
         await using var read = await controlPlane.Services.GetRequiredService<IDbContextFactory<InstaDeployDbContext>>().CreateDbContextAsync();
         Assert.Equal(["job-alone-1", "job-alone-2"], await read.Jobs.Select(j => j.Id).OrderBy(id => id).ToListAsync());
         Assert.Equal("COMPLETED", await read.Jobs.Where(j => j.Id == "job-alone-1").Select(j => j.Status).SingleAsync());
     }
+
+    /// <summary>A waiting health check of vps-1, as the batcher stores one.</summary>
+    private static JobEntity Job(string id, DateTimeOffset now) => new()
+    {
+        Id = id, Type = "HEALTH_CHECK", AgentId = "vps-1", Status = "PENDING", PayloadJson = "{}",
+        CreatedAt = now, UpdatedAt = now, TimeoutAt = now.AddMinutes(5), TimeoutSeconds = 60, ExpiresAt = now.AddMinutes(5),
+    };
 }
